@@ -1,0 +1,99 @@
+import { defineConfig, type PlaywrightTestConfig } from '@playwright/test';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+// Keycard end-to-end tests.
+//
+// Two ways to run them:
+// - `cargo leptos end-to-end` (from the repository root) builds and starts the server itself, then runs
+//   `env E2E_EXTERNAL_SERVER=1 npx playwright test` here. The server then uses ./data, which may hold accounts
+//   from earlier runs, so every test creates its own unique account (see tests/helpers.ts).
+//   Keycard allows 10 sign-ups an hour per IP and the suite creates more than that, so the server must trust
+//   127.0.0.1 as a proxy; each test then sends its own X-Forwarded-For address:
+//   `KEYCARD_TRUSTED_PROXIES=127.0.0.1 cargo leptos end-to-end` (cargo-leptos passes its environment on).
+// - `npx playwright test` here, with E2E_EXTERNAL_SERVER unset, starts the release binary
+//   (`cargo leptos build --release` first) with a fresh, empty data directory.
+// Point the tests at a server that is already running with `E2E_EXTERNAL_SERVER=1` (and `KEYCARD_E2E_URL=…`
+// when it is not at http://127.0.0.1:3000).
+//
+// Chromium is Debian's (/usr/bin/chromium); never run `npx playwright install`.
+//
+// Projects:
+// - `js`    (default): every test file except `*.nojs.spec.ts`, JavaScript on.
+// - `no-js`: only files named `*.nojs.spec.ts`, with JavaScript disabled (plain HTML forms and redirects).
+// Run one of them with `npx playwright test --project=no-js`.
+
+const baseURL = process.env.KEYCARD_E2E_URL || 'http://127.0.0.1:3000';
+const externalServer = !!process.env.E2E_EXTERNAL_SERVER || !!process.env.KEYCARD_E2E_URL;
+
+function webServer(): PlaywrightTestConfig['webServer'] {
+  if (externalServer) return undefined;
+  // The config is loaded again in every worker process; they inherit this variable, so the directory is
+  // created once per run.
+  if (!process.env.KEYCARD_E2E_DATA_DIR) {
+    process.env.KEYCARD_E2E_DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'keycard-e2e-'));
+  }
+  return {
+    command: './target/release/keycard',
+    cwd: '..',
+    url: 'http://127.0.0.1:3000/healthz',
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      KEYCARD_DATA_DIR: process.env.KEYCARD_E2E_DATA_DIR,
+      KEYCARD_ADDR: '127.0.0.1:3000',
+      // Lets each test act as its own client through X-Forwarded-For (see tests/helpers.ts): sign-ups are
+      // limited to 10 an hour per IP.
+      KEYCARD_TRUSTED_PROXIES: '127.0.0.1',
+      LEPTOS_SITE_ADDR: '127.0.0.1:3000',
+      LEPTOS_SITE_ROOT: 'target/site',
+      LEPTOS_SITE_PKG_DIR: 'pkg',
+      LEPTOS_OUTPUT_NAME: 'keycard',
+    },
+  };
+}
+
+export default defineConfig({
+  testDir: './tests',
+  fullyParallel: false,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  workers: 2,
+  reporter: 'list',
+  // A debug build ships a 4 MB wasm file and the machine has 2 cores: allow some time for hydration.
+  timeout: 60_000,
+  expect: { timeout: 15_000 },
+  use: {
+    baseURL,
+    browserName: 'chromium',
+    launchOptions: {
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    },
+    trace: 'retain-on-failure',
+  },
+  projects: [
+    {
+      name: 'js',
+      testIgnore: /\.nojs\.spec\.ts$/,
+      use: { javaScriptEnabled: true },
+    },
+    {
+      name: 'no-js',
+      testMatch: /\.nojs\.spec\.ts$/,
+      use: { javaScriptEnabled: false },
+    },
+  ],
+  webServer: webServer(),
+});

@@ -1,0 +1,85 @@
+//! Server functions for accounts. Thin: parse, call the service, start the session, redirect.
+
+use leptos::prelude::*;
+
+use super::HomeView;
+use crate::errors::AppError;
+
+/// Form fields longer than this are refused before any work (passwords have their own limit).
+#[cfg(feature = "ssr")]
+const MAX_FIELD_CHARS: usize = 1024;
+
+#[cfg(feature = "ssr")]
+fn check_field_lengths(fields: &[&str]) -> Result<(), AppError> {
+    if fields.iter().any(|f| f.chars().count() > MAX_FIELD_CHARS) {
+        return Err(AppError::Invalid(format!("Fields are limited to {MAX_FIELD_CHARS} characters.")));
+    }
+    Ok(())
+}
+
+/// The code step, carrying `next` (already checked) along.
+#[cfg(feature = "ssr")]
+fn code_step_path(next: &str) -> String {
+    if next == "/" {
+        "/login/code".to_owned()
+    } else {
+        format!("/login/code?next={}", crate::sessions::auth::urlencode(next))
+    }
+}
+
+/// Creates an account, signs it in and goes to the account home.
+#[server(prefix = "/api", endpoint = "signup")]
+pub async fn sign_up(email: String, password: String) -> Result<(), AppError> {
+    use crate::core::server::RequestContext;
+    use crate::sessions::auth::{start_session, SignInMethod, Stage};
+    check_field_lengths(&[&email, &password])?;
+    let ctx = RequestContext::get().await?;
+    let user_id = super::service::sign_up(&ctx.state, &email, &password, &ctx.origin.ip).await?;
+    start_session(&ctx.session, &ctx.state, user_id, Stage::Complete, SignInMethod::Password, false, ctx.origin)
+        .await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// Checks email and password, starts a session under a fresh id and goes to `next` (same-site
+/// paths only).
+#[server(prefix = "/api", endpoint = "login")]
+pub async fn log_in(
+    email: String,
+    password: String,
+    remember: Option<String>,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    use crate::core::server::RequestContext;
+    use crate::sessions::auth::{start_session, SignInMethod, Stage};
+    use crate::sessions::next::safe_next;
+    check_field_lengths(&[&email, &password, next.as_deref().unwrap_or_default()])?;
+    let ctx = RequestContext::get().await?;
+    let user_id = super::service::verify_credentials(&ctx.state, &email, &password, &ctx.origin.ip).await?;
+    let remember = remember.is_some();
+    let next = safe_next(next.as_deref());
+    // With two-step on, the password only gets the session to the code step (5 minutes at most).
+    if crate::two_step::store::is_enabled(&ctx.state.db, user_id).await.map_err(AppError::internal)? {
+        start_session(&ctx.session, &ctx.state, user_id, Stage::PasswordVerified, SignInMethod::Password, remember, ctx.origin)
+            .await?;
+        leptos_axum::redirect(&code_step_path(&next));
+        return Ok(());
+    }
+    start_session(&ctx.session, &ctx.state, user_id, Stage::Complete, SignInMethod::Password, remember, ctx.origin)
+        .await?;
+    leptos_axum::redirect(&next);
+    Ok(())
+}
+
+/// The signed-in account's home data.
+#[server(prefix = "/api", endpoint = "home")]
+pub async fn account_home() -> Result<HomeView, AppError> {
+    use crate::core::server::RequestContext;
+    let ctx = RequestContext::get().await?;
+    let auth = crate::sessions::auth::require_signed_in_for_page(&ctx.session, &ctx.state).await?;
+    let account = super::store::account_by_id(&ctx.state.db, auth.user_id)
+        .await
+        .map_err(AppError::internal)?
+        .ok_or(AppError::NotSignedIn)?;
+    Ok(HomeView { email: account.email, member_since: account.created_at })
+}

@@ -1,0 +1,138 @@
+//! Sign-up, sign-in and the account home. Plain forms that POST (and work without JavaScript);
+//! once hydrated, the same forms submit in the background.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::api::{account_home, LogIn, SignUp};
+use crate::app::action_error;
+use crate::errors::{AppError, ACCOUNT_DELETED, SESSION_EXPIRED, SIGNED_OUT_ELSEWHERE, TOO_MANY_CODES};
+
+#[component]
+pub fn SignUpPage() -> impl IntoView {
+    let action = ServerAction::<SignUp>::new();
+    let error = move || action_error(action.value().get());
+    view! {
+        <Title text="Create account"/>
+        <section class="card narrow">
+            <h1>"Create your Keycard account"</h1>
+            <ActionForm action=action>
+                <label for="email">"Email"</label>
+                <input id="email" type="email" name="email" autocomplete="username" required maxlength="254"/>
+                <label for="password">"Password"</label>
+                <input id="password" type="password" name="password" autocomplete="new-password"
+                    required minlength="8" maxlength="1024" aria-describedby="password-help"/>
+                <p id="password-help" class="help">
+                    "At least 8 characters. A phrase of a few unrelated words is easy to remember and hard to guess."
+                </p>
+                {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                <button type="submit">"Create account"</button>
+            </ActionForm>
+            <p>"Already have an account? " <a href="/login">"Sign in"</a></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let action = ServerAction::<LogIn>::new();
+    let error = move || action_error(action.value().get());
+    let query = use_query_map();
+    let next = move || query.with(|q| q.get("next")).unwrap_or_default();
+    let notice = move || {
+        query.with(|q| match q.get("ended").as_deref() {
+            _ if q.get("deleted").as_deref() == Some("1") => Some(ACCOUNT_DELETED),
+            Some("elsewhere") => Some(SIGNED_OUT_ELSEWHERE),
+            Some("expired") => Some(SESSION_EXPIRED),
+            Some("codes") => Some(TOO_MANY_CODES),
+            _ => None,
+        })
+    };
+    view! {
+        <Title text="Sign in"/>
+        <section class="card narrow">
+            <h1>"Sign in to Keycard"</h1>
+            {move || notice().map(|text| view! { <p class="notice" role="status">{text}</p> })}
+            <ActionForm action=action>
+                <input type="hidden" name="next" value=next/>
+                <label for="email">"Email"</label>
+                <input id="email" type="email" name="email" autocomplete="username" required maxlength="254"/>
+                <label for="password">"Password"</label>
+                <input id="password" type="password" name="password" autocomplete="current-password"
+                    required maxlength="1024"/>
+                <label class="check">
+                    <input type="checkbox" name="remember" value="on"/>
+                    "Remember this device"
+                </label>
+                {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                <button type="submit">"Sign in"</button>
+            </ActionForm>
+            <p>"New here? " <a href="/signup">"Create an account"</a></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let home = Resource::new(|| (), |_| account_home());
+    view! {
+        <Title text="Your account"/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match home.await {
+                    Ok(home) => view! {
+                        <section class="card">
+                            <h1>"Hello, " {home.email}</h1>
+                            <p>"This is your Keycard account. From here you can review how your account is protected."</p>
+                            <nav aria-label="Your account" class="home-links">
+                                <a href="/devices">"Devices"</a>
+                                <a href="/history">"History"</a>
+                                <a href="/security/two-step">"Two-step sign-in"</a>
+                                <a href="/security">"Security checkup and advice"</a>
+                            </nav>
+                        </section>
+                    }.into_any(),
+                    Err(err) => view! { <SignedOutNotice err/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Shown when a page's data could not be loaded; a signed-out browser is sent to sign-in.
+#[component]
+pub fn SignedOutNotice(err: AppError) -> impl IntoView {
+    let signed_out = matches!(err, AppError::NotSignedIn | AppError::SignedOutElsewhere | AppError::SessionExpired);
+    if signed_out {
+        #[cfg(feature = "hydrate")]
+        {
+            // Says why on the sign-in page, as the server's guard does for full page loads.
+            let ended = match err {
+                AppError::SignedOutElsewhere => "&ended=elsewhere",
+                AppError::SessionExpired => "&ended=expired",
+                _ => "",
+            };
+            let here = leptos::prelude::window().location().pathname().unwrap_or_else(|_| "/".into());
+            let _ = leptos::prelude::window()
+                .location()
+                .assign(&format!("/login?next={}{ended}", js_sys_encode(&here)));
+        }
+    }
+    view! {
+        <section class="card">
+            <p class="error" role="alert">{err.to_string()}</p>
+            {signed_out.then(|| view! { <p><a href="/login">"Sign in"</a></p> })}
+        </section>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn js_sys_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

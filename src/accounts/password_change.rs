@@ -1,0 +1,72 @@
+//! Changing the password of a signed-in account: the current password, the sign-up strength
+//! rules, then in one transaction the new hash, `password_changed_at`, and the end of every other
+//! session (reason 'revoked', so they learn "You were signed out from another device.").
+//! The caller then restarts this session under a fresh id.
+
+use super::password::{check_new_password, hash_password, off_thread, verify_password};
+use super::store;
+use crate::core::state::AppState;
+use crate::errors::AppError;
+use crate::sessions::store::EndReason;
+
+/// Shown when the current password typed on the password page is wrong.
+pub const WRONG_CURRENT_PASSWORD: &str = "Your current password is not correct.";
+
+/// Changes the password of `user_id`; `current_hash` is the id hash of the session asking (it
+/// stays). Returns how many other sessions were signed out.
+pub async fn change_password(
+    state: &AppState,
+    user_id: i64,
+    current_hash: &str,
+    current_password: &str,
+    new_password: &str,
+    at: i64,
+) -> Result<u64, AppError> {
+    let account = store::account_by_id(&state.db, user_id).await.map_err(AppError::internal)?.ok_or(AppError::NotSignedIn)?;
+    let phc = store::password_hash_by_id(&state.db, user_id).await.map_err(AppError::internal)?.ok_or(AppError::NotSignedIn)?;
+    let current = current_password.to_owned();
+    if !off_thread(move || verify_password(&current, &phc)).await? {
+        return Err(AppError::Invalid(WRONG_CURRENT_PASSWORD.into()));
+    }
+    if new_password == current_password {
+        return Err(AppError::Invalid("Choose a new password that differs from your current one.".into()));
+    }
+    let new_password = new_password.to_owned();
+    let email_key = super::service::parse_email(&account.email).map(|e| e.key).unwrap_or_else(|_| account.email.to_lowercase());
+    let hash = off_thread(move || {
+        // The same context as sign-up: the email and the words of its local part.
+        let local = email_key.split('@').next().unwrap_or_default().to_owned();
+        let mut context: Vec<&str> = vec![&email_key, &local];
+        context.extend(local.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2));
+        check_new_password(&new_password, &context)?;
+        hash_password(&new_password)
+    })
+    .await??;
+
+    let mut tx = state.db.pool.begin().await.map_err(AppError::internal)?;
+    sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3")
+        .bind(&hash)
+        .bind(at)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(AppError::internal)?;
+    let ended = sqlx::query(
+        "UPDATE sessions SET ended_at = $1, end_reason = $2, data = '{}' \
+         WHERE user_id = $3 AND ended_at IS NULL AND id_hash <> $4",
+    )
+    .bind(at)
+    .bind(EndReason::Revoked.as_str())
+    .bind(user_id)
+    .bind(current_hash)
+    .execute(&mut *tx)
+    .await
+    .map_err(AppError::internal)?
+    .rows_affected();
+    // The change and its history event commit together.
+    let detail = format!("{{\"other_sessions_signed_out\":{ended}}}");
+    let event = crate::history::store::Event::now_by_current(user_id, crate::history::Kind::PasswordChanged, at, &detail);
+    crate::history::store::record(&mut tx, &event).await.map_err(AppError::internal)?;
+    tx.commit().await.map_err(AppError::internal)?;
+    Ok(ended)
+}

@@ -1,0 +1,80 @@
+//! SQL for the `users` table.
+
+use sqlx::Row;
+
+use crate::core::db::{is_unique_violation, Db};
+
+/// What sign-in needs to know about an account.
+#[derive(Clone)]
+pub struct Credentials {
+    pub user_id: i64,
+    pub password_hash: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials").field("user_id", &self.user_id).field("password_hash", &"[redacted]").finish()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub id: i64,
+    pub email: String,
+    pub created_at: i64,
+    pub password_changed_at: i64,
+}
+
+#[derive(Debug)]
+pub enum InsertError {
+    EmailTaken,
+    Db(sqlx::Error),
+}
+
+pub async fn insert_user(
+    db: &Db,
+    email: &str,
+    email_key: &str,
+    password_hash: &str,
+    at: i64,
+) -> Result<i64, InsertError> {
+    sqlx::query(
+        "INSERT INTO users (email, email_key, password_hash, created_at, password_changed_at) \
+         VALUES ($1, $2, $3, $4, $4) RETURNING id",
+    )
+    .bind(email)
+    .bind(email_key)
+    .bind(password_hash)
+    .bind(at)
+    .fetch_one(&db.pool)
+    .await
+    .map(|row| row.get::<i64, _>(0))
+    .map_err(|err| if is_unique_violation(&err) { InsertError::EmailTaken } else { InsertError::Db(err) })
+}
+
+pub async fn credentials_by_email_key(db: &Db, email_key: &str) -> Result<Option<Credentials>, sqlx::Error> {
+    let row = sqlx::query("SELECT id, password_hash FROM users WHERE email_key = $1")
+        .bind(email_key)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|row| Credentials { user_id: row.get(0), password_hash: row.get(1) }))
+}
+
+pub async fn account_by_id(db: &Db, user_id: i64) -> Result<Option<Account>, sqlx::Error> {
+    let row = sqlx::query("SELECT id, email, created_at, password_changed_at FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|row| Account {
+        id: row.get(0),
+        email: row.get(1),
+        created_at: row.get(2),
+        password_changed_at: row.get(3),
+    }))
+}
+
+/// The password hash of an account (for re-authentication of a signed-in person).
+pub async fn password_hash_by_id(db: &Db, user_id: i64) -> Result<Option<String>, sqlx::Error> {
+    let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1").bind(user_id).fetch_optional(&db.pool).await?;
+    Ok(row.map(|row| row.get(0)))
+}

@@ -1,0 +1,120 @@
+//! The HTML shell, the router and the page frame.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path, SsrMode,
+};
+
+use crate::accounts::pages::{HomePage, LoginPage, SignUpPage};
+use crate::history::pages::{HistoryPage, NewDeviceBanner};
+use crate::sessions::api::{signed_in_email, SignOut};
+use crate::sessions::pages::DevicesPage;
+use crate::sessions::reauth::ReauthPage;
+use crate::security_page::pages::{DeletePage, PasswordPage, SecurityPage};
+use crate::two_step::pages::{CodeStepPage, TwoStepPage};
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::core::web::provide_page_csp();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Effects run only in the browser: this marks the page as hydrated (tests wait for it).
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    // Every page is rendered with its data (SsrMode::Async) so it works without JavaScript.
+    view! {
+        <Stylesheet id="leptos" href="/pkg/keycard.css"/>
+        <Title formatter=|page: String| format!("{page} · Keycard")/>
+        <Router>
+            <Frame>
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/signup") view=SignUpPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/devices") view=DevicesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/history") view=HistoryPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login/code") view=CodeStepPage ssr=SsrMode::Async/>
+                    <Route path=path!("/security/two-step") view=TwoStepPage ssr=SsrMode::Async/>
+                    <Route path=path!("/security/confirm") view=ReauthPage ssr=SsrMode::Async/>
+                    <Route path=path!("/security") view=SecurityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/security/password") view=PasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/security/delete") view=DeletePage ssr=SsrMode::Async/>
+                </Routes>
+            </Frame>
+        </Router>
+    }
+}
+
+/// Header with the product name and, when signed in, the account and a **Sign out** button.
+#[component]
+fn Frame(children: Children) -> impl IntoView {
+    let who = Resource::new(|| (), |_| signed_in_email());
+    let sign_out = ServerAction::<SignOut>::new();
+    view! {
+        <header class="top">
+            <a class="brand" href="/">"Keycard"</a>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match who.await {
+                        Ok(Some(email)) => Some(view! {
+                            <nav aria-label="Account">
+                                <span class="who">{email}</span>
+                                <ActionForm action=sign_out attr:class="inline">
+                                    <button type="submit" class="link-button">"Sign out"</button>
+                                </ActionForm>
+                            </nav>
+                        }),
+                        _ => None,
+                    }
+                })}
+            </Suspense>
+        </header>
+        <NewDeviceBanner/>
+        <main>{children()}</main>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(axum::http::StatusCode::NOT_FOUND);
+        }
+    }
+    view! {
+        <Title text="Not found"/>
+        <section class="card">
+            <h1>"Page not found"</h1>
+            <p>"There is no page at this address."</p>
+            <p><a href="/">"Go to your account"</a></p>
+        </section>
+    }
+}
+
+/// The message of a failed action, for a `role="alert"` paragraph.
+pub fn action_error<T>(value: Option<Result<T, crate::errors::AppError>>) -> Option<String> {
+    value.and_then(|result| result.err()).map(|err| err.to_string())
+}

@@ -1,0 +1,9 @@
+//! The small server-side core every domain uses.
+
+pub mod config;
+pub mod db;
+pub mod secrets;
+pub mod server;
+pub mod state;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,181 @@
+//! Building the router ([`app`]) and running the server ([`serve`]).
+
+use std::sync::Arc;
+
+use axum::{
+    extract::State,
+    http::StatusCode,
+    middleware::{from_fn, from_fn_with_state},
+    response::IntoResponse,
+    routing::get,
+    Router,
+};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
+use tower_sessions::{cookie::SameSite, Expiry, Session, SessionManagerLayer};
+
+use super::{config::Config, db::Db, state::AppState, web};
+use crate::app::{shell, App};
+use crate::errors::AppError;
+use crate::sessions::{
+    auth::{guard_pages, RequestOrigin},
+    store::KeycardStore,
+};
+
+/// What a server function needs from its request: shared state, the session and its origin.
+pub struct RequestContext {
+    pub state: AppState,
+    pub session: Session,
+    pub origin: RequestOrigin,
+}
+
+impl RequestContext {
+    pub async fn get() -> Result<RequestContext, AppError> {
+        let state = use_context::<AppState>().ok_or_else(|| AppError::internal("AppState missing"))?;
+        let parts =
+            use_context::<axum::http::request::Parts>().ok_or_else(|| AppError::internal("request parts missing"))?;
+        let session = parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(|| AppError::internal("session layer missing"))?;
+        let origin = RequestOrigin::from_parts(&parts);
+        Ok(RequestContext { state, session, origin })
+    }
+}
+
+/// Connects to the database, applies migrations and prepares shared state.
+pub async fn build_state(config: Config) -> Result<AppState, Box<dyn std::error::Error + Send + Sync>> {
+    let secrets = super::secrets::SecretKey::load(
+        config.secret_key.as_ref().map(|k| k.0.as_str()),
+        &config.data_dir,
+    )?;
+    let db = Db::connect(&config).await?;
+    db.migrate().await?;
+    let dummy_hash = crate::accounts::password::off_thread(crate::accounts::password::dummy_hash)
+        .await
+        .map_err(|_| "could not prepare the dummy password hash")?;
+    // From the repository root (the documented way to run it) Cargo.toml holds the site settings;
+    // a deployed binary without it relies on LEPTOS_* variables and the compiled-in defaults.
+    let manifest = std::path::Path::new("Cargo.toml").exists().then_some("Cargo.toml");
+    let mut leptos_options = leptos::config::get_configuration(manifest)?.leptos_options;
+    leptos_options.site_root = config.site_root.clone().into();
+    leptos_options.site_addr = config.addr;
+    let sessions = KeycardStore::new(db.clone(), config.idle_timeout, config.last_seen_interval);
+    Ok(AppState {
+        db,
+        config: Arc::new(config),
+        dummy_hash: dummy_hash.into(),
+        leptos_options,
+        sessions,
+        secrets: Arc::new(secrets),
+    })
+}
+
+/// The whole application as an axum router; tests drive it in-process.
+pub fn app(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let leptos_options = state.leptos_options.clone();
+    let sessions = SessionManagerLayer::new(state.sessions.clone())
+        .with_name(state.config.cookie_name())
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_secure(state.config.secure_cookies)
+        .with_expiry(Expiry::OnSessionEnd);
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/history/export.json", get(crate::history::export::json))
+        .route("/history/export.csv", get(crate::history::export::csv))
+        .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(from_fn_with_state(state.clone(), guard_pages))
+        .layer(sessions)
+        .layer(from_fn(web::server_fn_guard))
+        .layer(from_fn_with_state(state.clone(), web::client_ip))
+        .layer(from_fn(web::refuse_cross_site))
+        .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
+        .layer(from_fn(web::error_pages))
+        .layer(from_fn_with_state(state.clone(), web::security_headers))
+        .layer(
+            // One line per request: method, path (never the query), status, latency.
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                })
+                .on_request(())
+                .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(err) => {
+            tracing::warn!(error = %err, "database not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}
+
+/// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests and stops background tasks.
+pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let addr = config.addr;
+    let state = build_state(config).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, database = if state.db.is_sqlite { "sqlite" } else { "postgres" }, "keycard listening");
+    let (stop_sweeper, stop) = tokio::sync::watch::channel(false);
+    let sweeper =
+        crate::sessions::sweeper::spawn_with_history(
+            state.db.clone(),
+            state.config.session_sweep_interval,
+            state.config.history_retention_days as i64 * 24 * 3600,
+            stop,
+        );
+    let router = app(state);
+    let served = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    let _ = stop_sweeper.send(true);
+    let _ = sweeper.await;
+    served?;
+    tracing::info!("keycard stopped");
+    Ok(())
+}
+
+/// `keycard migrate`: applies migrations and exits.
+pub async fn migrate_only(config: Config) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let db = Db::connect(&config).await?;
+    db.migrate().await?;
+    tracing::info!("migrations applied");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

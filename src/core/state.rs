@@ -1,0 +1,26 @@
+//! State shared by every request: the database, the configuration and a few precomputed values.
+
+use std::sync::Arc;
+
+use leptos::config::LeptosOptions;
+
+use super::{config::Config, db::Db};
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    /// An argon2id hash of a random password, verified against when the email is unknown so that
+    /// both answers cost the same work.
+    pub dummy_hash: Arc<str>,
+    pub leptos_options: LeptosOptions,
+    pub sessions: crate::sessions::store::KeycardStore,
+    /// Encrypts TOTP secrets and keys recovery-code hashes (see [`super::secrets`]).
+    pub secrets: Arc<super::secrets::SecretKey>,
+}
+
+impl axum::extract::FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

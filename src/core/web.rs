@@ -1,0 +1,264 @@
+//! Web-security middleware: client IP, cross-site request refusal, content-type and error-status
+//! handling for server functions, and response headers.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::{
+    body::Body,
+    extract::{connect_info::MockConnectInfo, ConnectInfo, Request, State},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+
+use super::state::AppState;
+use crate::errors::AppError;
+
+/// The address a request came from, after applying `KEYCARD_TRUSTED_PROXIES`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let extensions = req.extensions();
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+        .or_else(|| extensions.get::<MockConnectInfo<SocketAddr>>().map(|MockConnectInfo(addr)| addr.ip()))
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let ip = resolve_client_ip(peer, req.headers(), &state.config.trusted_proxies);
+    req.extensions_mut().insert(ClientIp(ip));
+    next.run(req).await
+}
+
+/// The socket peer, unless it is a trusted proxy: then the nearest forwarded address that is not
+/// itself a trusted proxy (reading `Forwarded`, else `X-Forwarded-For`, from the right).
+pub fn resolve_client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = if let Some(value) = header_text(headers, "forwarded") {
+        parse_forwarded_for(&value)
+    } else if let Some(value) = header_text(headers, "x-forwarded-for") {
+        value.split(',').filter_map(|part| parse_ip_token(part.trim())).collect()
+    } else {
+        Vec::new()
+    };
+    forwarded.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer)
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    let values: Vec<&str> = headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+    (!values.is_empty()).then(|| values.join(","))
+}
+
+/// The `for=` addresses of an RFC 7239 `Forwarded` header, in order; unparsable ones are skipped.
+pub fn parse_forwarded_for(value: &str) -> Vec<IpAddr> {
+    value
+        .split(',')
+        .flat_map(|element| element.split(';'))
+        .filter_map(|pair| {
+            let (key, val) = pair.trim().split_once('=')?;
+            key.trim().eq_ignore_ascii_case("for").then(|| parse_ip_token(val.trim().trim_matches('"')))?
+        })
+        .collect()
+}
+
+/// An IP from `1.2.3.4`, `1.2.3.4:80`, `[::1]` or `[::1]:80`.
+fn parse_ip_token(token: &str) -> Option<IpAddr> {
+    if let Ok(ip) = token.parse() {
+        return Some(ip);
+    }
+    if let Some(rest) = token.strip_prefix('[') {
+        return rest.split(']').next()?.parse().ok();
+    }
+    token.parse::<SocketAddr>().ok().map(|a| a.ip())
+}
+
+/// Refuses state-changing requests sent by another site (CSRF), on top of SameSite=Lax cookies:
+/// `Sec-Fetch-Site: cross-site`/`same-site`, or an `Origin` whose host is not this one.
+pub async fn refuse_cross_site(req: Request, next: Next) -> Response {
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) && is_cross_site(req.headers()) {
+        tracing::warn!(path = %req.uri().path(), "refused a cross-site request");
+        return error_page(StatusCode::FORBIDDEN, "This request came from another site and was refused.");
+    }
+    next.run(req).await
+}
+
+pub fn is_cross_site(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        if site == "cross-site" || site == "same-site" {
+            return true;
+        }
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
+    origin == "null" || !origin_host.eq_ignore_ascii_case(host)
+}
+
+/// Server functions accept only URL-encoded forms (what `<form method=post>` sends) and, on
+/// failure, answer with the status of their [`AppError`] instead of a blanket 500.
+pub async fn server_fn_guard(req: Request, next: Next) -> Response {
+    if req.method() == Method::POST {
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !content_type.starts_with("application/x-www-form-urlencoded") {
+            return error_page(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "This address accepts only form submissions.",
+            );
+        }
+    }
+    let response = next.run(req).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let AppError::TooManyAttempts { retry_after_secs } = err {
+            parts.headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The Content-Security-Policy of Leptos pages: scripts only with this response's nonce (the
+/// hydration loader) or from this origin (the wasm bundle's module), wasm compilation allowed.
+pub fn page_csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+         object-src 'none'; base-uri 'none'"
+    )
+}
+
+/// Leptos pages set their own nonce policy ([`page_csp`]); everything else gets one with no scripts.
+const DEFAULT_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+                           frame-ancestors 'none'; object-src 'none'; base-uri 'none'";
+
+/// Per-request nonce and CSP header for a Leptos page; called from the shell while rendering.
+pub fn provide_page_csp() {
+    let nonce = leptos::nonce::Nonce::new();
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(value) = HeaderValue::from_str(&page_csp(&nonce)) {
+            response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+    leptos::prelude::provide_context(nonce);
+}
+
+/// Headers on every response. Dynamic pages are never stored by caches: they show account data.
+pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let is_asset = req.uri().path().starts_with("/pkg/") || req.uri().path() == "/favicon.ico";
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DEFAULT_CSP));
+    }
+    if state.config.secure_cookies {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    headers.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
+    );
+    if !is_asset {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// A small, self-contained HTML error page (used outside the Leptos app: 403, 413, 415 …).
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let title = status.canonical_reason().unwrap_or("Error");
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · Keycard</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/keycard.css\"></head><body><main class=\"card\">\
+         <h1>{title}</h1><p role=\"alert\">{message}</p><p><a href=\"/\">Back to Keycard</a></p></main></body></html>",
+        title = escape_html(title),
+        message = escape_html(message),
+    );
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+}
+
+/// Turns bare 4xx answers from axum and tower-http (413 body too large, 405, 400 …) into pages.
+pub async fn error_pages(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_bare = response.headers().get(header::CONTENT_TYPE).map_or(true, |ct| ct.as_bytes().starts_with(b"text/plain"));
+    if status.is_client_error() && is_bare && response.headers().get("serverfnerror").is_none() {
+        let message = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "The request was too large.",
+            StatusCode::METHOD_NOT_ALLOWED => "That address does not accept this kind of request.",
+            StatusCode::NOT_FOUND => "There is no page at this address.",
+            _ => "The request could not be read.",
+        };
+        let mut page = error_page(status, message);
+        if let Some(allow) = response.headers().get(header::ALLOW) {
+            page.headers_mut().insert(header::ALLOW, allow.clone());
+        }
+        return page;
+    }
+    response
+}
+
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.append(*k, HeaderValue::from_str(v).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn forwarded_headers_only_from_trusted_peers() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let h = headers(&[("x-forwarded-for", "203.0.113.9, 198.51.100.7")]);
+        assert_eq!(resolve_client_ip(proxy, &h, &[]), proxy);
+        assert_eq!(resolve_client_ip(proxy, &h, &[proxy]), "198.51.100.7".parse::<IpAddr>().unwrap());
+        let h = headers(&[("forwarded", "for=192.0.2.60;proto=http, for=\"[2001:db8::1]:4711\"")]);
+        assert_eq!(resolve_client_ip(proxy, &h, &[proxy]), "2001:db8::1".parse::<IpAddr>().unwrap());
+        let h = headers(&[("x-forwarded-for", "garbage, <script>")]);
+        assert_eq!(resolve_client_ip(proxy, &h, &[proxy]), proxy);
+    }
+
+    #[test]
+    fn cross_site_detection() {
+        assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(is_cross_site(&headers(&[("origin", "http://evil.test"), ("host", "127.0.0.1:3000")])));
+        assert!(is_cross_site(&headers(&[("origin", "null"), ("host", "127.0.0.1:3000")])));
+        assert!(!is_cross_site(&headers(&[("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")])));
+        assert!(!is_cross_site(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(!is_cross_site(&headers(&[])));
+    }
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(escape_html("<a href='x'>&</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;");
+    }
+}

@@ -1,0 +1,97 @@
+//! The one error type server functions return. Each variant has a fixed, person-facing message;
+//! internal details are logged on the server and never sent to the browser.
+
+use serde::{Deserialize, Serialize};
+
+/// Shown when a session was ended from another device.
+pub const SIGNED_OUT_ELSEWHERE: &str = "You were signed out from another device.";
+/// Shown when a session ran past its idle or absolute lifetime.
+pub const SESSION_EXPIRED: &str = "Your session expired. Please sign in again.";
+/// Shown on the sign-in page (`/login?deleted=1`) after an account was deleted.
+pub const ACCOUNT_DELETED: &str = "Your account was deleted.";
+/// Shown on the sign-in page when the code step was ended after too many wrong codes.
+pub const TOO_MANY_CODES: &str = "Too many wrong codes. Sign in with your password again.";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// A field failed a rule; the text says which and how to fix it.
+    #[error("{0}")]
+    Invalid(String),
+    /// The one answer for an unknown email and a wrong password alike.
+    #[error("Email or password is incorrect.")]
+    WrongCredentials,
+    #[error("Please sign in to continue.")]
+    NotSignedIn,
+    /// Not signed in because this browser's session was ended from another device.
+    #[error("You were signed out from another device.")]
+    SignedOutElsewhere,
+    /// Not signed in because this browser's session ran past its lifetime.
+    #[error("Your session expired. Please sign in again.")]
+    SessionExpired,
+    #[error("That was not found.")]
+    NotFound,
+    /// The request could not be parsed (missing or malformed fields, wrong content type).
+    #[error("The form could not be read. Please reload the page and try again.")]
+    BadRequest,
+    /// Throttled; the answer carries `Retry-After`.
+    #[error("Too many attempts. Try again in {}.", wait_text(*retry_after_secs))]
+    TooManyAttempts { retry_after_secs: i64 },
+    /// A wrong authentication or recovery code.
+    #[error("That code is not correct. Enter the current code from your authenticator app, or a recovery code.")]
+    WrongCode,
+    /// A TOTP code whose time step was already used (replay).
+    #[error("That code was already used. Wait for the next code.")]
+    CodeAlreadyUsed,
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+}
+
+/// "45 seconds", "3 minutes", "1 hour".
+fn wait_text(secs: i64) -> String {
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    match secs {
+        ..=59 => plural(secs.max(1), "second"),
+        60..=3599 => plural((secs + 59) / 60, "minute"),
+        _ => plural((secs + 3599) / 3600, "hour"),
+    }
+}
+
+impl AppError {
+    /// The HTTP status answered for this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Invalid(_) => 422,
+            AppError::WrongCredentials
+            | AppError::NotSignedIn
+            | AppError::SignedOutElsewhere
+            | AppError::SessionExpired
+            | AppError::WrongCode => 401,
+            AppError::CodeAlreadyUsed => 409,
+            AppError::NotFound => 404,
+            AppError::BadRequest => 400,
+            AppError::TooManyAttempts { .. } => 429,
+            AppError::Internal => 500,
+        }
+    }
+
+    /// Logs an internal failure with its details and returns the generic error for people.
+    #[cfg(feature = "ssr")]
+    #[track_caller]
+    pub fn internal(err: impl std::fmt::Display) -> AppError {
+        let at = std::panic::Location::caller();
+        tracing::error!(error = %err, at = %at, "internal error");
+        AppError::Internal
+    }
+}
+
+impl leptos::server_fn::error::FromServerFnError for AppError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(err: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        use leptos::server_fn::error::ServerFnErrorErr as E;
+        match err {
+            E::Args(_) | E::MissingArg(_) | E::Deserialization(_) => AppError::BadRequest,
+            _ => AppError::Internal,
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The account's security history (`/history`): every security event, recorded in the same
+//! transaction as its change; new-device alerts shown in the page frame of the account's other
+//! sessions ("This wasn't me" / "It was me"); export as JSON and CSV; retention purge.
+
+pub mod api;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod export;
+#[cfg(feature = "ssr")]
+pub mod rules;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+use serde::{Deserialize, Serialize};
+
+use crate::sessions::Moment;
+
+/// What happened. Stored as its `as_str` text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Kind {
+    SignedIn,
+    SignInFailed,
+    CodeFailed,
+    TwoStepOn,
+    TwoStepOff,
+    RecoveryCodeUsed,
+    RecoveryCodesRegenerated,
+    PasswordChanged,
+    SessionEnded,
+    OtherSessionsEnded,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 10] = [
+        Kind::SignedIn,
+        Kind::SignInFailed,
+        Kind::CodeFailed,
+        Kind::TwoStepOn,
+        Kind::TwoStepOff,
+        Kind::RecoveryCodeUsed,
+        Kind::RecoveryCodesRegenerated,
+        Kind::PasswordChanged,
+        Kind::SessionEnded,
+        Kind::OtherSessionsEnded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::SignedIn => "signed_in",
+            Kind::SignInFailed => "sign_in_failed",
+            Kind::CodeFailed => "code_failed",
+            Kind::TwoStepOn => "two_step_on",
+            Kind::TwoStepOff => "two_step_off",
+            Kind::RecoveryCodeUsed => "recovery_code_used",
+            Kind::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            Kind::PasswordChanged => "password_changed",
+            Kind::SessionEnded => "session_ended",
+            Kind::OtherSessionsEnded => "other_sessions_ended",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// The person-facing name of the event.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::SignedIn => "Signed in",
+            Kind::SignInFailed => "Sign-in failed",
+            Kind::CodeFailed => "Wrong code at sign-in",
+            Kind::TwoStepOn => "Two-step sign-in turned on",
+            Kind::TwoStepOff => "Two-step sign-in turned off",
+            Kind::RecoveryCodeUsed => "Recovery code used",
+            Kind::RecoveryCodesRegenerated => "Recovery codes regenerated",
+            Kind::PasswordChanged => "Password changed",
+            Kind::SessionEnded => "Session signed out",
+            Kind::OtherSessionsEnded => "All other devices signed out",
+        }
+    }
+}
+
+/// One row of the History page, worded on the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventView {
+    pub id: i64,
+    pub kind: Kind,
+    pub label: String,
+    pub detail: String,
+    /// "Firefox 133 on Linux" (empty when the event has no browser).
+    pub device: String,
+    pub ip: String,
+    pub when: Moment,
+    pub new_device: bool,
+}
+
+/// One page of history; `next_before` is the `?before=` of the next (older) page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPageView {
+    pub events: Vec<EventView>,
+    pub next_before: Option<i64>,
+    pub kind: Option<Kind>,
+}
+
+/// A new-device alert for the banner.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertView {
+    pub id: i64,
+    pub device: String,
+    pub ip: String,
+    pub when: Moment,
+}

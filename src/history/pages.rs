@@ -1,0 +1,134 @@
+//! The History page (`/history`: events newest first, filter by kind, "Older events" pages,
+//! downloads) and the new-device banner the page frame shows on every page. Plain GET/POST
+//! forms, so both work without JavaScript. Browser-supplied text is rendered as escaped text.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::api::{history_page, open_alerts, AcknowledgeAlert, NotMe};
+use super::{EventView, Kind};
+use crate::accounts::pages::SignedOutNotice;
+use crate::app::action_error;
+
+#[component]
+pub fn HistoryPage() -> impl IntoView {
+    let query = use_query_map();
+    let events = Resource::new(
+        move || {
+            let q = query.get();
+            (q.get("kind"), q.get("before").and_then(|b| b.parse::<i64>().ok()))
+        },
+        |(kind, before)| history_page(kind, before),
+    );
+    view! {
+        <Title text="History"/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match events.await {
+                    Ok(page) => {
+                        let selected = page.kind.map(|k| k.as_str()).unwrap_or("");
+                        let older = page.next_before.map(|before| match page.kind {
+                            Some(kind) => format!("/history?kind={}&before={before}", kind.as_str()),
+                            None => format!("/history?before={before}"),
+                        });
+                        let empty = page.events.is_empty();
+                        view! {
+                            <section class="card">
+                                <h1 id="history-heading">"History"</h1>
+                                <p class="help">"Security events of your account, newest first."</p>
+                                <form method="get" action="/history" class="inline">
+                                    <label for="history-kind">"Show"</label>
+                                    <select id="history-kind" name="kind">
+                                        <option value="" selected=selected.is_empty()>"All events"</option>
+                                        {Kind::ALL.into_iter().map(|k| view! {
+                                            <option value=k.as_str() selected=selected == k.as_str()>{k.label()}</option>
+                                        }).collect_view()}
+                                    </select>
+                                    <button type="submit">"Filter"</button>
+                                </form>
+                                {empty.then(|| view! { <p>"No events to show."</p> })}
+                                <ol class="history" aria-labelledby="history-heading">
+                                    {page.events.into_iter().map(|event| view! { <EventRow event/> }).collect_view()}
+                                </ol>
+                                {older.map(|href| view! { <p><a href=href>"Older events"</a></p> })}
+                                <p>
+                                    "Download your history: "
+                                    <a href="/history/export.json" download>"JSON"</a>
+                                    " · "
+                                    <a href="/history/export.csv" download>"CSV"</a>
+                                </p>
+                            </section>
+                        }.into_any()
+                    }
+                    Err(err) => view! { <SignedOutNotice err/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn EventRow(event: EventView) -> impl IntoView {
+    let from = match (event.device.is_empty(), event.ip.is_empty()) {
+        (true, true) => String::new(),
+        (false, true) => event.device.clone(),
+        (true, false) => event.ip.clone(),
+        (false, false) => format!("{} · {}", event.device, event.ip),
+    };
+    view! {
+        <li class="event" data-kind=event.kind.as_str()>
+            <p>
+                <strong>{event.label.clone()}</strong>
+                {(!event.detail.is_empty()).then(|| view! { " · " {event.detail.clone()} })}
+                {event.new_device.then(|| view! { " " <span class="badge">"New device"</span> })}
+            </p>
+            <p class="help">
+                <time datetime=event.when.iso.clone() title=event.when.exact.clone()>{event.when.relative.clone()}</time>
+                " (" {event.when.exact.clone()} ")"
+                {(!from.is_empty()).then(|| view! { " · " {from.clone()} })}
+            </p>
+        </li>
+    }
+}
+
+/// New sign-ins from other sessions of this account, until acknowledged. Rendered by the frame.
+#[component]
+pub fn NewDeviceBanner() -> impl IntoView {
+    let alerts = Resource::new(|| (), |_| open_alerts());
+    let ack = ServerAction::<AcknowledgeAlert>::new();
+    let not_me = ServerAction::<NotMe>::new();
+    let error = move || action_error(ack.value().get()).or_else(|| action_error(not_me.value().get()));
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let alerts = alerts.await.unwrap_or_default();
+                (!alerts.is_empty()).then(|| view! {
+                    <section class="alert-banner" role="alert" aria-label="New sign-in">
+                        {move || error().map(|message| view! { <p class="error">{message}</p> })}
+                        {alerts.into_iter().map(|alert| {
+                            let from = if alert.device.is_empty() { alert.ip.clone() } else { format!("{} ({})", alert.device, alert.ip) };
+                            view! {
+                                <div class="alert">
+                                    <p>
+                                        "New sign-in to your account from " {from} ", "
+                                        <time datetime=alert.when.iso.clone() title=alert.when.exact.clone()>{alert.when.relative.clone()}</time>
+                                        "."
+                                    </p>
+                                    <ActionForm action=not_me attr:class="inline">
+                                        <input type="hidden" name="alert" value=alert.id/>
+                                        <button type="submit">"This wasn't me"</button>
+                                    </ActionForm>
+                                    <ActionForm action=ack attr:class="inline">
+                                        <input type="hidden" name="alert" value=alert.id/>
+                                        <button type="submit" class="secondary">"It was me"</button>
+                                    </ActionForm>
+                                </div>
+                            }
+                        }).collect_view()}
+                    </section>
+                })
+            })}
+        </Suspense>
+    }
+}

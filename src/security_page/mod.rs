@@ -1,0 +1,58 @@
+//! The Security page: a personal checkup computed from the account's own data, each item with a
+//! one-click fix, and plain-words guidance; the password page and account deletion hang off it.
+//!
+//! - [`api`]: thin server functions; [`pages`]: `/security`, `/security/password`, `/security/delete`.
+//! - Server only: [`checkup`] (one query over the account's data, and signing out stale sessions).
+//!   The password change and the deletion themselves live in `crate::accounts`.
+
+pub mod api;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod checkup;
+
+use serde::{Deserialize, Serialize};
+
+/// Sessions unused for longer than this show in the checkup as worth signing out.
+pub const STALE_AFTER_SECS: i64 = 30 * 24 * 3600;
+/// Fewer recovery codes than this left: the checkup warns.
+pub const LOW_RECOVERY_CODES: i64 = 3;
+
+/// The checkup's facts, straight from the database (see [`checkup::compute`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkup {
+    pub two_step_on: bool,
+    /// Unused recovery codes (0 when two-step is off).
+    pub recovery_codes_left: i64,
+    /// Live sessions of this account not used for more than [`STALE_AFTER_SECS`].
+    pub stale_sessions: i64,
+    /// Failed sign-ins with this account's email since its last successful sign-in.
+    pub failed_sign_ins: i64,
+    /// When the newest of those failures happened (Unix seconds).
+    pub last_failed_at: Option<i64>,
+    /// When the password was set (Unix seconds).
+    pub password_changed_at: i64,
+}
+
+/// What the Security page shows: the checkup with its times worded on the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityView {
+    pub checkup: Checkup,
+    /// "3 days ago".
+    pub password_age: String,
+    /// Older than [`OLD_PASSWORD_SECS`] (decided on the server, so both renders agree).
+    pub password_old: bool,
+    pub last_failed: Option<String>,
+}
+
+/// What the password and deletion pages need: whether the person re-authenticated recently
+/// (otherwise the page sends them to the prompt), and the email to type for deletion.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SensitivePageView {
+    pub confirmed: bool,
+    pub email: String,
+}
+
+/// Passwords older than this get a gentle nudge (not a requirement: NIST advises against forced
+/// rotation, so this only flags a password that has never been changed in a long time).
+pub const OLD_PASSWORD_SECS: i64 = 365 * 24 * 3600;
+

@@ -1,0 +1,231 @@
+//! `/security` (checkup and guidance), `/security/password` and `/security/delete`. Plain forms
+//! that POST (and work without JavaScript).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::api::{delete_page, password_page, security_checkup, ChangePassword, DeleteAccount, SignOutStaleSessions};
+use super::{SecurityView, SensitivePageView, LOW_RECOVERY_CODES};
+use crate::accounts::pages::SignedOutNotice;
+use crate::app::action_error;
+use crate::errors::AppError;
+
+#[component]
+pub fn SecurityPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| security_checkup());
+    let query = use_query_map();
+    let changed = move || query.with(|q| q.get("password").as_deref() == Some("changed"));
+    view! {
+        <Title text="Security checkup"/>
+        {move || changed().then(|| view! {
+            <p class="notice" role="status">"Your password was changed. Every other device was signed out."</p>
+        })}
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(view) => view! { <Checkup view/> }.into_any(),
+                    Err(err) => view! { <SignedOutNotice err/> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <Guidance/>
+    }
+}
+
+/// One checkup line: its state (ok or needs attention), what it means, and the fix.
+#[component]
+fn Item(ok: bool, title: &'static str, state: String, children: Children) -> impl IntoView {
+    view! {
+        <li class=if ok { "check ok" } else { "check attention" }>
+            <strong>{title}</strong>": "
+            <span class="state">{if ok { "OK" } else { "Needs attention" }}</span>" — "{state}
+            <div class="fix">{children()}</div>
+        </li>
+    }
+}
+
+#[component]
+fn Checkup(view: SecurityView) -> impl IntoView {
+    let sign_out_stale = ServerAction::<SignOutStaleSessions>::new();
+    let c = view.checkup;
+    let two_step_state = if c.two_step_on { "Two-step sign-in is on.".to_owned() } else { "Two-step sign-in is off.".to_owned() };
+    let codes_ok = !c.two_step_on || c.recovery_codes_left >= LOW_RECOVERY_CODES;
+    let codes_state = if c.two_step_on {
+        format!("{} recovery codes left.", c.recovery_codes_left)
+    } else {
+        "No recovery codes: turn on two-step sign-in first.".to_owned()
+    };
+    let stale_state = match c.stale_sessions {
+        0 => "No sessions unused for more than 30 days.".to_owned(),
+        1 => "1 session unused for more than 30 days.".to_owned(),
+        n => format!("{n} sessions unused for more than 30 days."),
+    };
+    let failed_state = match (c.failed_sign_ins, view.last_failed) {
+        (0, _) => "No failed sign-ins since your last sign-in.".to_owned(),
+        (n, last) => format!(
+            "{n} failed sign-in{} with your email since your last sign-in{}.",
+            if n == 1 { "" } else { "s" },
+            last.map(|l| format!(", the latest {l}")).unwrap_or_default()
+        ),
+    };
+    let password_old = view.password_old;
+    view! {
+        <section class="card" aria-labelledby="checkup-heading">
+            <h1 id="checkup-heading">"Security checkup"</h1>
+            <ul class="checkup" aria-label="Checkup">
+                <Item ok=c.two_step_on title="Two-step sign-in" state=two_step_state>
+                    <a href="/security/two-step">{if c.two_step_on { "Manage two-step sign-in" } else { "Turn on two-step sign-in" }}</a>
+                </Item>
+                <Item ok=codes_ok title="Recovery codes" state=codes_state>
+                    <a href="/security/two-step">{if c.two_step_on { "Get new recovery codes" } else { "Set up two-step sign-in" }}</a>
+                </Item>
+                <Item ok={c.stale_sessions == 0} title="Unused sessions" state=stale_state>
+                    {(c.stale_sessions > 0).then(|| view! {
+                        <ActionForm action=sign_out_stale attr:class="inline">
+                            <button type="submit">"Sign out unused sessions"</button>
+                        </ActionForm>
+                    })}
+                    " "<a href="/devices">"Review your devices"</a>
+                </Item>
+                <Item ok={c.failed_sign_ins == 0} title="Failed sign-ins" state=failed_state>
+                    {(c.failed_sign_ins > 0).then(|| view! {
+                        <span>"If that was not you, "</span><a href="/security/password">"change your password"</a>
+                    })}
+                </Item>
+                <Item ok={!password_old} title="Password" state=format!("Changed {}.", view.password_age)>
+                    <a href="/security/password">"Change password"</a>
+                </Item>
+            </ul>
+            <p><a href="/security/delete">"Delete your account"</a></p>
+        </section>
+    }
+}
+
+/// Plain-words advice (also the target of "what to do" links from alerts: `/security#guidance`).
+#[component]
+fn Guidance() -> impl IntoView {
+    view! {
+        <section class="card" id="guidance" aria-labelledby="guidance-heading">
+            <h2 id="guidance-heading">"Staying safe"</h2>
+            <h3>"Turn on two-step sign-in"</h3>
+            <p>"With two-step sign-in, a stolen password is not enough: whoever signs in also needs a code from your phone. \
+                Use an authenticator app such as Aegis, Google Authenticator, 1Password, Bitwarden or Microsoft Authenticator, \
+                and keep your recovery codes somewhere safe, away from your phone."</p>
+            <h3>"Use a long, unique password"</h3>
+            <p>"Use a different password for every site, so a leak elsewhere does not open Keycard. A password manager \
+                remembers them for you; a phrase of a few unrelated words is long and easy to type."</p>
+            <h3>"Recognise phishing"</h3>
+            <p>"Before typing your password, check the address bar shows this site's address. Keycard never asks for your \
+                password or a code by email, text message or phone: anyone who does is not us."</p>
+            <h3>"Shared computers"</h3>
+            <p>"On a computer others use, do not tick “Remember this device”, and press “Sign out” when you are done."</p>
+            <h3>"Review your devices"</h3>
+            <p>"Now and then, look at "<a href="/devices">"your devices"</a>" and sign out any you do not recognise or no longer use."</p>
+            <h3 id="something-wrong">"If something looks wrong"</h3>
+            <ol>
+                <li><a href="/devices">"Sign out all other devices"</a>"."</li>
+                <li><a href="/security/password">"Change your password"</a>" (this also signs out every other device)."</li>
+                <li><a href="/security/two-step">"Regenerate your recovery codes"</a>" and turn on two-step sign-in if it is off."</li>
+            </ol>
+        </section>
+    }
+}
+
+/// Shown while the browser is being sent to the re-authentication prompt (and as a link for
+/// anyone whose browser does not follow).
+#[component]
+fn ConfirmFirst(return_to: &'static str) -> impl IntoView {
+    let href = crate::sessions::reauth::prompt_path(return_to);
+    view! {
+        <section class="card narrow">
+            <p>"This change needs your password again."</p>
+            <p><a href=href>"Confirm it's you"</a></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn PasswordPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| password_page());
+    view! {
+        <Title text="Change password"/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                sensitive(data.await, super::api::PASSWORD_PATH, |_| view! { <PasswordForm/> }.into_any())
+            })}
+        </Suspense>
+    }
+}
+
+fn sensitive(
+    result: Result<SensitivePageView, AppError>,
+    return_to: &'static str,
+    form: impl FnOnce(SensitivePageView) -> AnyView,
+) -> AnyView {
+    match result {
+        Ok(page) if page.confirmed => form(page),
+        Ok(_) => view! { <ConfirmFirst return_to/> }.into_any(),
+        Err(err) => view! { <SignedOutNotice err/> }.into_any(),
+    }
+}
+
+#[component]
+fn PasswordForm() -> impl IntoView {
+    let action = ServerAction::<ChangePassword>::new();
+    let error = move || action_error(action.value().get());
+    view! {
+        <section class="card narrow">
+            <h1>"Change password"</h1>
+            <p>"Changing your password signs out every other device."</p>
+            <ActionForm action=action>
+                <label for="current-password">"Current password"</label>
+                <input id="current-password" type="password" name="current_password"
+                    autocomplete="current-password" required maxlength="1024"/>
+                <label for="new-password">"New password"</label>
+                <input id="new-password" type="password" name="new_password" autocomplete="new-password"
+                    required minlength="8" maxlength="1024" aria-describedby="new-password-help"/>
+                <p id="new-password-help" class="help">
+                    "At least 8 characters. A phrase of a few unrelated words is easy to remember and hard to guess."
+                </p>
+                {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                <button type="submit">"Change password"</button>
+            </ActionForm>
+            <p><a href="/security">"Back to the security checkup"</a></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn DeletePage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| delete_page());
+    view! {
+        <Title text="Delete account"/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                sensitive(data.await, super::api::DELETE_PATH, |page| view! { <DeleteForm email=page.email/> }.into_any())
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn DeleteForm(email: String) -> impl IntoView {
+    let action = ServerAction::<DeleteAccount>::new();
+    let error = move || action_error(action.value().get());
+    view! {
+        <section class="card narrow">
+            <h1>"Delete your account"</h1>
+            <p>"This removes your account, signs out every device and erases your two-step settings, recovery codes \
+                and history. It cannot be undone."</p>
+            <ActionForm action=action>
+                <label for="confirm-email">"Type your email address to confirm"</label>
+                <input id="confirm-email" type="email" name="confirm_email" autocomplete="off" required
+                    maxlength="254" placeholder=email/>
+                {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                <button type="submit" class="danger">"Delete account"</button>
+            </ActionForm>
+            <p><a href="/security">"Keep my account"</a></p>
+        </section>
+    }
+}

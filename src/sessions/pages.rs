@@ -1,0 +1,124 @@
+//! The devices page: every signed-in session of the account, newest activity first, with
+//! **Sign out** for each other session, **Sign out all other devices**, and a collapsed
+//! "Recently signed out" section. Plain POST forms, so it works without JavaScript.
+//!
+//! All text that comes from a browser (the user agent) is rendered as text nodes or attributes,
+//! which Leptos escapes; nothing here uses `inner_html`.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::api::SignOut;
+use super::devices_api::{list_devices, RevokeDevice, RevokeOtherDevices};
+use super::{DeviceView, Moment};
+use crate::accounts::pages::SignedOutNotice;
+use crate::app::action_error;
+
+#[component]
+pub fn DevicesPage() -> impl IntoView {
+    let devices = Resource::new(|| (), |_| list_devices());
+    let revoke = ServerAction::<RevokeDevice>::new();
+    let revoke_others = ServerAction::<RevokeOtherDevices>::new();
+    let sign_out = ServerAction::<SignOut>::new();
+    let error = move || action_error(revoke.value().get()).or_else(|| action_error(revoke_others.value().get()));
+    view! {
+        <Title text="Devices"/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match devices.await {
+                    Ok(view) => {
+                        // With no other session the button stays, but there is nothing for it to do.
+                        let others = view.active.iter().filter(|d| !d.current).count();
+                        let has_recent = !view.recent.is_empty();
+                        view! {
+                            <section class="card">
+                                <h1 id="devices-heading">"Devices"</h1>
+                                <p class="help">
+                                    "Browsers and devices signed in to your account, most recently active first. "
+                                    "If you don't recognise one, sign it out and change your password."
+                                </p>
+                                {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                                <ul class="devices" aria-labelledby="devices-heading">
+                                    {view.active.into_iter().map(|device| view! { <DeviceRow device revoke/> }).collect_view()}
+                                </ul>
+                                <div class="device-actions">
+                                    <ActionForm action=revoke_others attr:class="inline">
+                                        <button type="submit" disabled=others == 0>"Sign out all other devices"</button>
+                                    </ActionForm>
+                                    <ActionForm action=sign_out attr:class="inline">
+                                        <button type="submit" class="secondary">"Sign out here"</button>
+                                    </ActionForm>
+                                </div>
+                            </section>
+                            {has_recent.then(|| view! {
+                                <section class="card">
+                                    <details>
+                                        <summary>"Recently signed out"</summary>
+                                        <ul class="devices ended">
+                                            {view.recent.into_iter().map(|device| view! { <EndedRow device/> }).collect_view()}
+                                        </ul>
+                                    </details>
+                                </section>
+                            })}
+                        }.into_any()
+                    }
+                    Err(err) => view! { <SignedOutNotice err/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// A time shown relatively, with the exact UTC time on hover.
+#[component]
+fn When(moment: Moment) -> impl IntoView {
+    view! { <time datetime=moment.iso title=moment.exact>{moment.relative}</time> }
+}
+
+#[component]
+fn DeviceRow(device: DeviceView, revoke: ServerAction<RevokeDevice>) -> impl IntoView {
+    let button_name = format!("Sign out {}", device.name);
+    view! {
+        <li class="device" class:current=device.current>
+            <p class="device-name">
+                <strong title=device.user_agent.clone()>{device.name.clone()}</strong>
+                " · " {device.kind.clone()}
+                {device.current.then(|| view! { " " <span class="badge">"This device"</span> })}
+            </p>
+            <dl class="device-facts">
+                <dt>"IP address"</dt><dd>{device.ip.clone()}</dd>
+                <dt>"Signed in"</dt><dd><When moment=device.signed_in.clone()/></dd>
+                <dt>"Last active"</dt><dd><When moment=device.last_active.clone()/></dd>
+                <dt>"Signed in with"</dt><dd>{device.method.clone()}</dd>
+                {device.remembered_until.clone().map(|until| view! {
+                    <dt>"Remembered"</dt><dd>"Until " <When moment=until/></dd>
+                })}
+            </dl>
+            <p class="ua help">{device.user_agent.clone()}</p>
+            {(!device.current).then(|| view! {
+                <ActionForm action=revoke attr:class="inline">
+                    <input type="hidden" name="handle" value=device.handle.clone()/>
+                    <button type="submit" aria-label=button_name>"Sign out"</button>
+                </ActionForm>
+            })}
+        </li>
+    }
+}
+
+#[component]
+fn EndedRow(device: DeviceView) -> impl IntoView {
+    let (ended_at, how) = device.ended.clone().unwrap_or_else(|| (device.last_active.clone(), String::new()));
+    view! {
+        <li class="device">
+            <p class="device-name"><strong title=device.user_agent.clone()>{device.name.clone()}</strong>
+                " · " {device.kind.clone()}</p>
+            <dl class="device-facts">
+                <dt>"Ended"</dt><dd>{how} ", " <When moment=ended_at/></dd>
+                <dt>"IP address"</dt><dd>{device.ip.clone()}</dd>
+                <dt>"Signed in"</dt><dd><When moment=device.signed_in.clone()/></dd>
+                <dt>"Last active"</dt><dd><When moment=device.last_active.clone()/></dd>
+                <dt>"Signed in with"</dt><dd>{device.method.clone()}</dd>
+            </dl>
+        </li>
+    }
+}

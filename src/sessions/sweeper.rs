@@ -1,0 +1,144 @@
+//! The periodic session sweep: live rows past their idle or absolute expiry are marked ended
+//! ("expired"), and ended rows older than 30 days are deleted.
+//!
+//! Work is done in small batches (one short statement each, yielding in between), so the sweep
+//! never holds a long lock that would stall sign-ins. The store already refuses expired rows on
+//! load; the sweep only tidies, so a late or skipped pass is harmless.
+
+use std::time::Duration;
+
+use sqlx::Row;
+use tokio::sync::watch;
+
+use super::devices::ENDED_RETENTION_SECS;
+use crate::core::db::{now, Db};
+
+/// Rows changed per statement.
+pub const BATCH: i64 = 500;
+
+/// What one pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub expired: u64,
+    pub purged: u64,
+}
+
+/// One full pass at time `now`, in batches of `batch` rows. Callable from tests.
+pub async fn sweep_once(db: &Db, now: i64, batch: i64) -> Result<SweepReport, sqlx::Error> {
+    let mut report = SweepReport::default();
+    loop {
+        // One transaction per batch: each row is ended at the moment it expired (the earlier of
+        // its two limits, not at the sweep) together with its `session_ended` history event.
+        let mut tx = db.pool.begin().await?;
+        let hashes: Vec<String> = sqlx::query(
+            "SELECT id_hash FROM sessions WHERE ended_at IS NULL \
+             AND (idle_expires_at <= $1 OR absolute_expires_at <= $1) LIMIT $2",
+        )
+        .bind(now)
+        .bind(batch)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+        let mut done = 0u64;
+        for hash in &hashes {
+            let row = sqlx::query(
+                "UPDATE sessions SET ended_at = CASE WHEN idle_expires_at < absolute_expires_at \
+                 THEN idle_expires_at ELSE absolute_expires_at END, end_reason = 'expired', data = '{}' \
+                 WHERE id_hash = $1 AND ended_at IS NULL \
+                 RETURNING user_id, stage, ip, user_agent, public_id, ended_at",
+            )
+            .bind(hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = row else { continue };
+            done += 1;
+            if row.get::<String, _>(1) == "complete" {
+                let event = super::store::session_ended_event(&row, row.get(5), super::store::EndReason::Expired);
+                crate::history::store::record(&mut tx, &event).await?;
+            }
+        }
+        tx.commit().await?;
+        report.expired += done;
+        if (hashes.len() as i64) < batch {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    loop {
+        let done = sqlx::query(
+            "DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions \
+             WHERE ended_at IS NOT NULL AND ended_at < $1 LIMIT $2)",
+        )
+        .bind(now - ENDED_RETENTION_SECS)
+        .bind(batch)
+        .execute(&db.pool)
+        .await?
+        .rows_affected();
+        report.purged += done;
+        if done < batch as u64 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    Ok(report)
+}
+
+/// Default retention of history events (`KEYCARD_HISTORY_RETENTION_DAYS`).
+pub const DEFAULT_HISTORY_RETENTION_SECS: i64 = 365 * 24 * 3600;
+
+/// Deletes history events older than `retention_secs`, in batches. Returns how many went.
+pub async fn purge_history(db: &Db, now: i64, retention_secs: i64, batch: i64) -> Result<u64, sqlx::Error> {
+    let mut purged = 0;
+    loop {
+        let done = crate::history::store::purge_batch(db, now - retention_secs, batch).await?;
+        purged += done;
+        if done < batch as u64 {
+            return Ok(purged);
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Runs [`sweep_once`] every `interval` until `stop` turns true (or its sender is dropped).
+pub fn spawn(db: Db, interval: Duration, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    spawn_with_history(db, interval, DEFAULT_HISTORY_RETENTION_SECS, stop)
+}
+
+/// [`spawn`], also purging history events older than `history_retention_secs` on every pass.
+pub fn spawn_with_history(
+    db: Db,
+    interval: Duration,
+    history_retention_secs: i64,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                changed = stop.changed() => {
+                    if changed.is_err() || *stop.borrow() {
+                        break;
+                    }
+                    continue;
+                }
+            }
+            match sweep_once(&db, now(), BATCH).await {
+                Ok(report) if report != SweepReport::default() => {
+                    tracing::info!(expired = report.expired, purged = report.purged, "session sweep");
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "session sweep failed; will retry"),
+            }
+            match purge_history(&db, now(), history_retention_secs, BATCH).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "history purge"),
+                Err(err) => tracing::warn!(error = %err, "history purge failed; will retry"),
+            }
+        }
+        tracing::debug!("session sweeper stopped");
+    })
+}

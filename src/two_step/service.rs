@@ -1,0 +1,180 @@
+//! The two-step flows as plain functions over [`AppState`]: enrolment, checking a second factor
+//! (with the code-step throttle), recovery codes, turning off. Server functions call these; so do
+//! the tests.
+
+use tower_sessions::Session;
+
+use super::{recovery, store, totp, Enrolment, TwoStepView, MAX_CODE_ATTEMPTS};
+use crate::core::{db::now, state::AppState};
+use crate::errors::AppError;
+
+/// Session key under which just-made recovery codes wait (sealed) to be shown once.
+const FRESH_CODES_KEY: &str = "fresh_recovery_codes";
+
+fn secret_context(user_id: i64) -> String {
+    format!("totp-secret:user:{user_id}")
+}
+
+fn fresh_codes_context(user_id: i64) -> String {
+    format!("fresh-recovery-codes:user:{user_id}")
+}
+
+/// Which second factor was accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Factor {
+    Code,
+    RecoveryCode,
+}
+
+/// What the two-step page shows for this account. Fresh recovery codes are taken out of the
+/// session: they are shown once.
+pub async fn status(state: &AppState, session: &Session, user_id: i64, email: &str) -> Result<TwoStepView, AppError> {
+    let row = store::totp_row(&state.db, user_id).await.map_err(AppError::internal)?;
+    let enabled = row.as_ref().is_some_and(|r| r.enabled);
+    let pending = match row {
+        Some(row) if !row.enabled => Some(enrolment(state, user_id, email, &row.secret)?),
+        _ => None,
+    };
+    let recovery_codes_left =
+        if enabled { store::recovery_codes_left(&state.db, user_id).await.map_err(AppError::internal)? } else { 0 };
+    let fresh_recovery_codes = take_fresh_codes(state, session, user_id).await?;
+    Ok(TwoStepView { enabled, pending, recovery_codes_left, fresh_recovery_codes })
+}
+
+fn open_secret(state: &AppState, user_id: i64, sealed: &str) -> Result<Vec<u8>, AppError> {
+    state.secrets.open(&secret_context(user_id), sealed).map_err(|_| {
+        AppError::internal(format!("the TOTP secret of user {user_id} does not open with this server's key"))
+    })
+}
+
+fn enrolment(state: &AppState, user_id: i64, email: &str, sealed: &str) -> Result<Enrolment, AppError> {
+    let secret = open_secret(state, user_id, sealed)?;
+    let otpauth_uri = totp::otpauth_uri(&secret, &state.config.totp_issuer, email);
+    let qr_svg = totp::qr_svg(&otpauth_uri).map_err(AppError::internal)?;
+    Ok(Enrolment { setup_key: totp::setup_key(&secret), otpauth_uri, qr_svg })
+}
+
+/// Starts (or restarts) an enrolment with a fresh secret. Two-step stays off until
+/// [`confirm_enrolment`]; a person who walks away leaves it off.
+pub async fn begin_enrolment(state: &AppState, user_id: i64) -> Result<(), AppError> {
+    let sealed = state.secrets.seal(&secret_context(user_id), &totp::new_secret());
+    if !store::begin_enrolment(&state.db, user_id, &sealed, now()).await.map_err(AppError::internal)? {
+        return Err(AppError::Invalid("Two-step sign-in is already on.".into()));
+    }
+    Ok(())
+}
+
+/// Confirms the pending enrolment with a current code: two-step turns on and the first recovery
+/// codes are made. Returns the codes (to show once).
+pub async fn confirm_enrolment(state: &AppState, user_id: i64, code: &str) -> Result<Vec<String>, AppError> {
+    let row = store::totp_row(&state.db, user_id).await.map_err(AppError::internal)?;
+    let Some(row) = row.filter(|r| !r.enabled) else {
+        return Err(AppError::Invalid("Start by choosing Turn on two-step sign-in.".into()));
+    };
+    let secret = open_secret(state, user_id, &row.secret)?;
+    let totp::Check::Accepted(step) = totp::check(&secret, code, now(), row.last_used_step) else {
+        return Err(AppError::Invalid(
+            "That code is not correct. Enter the 6-digit code your authenticator app shows now.".into(),
+        ));
+    };
+    let codes = recovery::generate();
+    let hashes = hash_codes(state, &codes);
+    if !store::confirm_enrolment(&state.db, user_id, step, &hashes, now()).await.map_err(AppError::internal)? {
+        return Err(AppError::Invalid("Start by choosing Turn on two-step sign-in.".into()));
+    }
+    Ok(codes)
+}
+
+fn hash_codes(state: &AppState, codes: &[String]) -> Vec<String> {
+    codes
+        .iter()
+        .map(|c| recovery::hash(&state.secrets, &recovery::normalise(c).expect("generated codes are well formed")))
+        .collect()
+}
+
+/// Checks a 6-digit code or a recovery code and consumes it. Nothing is counted here; see
+/// [`check_sign_in_factor`] for the code step's throttle.
+pub async fn check_factor(state: &AppState, user_id: i64, input: &str) -> Result<Factor, AppError> {
+    let row = store::totp_row(&state.db, user_id).await.map_err(AppError::internal)?;
+    let Some(row) = row.filter(|r| r.enabled) else { return Err(AppError::WrongCode) };
+    if totp::normalise_code(input).is_some() {
+        let secret = open_secret(state, user_id, &row.secret)?;
+        return match totp::check(&secret, input, now(), row.last_used_step) {
+            totp::Check::Accepted(step) => {
+                if store::use_step(&state.db, user_id, step).await.map_err(AppError::internal)? {
+                    Ok(Factor::Code)
+                } else {
+                    // Another request used this step (or a newer one) between our read and write.
+                    Err(AppError::CodeAlreadyUsed)
+                }
+            }
+            totp::Check::Replayed => Err(AppError::CodeAlreadyUsed),
+            totp::Check::Wrong => Err(AppError::WrongCode),
+        };
+    }
+    let Some(normalised) = recovery::normalise(input) else { return Err(AppError::WrongCode) };
+    let hash = recovery::hash(&state.secrets, &normalised);
+    if store::use_recovery_code(&state.db, user_id, &hash, now()).await.map_err(AppError::internal)? {
+        Ok(Factor::RecoveryCode)
+    } else {
+        Err(AppError::WrongCode)
+    }
+}
+
+/// The code step's answer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StepOutcome {
+    Passed(Factor),
+    /// Wrong or replayed; tries remain.
+    Refused(AppError),
+    /// The limit was reached: the half-signed-in sessions of the account were ended.
+    LockedOut,
+}
+
+/// [`check_factor`] with the throttle: failures are counted in the database (so the limit holds
+/// across instances and restarts) and the [`MAX_CODE_ATTEMPTS`]th ends the half-signed-in state.
+pub async fn check_sign_in_factor(state: &AppState, user_id: i64, input: &str) -> Result<StepOutcome, AppError> {
+    match check_factor(state, user_id, input).await {
+        Ok(factor) => Ok(StepOutcome::Passed(factor)),
+        Err(err @ (AppError::WrongCode | AppError::CodeAlreadyUsed)) => {
+            let failures = store::record_failure(&state.db, user_id).await.map_err(AppError::internal)?;
+            if failures >= MAX_CODE_ATTEMPTS {
+                store::lock_out_code_step(&state.db, user_id, now()).await.map_err(AppError::internal)?;
+                tracing::warn!(user_id, "code step ended after too many wrong codes");
+                return Ok(StepOutcome::LockedOut);
+            }
+            Ok(StepOutcome::Refused(err))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// A new set of recovery codes replaces the old one (in one transaction). Returns the codes.
+pub async fn regenerate_recovery_codes(state: &AppState, user_id: i64) -> Result<Vec<String>, AppError> {
+    let codes = recovery::generate();
+    let hashes = hash_codes(state, &codes);
+    if !store::replace_recovery_codes(&state.db, user_id, &hashes, now()).await.map_err(AppError::internal)? {
+        return Err(AppError::Invalid("Two-step sign-in is off.".into()));
+    }
+    Ok(codes)
+}
+
+/// Turns two-step off: the secret and the recovery codes are deleted.
+pub async fn disable(state: &AppState, user_id: i64) -> Result<(), AppError> {
+    store::disable(&state.db, user_id).await.map_err(AppError::internal)
+}
+
+/// Keeps just-made codes in the session, sealed, until the page shows them once.
+pub async fn stash_fresh_codes(state: &AppState, session: &Session, user_id: i64, codes: &[String]) -> Result<(), AppError> {
+    let json = serde_json::to_vec(codes).map_err(AppError::internal)?;
+    let sealed = state.secrets.seal(&fresh_codes_context(user_id), &json);
+    session.insert(FRESH_CODES_KEY, sealed).await.map_err(AppError::internal)
+}
+
+async fn take_fresh_codes(state: &AppState, session: &Session, user_id: i64) -> Result<Vec<String>, AppError> {
+    let Some(sealed) = session.remove::<String>(FRESH_CODES_KEY).await.map_err(AppError::internal)? else {
+        return Ok(Vec::new());
+    };
+    let json = state.secrets.open(&fresh_codes_context(user_id), &sealed).unwrap_or_default();
+    Ok(serde_json::from_slice(&json).unwrap_or_default())
+}

@@ -1,0 +1,272 @@
+//! Test harness: the real router from `app(state)` driven in-process, on a fresh SQLite file or a
+//! fresh PostgreSQL schema per test, with a tiny cookie-keeping client.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::{
+    body::Body,
+    extract::connect_info::MockConnectInfo,
+    http::{header, HeaderMap, Request, StatusCode},
+    Router,
+};
+use http_body_util::BodyExt;
+use keycard::core::{config::Config, server::{app, build_state}, state::AppState};
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "quiet-harbor-lantern-1972";
+pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+pub struct TestApp {
+    pub state: AppState,
+    pub router: Router,
+    pub backend: &'static str,
+    _dir: TempDir,
+    pg_schema: Option<String>,
+}
+
+/// A directory removed when dropped.
+pub struct TempDir(pub std::path::PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn unique_name() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("kc_test_{}_{}_{}", std::process::id(), nanos % 1_000_000_000, COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+impl TestApp {
+    pub async fn sqlite() -> TestApp {
+        Self::sqlite_with(|_| {}).await
+    }
+
+    /// SQLite with adjusted settings.
+    pub async fn sqlite_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = TempDir(std::env::temp_dir().join(unique_name()));
+        let url = keycard::core::config::sqlite_url_in(&dir.0);
+        let mut config = Config::for_tests(&url, dir.0.clone());
+        adjust(&mut config);
+        Self::start(config, dir, None, "sqlite").await
+    }
+
+    /// A fresh schema on the machine's PostgreSQL, or `None` when it is unreachable and
+    /// `KEYCARD_REQUIRE_POSTGRES` is not set (then the caller skips, saying so).
+    pub async fn postgres() -> Option<TestApp> {
+        Self::postgres_with(|_| {}).await
+    }
+
+    /// PostgreSQL with a configuration tweak; `None` as for [`TestApp::postgres`].
+    pub async fn postgres_with(tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        use sqlx::Connection;
+        let admin_url = std::env::var("KEYCARD_TEST_POSTGRES_URL").unwrap_or_else(|_| PG_ADMIN_URL.into());
+        let required = std::env::var("KEYCARD_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
+        let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
+            Ok(conn) => conn,
+            Err(err) if !required => {
+                eprintln!("skipping PostgreSQL test: {err}");
+                return None;
+            }
+            Err(err) => panic!("PostgreSQL required (KEYCARD_REQUIRE_POSTGRES=1) but unreachable: {err}"),
+        };
+        let schema = unique_name();
+        sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut admin).await.expect("create schema");
+        let sep = if admin_url.contains('?') { '&' } else { '?' };
+        let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
+        let dir = TempDir(std::env::temp_dir().join(unique_name()));
+        let mut config = Config::for_tests(&url, dir.0.clone());
+        tweak(&mut config);
+        Some(Self::start(config, dir, Some(schema), "postgres").await)
+    }
+
+    pub async fn start(config: Config, dir: TempDir, pg_schema: Option<String>, backend: &'static str) -> TestApp {
+        let state = build_state(config).await.expect("state");
+        let router = app(state.clone()).layer(MockConnectInfo(SocketAddr::from(([203, 0, 113, 7], 5555))));
+        TestApp { state, router, backend, _dir: dir, pg_schema }
+    }
+
+    /// A second instance of Keycard on the same database, as operators run behind a load balancer.
+    pub async fn second_instance(&self) -> Router {
+        let config = (*self.state.config).clone();
+        let state = build_state(config).await.expect("second instance");
+        app(state).layer(MockConnectInfo(SocketAddr::from(([203, 0, 113, 7], 5555))))
+    }
+
+    /// A client of the given router (e.g. a second instance).
+    pub fn client_of(&self, router: Router) -> Client {
+        Client { router, cookies: HashMap::new(), user_agent: FIREFOX_LINUX.into(), extra_headers: Vec::new() }
+    }
+
+    pub fn client(&self) -> Client {
+        Client {
+            router: self.router.clone(),
+            cookies: HashMap::new(),
+            user_agent: FIREFOX_LINUX.into(),
+            extra_headers: Vec::new(),
+        }
+    }
+
+    /// Drops the PostgreSQL schema (SQLite files go with the temp directory).
+    pub async fn cleanup(self) {
+        use sqlx::Connection;
+        self.state.db.pool.close().await;
+        if let Some(schema) = &self.pg_schema {
+            let admin_url = std::env::var("KEYCARD_TEST_POSTGRES_URL").unwrap_or_else(|_| PG_ADMIN_URL.into());
+            let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("admin connection");
+            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&mut admin).await.expect("drop schema");
+        }
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        use sqlx::Row;
+        sqlx::query(sql).fetch_one(&self.state.db.pool).await.expect(sql).get::<i64, _>(0)
+    }
+
+    pub async fn exec(&self, sql: &str) {
+        sqlx::query(sql).execute(&self.state.db.pool).await.expect(sql);
+    }
+}
+
+pub const FIREFOX_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+pub const SAFARI_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 \
+(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+
+/// Runs a scenario once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::common::TestApp::sqlite().await;
+                super::$scenario(&app).await;
+                app.cleanup().await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(app) = $crate::common::TestApp::postgres().await else { return };
+                super::$scenario(&app).await;
+                app.cleanup().await;
+            }
+        }
+    )*};
+}
+
+/// An HTTP client without JavaScript: sends forms like a browser and keeps cookies.
+#[derive(Clone)]
+pub struct Client {
+    router: Router,
+    pub cookies: HashMap<String, String>,
+    pub user_agent: String,
+    /// Sent with every request (e.g. `X-Forwarded-For`).
+    pub extra_headers: Vec<(&'static str, String)>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn location(&self) -> &str {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers.get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+    }
+    #[track_caller]
+    pub fn assert_redirect_to(&self, location: &str) {
+        assert!(self.status.is_redirection(), "expected a redirect, got {} {}", self.status, self.body);
+        assert_eq!(self.location(), location);
+    }
+}
+
+impl Client {
+    pub async fn send(&mut self, req: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(req).await.expect("router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        for cookie in headers.get_all(header::SET_COOKIE) {
+            let cookie = cookie.to_str().unwrap();
+            let (pair, attrs) = cookie.split_once(';').unwrap_or((cookie, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            let expired = attrs.contains("Max-Age=0") || value.is_empty();
+            if expired {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    fn request(&self, method: &str, path: &str) -> axum::http::request::Builder {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, "127.0.0.1:3000")
+            .header(header::USER_AGENT, &self.user_agent)
+            .header(header::ACCEPT, "text/html,application/xhtml+xml");
+        for (name, value) in &self.extra_headers {
+            builder = builder.header(*name, value);
+        }
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            builder = builder.header(header::COOKIE, jar.join("; "));
+        }
+        builder
+    }
+
+    pub async fn get(&mut self, path: &str) -> Reply {
+        let req = self.request("GET", path).body(Body::empty()).unwrap();
+        self.send(req).await
+    }
+
+    /// Posts a form as a browser without JavaScript does (from the page at `referer`).
+    pub async fn post_form(&mut self, path: &str, referer: &str, fields: &[(&str, &str)]) -> Reply {
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        let req = self
+            .request("POST", path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ORIGIN, "http://127.0.0.1:3000")
+            .header(header::REFERER, format!("http://127.0.0.1:3000{referer}"))
+            .body(Body::from(body))
+            .unwrap();
+        self.send(req).await
+    }
+
+    pub async fn sign_up(&mut self, email: &str) -> Reply {
+        self.post_form("/api/signup", "/signup", &[("email", email), ("password", PASSWORD)]).await
+    }
+
+    pub async fn log_in(&mut self, email: &str, password: &str, remember: bool) -> Reply {
+        let mut fields = vec![("email", email), ("password", password), ("next", "")];
+        if remember {
+            fields.push(("remember", "on"));
+        }
+        self.post_form("/api/login", "/login", &fields).await
+    }
+
+    /// Follows a redirect answer with a GET, as a browser would.
+    pub async fn follow(&mut self, reply: &Reply) -> Reply {
+        assert!(reply.status.is_redirection(), "expected a redirect, got {} {}", reply.status, reply.body);
+        let target = local_path(reply.location()).to_owned();
+        self.get(&target).await
+    }
+
+    pub fn session_cookie(&self) -> Option<String> {
+        self.cookies.get("keycard_session").cloned()
+    }
+}
+
+/// The path and query of a same-site absolute or relative URL.
+pub fn local_path(location: &str) -> &str {
+    location.strip_prefix("http://127.0.0.1:3000").unwrap_or(location)
+}

@@ -1,0 +1,282 @@
+//! The Security page through the real router and its plain functions, on SQLite and PostgreSQL:
+//! the checkup computed from the account's data, signing out stale sessions, the re-authentication
+//! window in front of the password and deletion pages, password change, account deletion.
+
+mod common;
+
+use common::{Client, TestApp, PASSWORD};
+use keycard::core::db::now;
+use keycard::security_page::checkup;
+
+const NEW_PASSWORD: &str = "amber-falcon-meadow-4821";
+const DAY: i64 = 24 * 3600;
+
+on_both_databases!(
+    checkup_reflects_the_account_data,
+    stale_sessions_show_and_can_be_signed_out,
+    sensitive_pages_need_a_recent_re_authentication,
+    password_change_signs_out_other_sessions,
+    account_deletion_removes_everything,
+    deleting_a_user_row_cascades,
+);
+
+async fn user_id(app: &TestApp, email: &str) -> i64 {
+    app.count(&format!("SELECT id FROM users WHERE email = '{email}'")).await
+}
+
+fn id_hash(client: &Client) -> String {
+    let id = client.session_cookie().expect("signed in").parse().expect("session id");
+    keycard::sessions::store::hash_id(&id)
+}
+
+/// Re-authenticates `client` with its password, returning to `next`.
+async fn reauth(client: &mut Client, password: &str, next: &str) {
+    let referer = format!("/security/confirm?next={next}");
+    let reply = client.post_form("/api/reauth", &referer, &[("password", password), ("next", next)]).await;
+    reply.assert_redirect_to(next);
+}
+
+async fn checkup_reflects_the_account_data(app: &TestApp) {
+    let mut client = app.client();
+    client.sign_up("cora@example.com").await.assert_redirect_to("/");
+    let uid = user_id(app, "cora@example.com").await;
+    let t = now();
+    let c = checkup::compute(&app.state.db, uid, t).await.unwrap().unwrap();
+    assert!(!c.two_step_on);
+    assert_eq!((c.recovery_codes_left, c.stale_sessions, c.failed_sign_ins, c.last_failed_at), (0, 0, 0, None));
+    assert!((t - c.password_changed_at).abs() < 60);
+    assert!(checkup::compute(&app.state.db, uid + 1000, t).await.unwrap().is_none());
+
+    // Two wrong passwords with this email (from another browser).
+    for _ in 0..2 {
+        app.client().log_in("cora@example.com", "wrong-password-here", false).await;
+    }
+    let c = checkup::compute(&app.state.db, uid, now()).await.unwrap().unwrap();
+    assert_eq!(c.failed_sign_ins, 2);
+    assert!(c.last_failed_at.is_some_and(|at| (now() - at).abs() < 60));
+
+    // Two-step on with 2 unused codes of 3: on, and a low-codes warning on the page.
+    app.exec(&format!("INSERT INTO totp_secrets (user_id, secret, enabled_at, created_at) VALUES ({uid}, 'x', {t}, {t})")).await;
+    for (code, used) in [("a", "NULL"), ("b", "NULL"), ("c", &t.to_string()[..])] {
+        app.exec(&format!("INSERT INTO recovery_codes (user_id, code_hash, created_at, used_at) VALUES ({uid}, '{code}', {t}, {used})")).await;
+    }
+    let c = checkup::compute(&app.state.db, uid, now()).await.unwrap().unwrap();
+    assert!(c.two_step_on);
+    assert_eq!(c.recovery_codes_left, 2);
+
+    // Another account's data never counts.
+    let mut other = app.client();
+    other.sign_up("dan@example.com").await.assert_redirect_to("/");
+    let c2 = checkup::compute(&app.state.db, user_id(app, "dan@example.com").await, now()).await.unwrap().unwrap();
+    assert!(!c2.two_step_on && c2.recovery_codes_left == 0 && c2.failed_sign_ins == 0);
+
+    let page = client.get("/security").await;
+    assert_eq!(page.status, 200);
+    for text in ["Security checkup", "Two-step sign-in is on.", "2 recovery codes left.", "Needs attention",
+        "failed sign-in", "Aegis", "password manager", "address bar", "Sign out all other devices", "Sign out"] {
+        assert!(page.body.contains(text), "security page shows {text}");
+    }
+    // Reachable from the home page.
+    assert!(client.get("/").await.body.contains("href=\"/security\""));
+    // Signed out: sent to sign-in.
+    app.client().get("/security").await.assert_redirect_to("/login?next=/security");
+}
+
+async fn stale_sessions_show_and_can_be_signed_out(app: &TestApp) {
+    let mut me = app.client();
+    me.sign_up("eve@example.com").await.assert_redirect_to("/");
+    let mut old = app.client();
+    old.log_in("eve@example.com", PASSWORD, true).await.assert_redirect_to("/");
+    let mut recent = app.client();
+    recent.log_in("eve@example.com", PASSWORD, false).await.assert_redirect_to("/");
+    let uid = user_id(app, "eve@example.com").await;
+    let t = now();
+    // The remembered browser was last used 31 days ago (and its lifetime runs on).
+    app.exec(&format!(
+        "UPDATE sessions SET last_seen_at = {}, idle_expires_at = {}, absolute_expires_at = {} WHERE id_hash = '{}'",
+        t - 31 * DAY, t + DAY, t + 10 * DAY, id_hash(&old)
+    )).await;
+    // An already expired old row does not count (it no longer works anyway).
+    app.exec(&format!(
+        "INSERT INTO sessions (id_hash, user_id, data, stage, method, remember, created_at, last_seen_at, \
+         idle_expires_at, absolute_expires_at, ip, user_agent) VALUES ('expired', {uid}, '{{}}', 'complete', \
+         'password', 0, {0}, {0}, {1}, {1}, '', '')", t - 90 * DAY, t - 60 * DAY
+    )).await;
+    let c = checkup::compute(&app.state.db, uid, now()).await.unwrap().unwrap();
+    assert_eq!(c.stale_sessions, 1);
+    let page = me.get("/security").await;
+    assert!(page.body.contains("1 session unused for more than 30 days.") && page.body.contains("Sign out unused sessions"));
+
+    me.post_form("/api/security/sign-out-stale", "/security", &[]).await.assert_redirect_to("/security");
+    assert_eq!(checkup::compute(&app.state.db, uid, now()).await.unwrap().unwrap().stale_sessions, 0);
+    old.get("/").await.assert_redirect_to("/login?next=/&ended=elsewhere");
+    assert_eq!(recent.get("/").await.status, 200, "recently used sessions stay");
+    assert_eq!(me.get("/").await.status, 200);
+    assert!(me.get("/security").await.body.contains("No sessions unused for more than 30 days."));
+}
+
+async fn set_reauth_at(app: &TestApp, at: i64) {
+    use sqlx::Row;
+    let rows = sqlx::query("SELECT id_hash, data FROM sessions WHERE ended_at IS NULL AND stage = 'complete'")
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap();
+    for row in rows {
+        let id_hash: String = row.get(0);
+        let mut data: serde_json::Value = serde_json::from_str(&row.get::<String, _>(1)).unwrap();
+        if data.get("reauth_at").is_some() {
+            data["reauth_at"] = serde_json::json!(at);
+            sqlx::query("UPDATE sessions SET data = $1 WHERE id_hash = $2")
+                .bind(data.to_string())
+                .bind(id_hash)
+                .execute(&app.state.db.pool)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+async fn sensitive_pages_need_a_recent_re_authentication(app: &TestApp) {
+    let mut client = app.client();
+    client.sign_up("fay@example.com").await.assert_redirect_to("/");
+    // A fresh session has not re-authenticated: both pages and both actions go to the prompt.
+    for path in ["/security/password", "/security/delete"] {
+        let reply = client.get(path).await;
+        reply.assert_redirect_to(&format!("/security/confirm?next={path}"));
+    }
+    client
+        .post_form("/api/security/password", "/security/password", &[("current_password", PASSWORD), ("new_password", NEW_PASSWORD)])
+        .await
+        .assert_redirect_to("/security/confirm?next=/security/password");
+    client
+        .post_form("/api/security/delete", "/security/delete", &[("confirm_email", "fay@example.com")])
+        .await
+        .assert_redirect_to("/security/confirm?next=/security/delete");
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
+
+    // The prompt returns to the page that sent the person there.
+    let prompt = client.get("/security/confirm?next=/security/password").await;
+    assert!(prompt.body.contains(">Password<") && prompt.body.contains(">Confirm<"));
+    reauth(&mut client, PASSWORD, "/security/password").await;
+    let page = client.get("/security/password").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(">Current password<") && page.body.contains(">New password<") && page.body.contains(">Change password<"));
+    assert!(client.get("/security/delete").await.body.contains(">Delete account<"));
+
+    // Within the window (10 minutes by default) it stays open; past it, the prompt again.
+    set_reauth_at(app, now() - 590).await;
+    assert_eq!(client.get("/security/password").await.status, 200);
+    set_reauth_at(app, now() - 601).await;
+    client.get("/security/password").await.assert_redirect_to("/security/confirm?next=/security/password");
+    client.get("/security/delete").await.assert_redirect_to("/security/confirm?next=/security/delete");
+}
+
+async fn password_change_signs_out_other_sessions(app: &TestApp) {
+    let mut me = app.client();
+    me.sign_up("gus@example.com").await.assert_redirect_to("/");
+    me.log_in("gus@example.com", PASSWORD, true).await.assert_redirect_to("/");
+    let mut other = app.client();
+    other.log_in("gus@example.com", PASSWORD, false).await.assert_redirect_to("/");
+    let uid = user_id(app, "gus@example.com").await;
+    app.exec(&format!("UPDATE users SET password_changed_at = 1000 WHERE id = {uid}")).await;
+    reauth(&mut me, PASSWORD, "/security/password").await;
+    let post = |client: &mut Client, current: &'static str, new: &'static str| {
+        let mut client = client.clone();
+        async move {
+            let reply = client
+                .post_form("/api/security/password", "/security/password", &[("current_password", current), ("new_password", new)])
+                .await;
+            (client, reply)
+        }
+    };
+    // Wrong current password; weak new password: refused, nothing changes.
+    let (c, reply) = post(&mut me, "not-my-password-at-all", NEW_PASSWORD).await;
+    me = c;
+    assert!(me.follow(&reply).await.body.contains("Your current password is not correct."));
+    let (c, reply) = post(&mut me, PASSWORD, "password123").await;
+    me = c;
+    assert!(me.follow(&reply).await.body.contains("too easy to guess"));
+    assert_eq!(other.get("/").await.status, 200);
+    assert_eq!(app.count(&format!("SELECT password_changed_at FROM users WHERE id = {uid}")).await, 1000);
+
+    let old_cookie = me.session_cookie().unwrap();
+    let (c, reply) = post(&mut me, PASSWORD, NEW_PASSWORD).await;
+    me = c;
+    reply.assert_redirect_to("/security?password=changed");
+    assert!(me.follow(&reply).await.body.contains("Your password was changed."));
+    let new_cookie = me.session_cookie().unwrap();
+    assert_ne!(old_cookie, new_cookie, "this browser continues under a fresh session id");
+    assert!(app.count(&format!("SELECT password_changed_at FROM users WHERE id = {uid}")).await > 1000);
+    // The change is in the account's history, written with it; failed attempts wrote none.
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM history_events WHERE user_id = {uid} AND kind = 'password_changed'")).await,
+        1
+    );
+    // This session keeps how it signed in and being remembered.
+    assert_eq!(app.count(&format!("SELECT remember FROM sessions WHERE id_hash = '{}'", id_hash(&me))).await, 1);
+    // Every other session: signed out, with the reason.
+    other.get("/").await.assert_redirect_to("/login?next=/&ended=elsewhere");
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM sessions WHERE user_id = {uid} AND ended_at IS NULL")).await,
+        1
+    );
+    let mut stale = me.clone();
+    stale.cookies.insert("keycard_session".into(), old_cookie);
+    stale.get("/").await.assert_redirect_to("/login?next=/");
+    // The old password no longer works; the new one does.
+    assert!(app.client().log_in("gus@example.com", PASSWORD, false).await.location().contains("__err="), "old password refused");
+    app.client().log_in("gus@example.com", NEW_PASSWORD, false).await.assert_redirect_to("/");
+}
+
+async fn account_deletion_removes_everything(app: &TestApp) {
+    let mut me = app.client();
+    me.sign_up("hal@example.com").await.assert_redirect_to("/");
+    let mut other = app.client();
+    other.log_in("hal@example.com", PASSWORD, false).await.assert_redirect_to("/");
+    let mut keep = app.client();
+    keep.sign_up("ida@example.com").await.assert_redirect_to("/");
+    let uid = user_id(app, "hal@example.com").await;
+    let t = now();
+    app.exec(&format!("INSERT INTO totp_secrets (user_id, secret, created_at) VALUES ({uid}, 'x', {t})")).await;
+    app.exec(&format!("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ({uid}, 'h', {t})")).await;
+    reauth(&mut me, PASSWORD, "/security/delete").await;
+    let old_cookie = me.session_cookie().unwrap();
+
+    // The email must be typed to confirm.
+    let reply = me.post_form("/api/security/delete", "/security/delete", &[("confirm_email", "someone@example.com")]).await;
+    assert!(me.follow(&reply).await.body.contains("email address exactly to confirm."));
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 2);
+
+    let reply = me.post_form("/api/security/delete", "/security/delete", &[("confirm_email", " HAL@example.com ")]).await;
+    reply.assert_redirect_to("/login?deleted=1");
+    assert!(me.session_cookie().is_none(), "this browser is signed out");
+    assert!(me.follow(&reply).await.body.contains("Your account was deleted."));
+    for table in ["users WHERE id", "sessions WHERE user_id", "totp_secrets WHERE user_id", "recovery_codes WHERE user_id"] {
+        assert_eq!(app.count(&format!("SELECT COUNT(*) FROM {table} = {uid}")).await, 0, "{table}");
+    }
+    // Its sessions stop working at once; the old cookie is useless.
+    other.get("/").await.assert_redirect_to("/login?next=/");
+    let mut stale = me.clone();
+    stale.cookies.insert("keycard_session".into(), old_cookie);
+    stale.get("/").await.assert_redirect_to("/login?next=/");
+    assert!(app.client().log_in("hal@example.com", PASSWORD, false).await.location().contains("__err="), "old password refused");
+    // Other accounts are untouched.
+    assert_eq!(keep.get("/").await.status, 200);
+    // The address can be used again.
+    app.client().sign_up("hal@example.com").await.assert_redirect_to("/");
+}
+
+/// The schema itself removes child rows with the account (ON DELETE CASCADE on both databases).
+async fn deleting_a_user_row_cascades(app: &TestApp) {
+    let mut client = app.client();
+    client.sign_up("jo@example.com").await.assert_redirect_to("/");
+    let uid = user_id(app, "jo@example.com").await;
+    let t = now();
+    app.exec(&format!("INSERT INTO totp_secrets (user_id, secret, created_at) VALUES ({uid}, 'x', {t})")).await;
+    app.exec(&format!("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ({uid}, 'h', {t})")).await;
+    app.exec(&format!("DELETE FROM users WHERE id = {uid}")).await;
+    for table in ["sessions", "totp_secrets", "recovery_codes"] {
+        assert_eq!(app.count(&format!("SELECT COUNT(*) FROM {table} WHERE user_id = {uid}")).await, 0, "{table}");
+    }
+    assert!(!keycard::accounts::deletion::delete_account(&app.state.db, uid).await.unwrap());
+}

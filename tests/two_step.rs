@@ -1,0 +1,378 @@
+//! Two-step sign-in through the real router, on SQLite and PostgreSQL: enrolment, the code step,
+//! single-use codes, recovery codes, throttling, and turning it off behind re-authentication.
+
+mod common;
+
+use common::{Client, Reply, TestApp, PASSWORD};
+use keycard::two_step::totp::{code_for_step, step_at};
+
+on_both_databases!(
+    enrolment_needs_a_confirming_code,
+    code_step_gates_every_page_until_the_code,
+    the_code_step_carries_next_and_expires,
+    a_replayed_code_is_refused,
+    recovery_codes_work_once,
+    five_wrong_codes_end_the_half_signed_in_session,
+    turning_off_and_new_recovery_codes_need_re_authentication,
+);
+
+/// The page's text without tags (Leptos adds comment markers around dynamic text).
+fn text_of(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The secret behind the setup key shown on the page, as a person would type it into an app.
+fn setup_secret(body: &str) -> Vec<u8> {
+    let start = body.find("aria-label=\"Setup key\"").expect("setup key on the page");
+    let rest = &body[start..];
+    let rest = &rest[rest.find('>').unwrap() + 1..];
+    let key = text_of(&rest[..rest.find("</code>").unwrap()]).replace(' ', "");
+    data_encoding::BASE32_NOPAD.decode(key.as_bytes()).expect("base32 setup key")
+}
+
+/// The recovery codes listed on the page (empty when none are shown).
+fn recovery_codes(body: &str) -> Vec<String> {
+    let Some(start) = body.find("aria-label=\"Recovery codes\"") else { return Vec::new() };
+    let list = &body[start..];
+    let list = &list[..list.find("</ul>").unwrap()];
+    list.split("<code>").skip(1).map(|part| text_of(&part[..part.find("</code>").unwrap()])).collect()
+}
+
+fn code_at(secret: &[u8], offset: i64) -> String {
+    code_for_step(secret, step_at(keycard::core::db::now()) + offset)
+}
+
+/// Signs up and turns two-step on (confirming with the previous step's code, so the current and
+/// next steps stay usable). Returns the client, the secret and the recovery codes.
+async fn enrolled(app: &TestApp, email: &str) -> (Client, Vec<u8>, Vec<String>) {
+    let mut client = app.client();
+    client.sign_up(email).await.assert_redirect_to("/");
+    client.post_form("/api/two_step_begin", "/security/two-step", &[]).await.assert_redirect_to("/security/two-step");
+    let page = client.get("/security/two-step").await;
+    let secret = setup_secret(&page.body);
+    let reply = client
+        .post_form("/api/two_step_confirm", "/security/two-step", &[("code", &code_at(&secret, -1))])
+        .await;
+    reply.assert_redirect_to("/security/two-step");
+    let page = client.follow(&reply).await;
+    let codes = recovery_codes(&page.body);
+    assert_eq!(codes.len(), 10, "{}", page.body);
+    (client, secret, codes)
+}
+
+/// A fresh browser that has entered the right password and now owes the code.
+async fn at_code_step(app: &TestApp, email: &str) -> Client {
+    let mut client = app.client();
+    client.log_in(email, PASSWORD, false).await.assert_redirect_to("/login/code");
+    client
+}
+
+async fn submit_code(client: &mut Client, code: &str) -> Reply {
+    client.post_form("/api/login_code", "/login/code", &[("code", code), ("next", "")]).await
+}
+
+async fn enrolment_needs_a_confirming_code(app: &TestApp) {
+    let mut client = app.client();
+    client.sign_up("amy@example.com").await;
+    let home = client.get("/").await;
+    assert!(home.body.contains("href=\"/security/two-step\""), "home links to the two-step page");
+    let page = client.get("/security/two-step").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Turn on two-step sign-in") && page.body.contains("Two-step sign-in is off."));
+
+    client.post_form("/api/two_step_begin", "/security/two-step", &[]).await.assert_redirect_to("/security/two-step");
+    let page = client.get("/security/two-step").await;
+    let secret = setup_secret(&page.body);
+    assert_eq!(secret.len(), 20, "160-bit secret");
+    assert!(page.body.contains("<svg"), "QR code rendered on the server");
+    assert!(page.body.contains("Authentication code") && page.body.contains(">Confirm<"));
+    assert!(page.body.contains("otpauth://totp/Keycard:amy%40example.com?secret="), "otpauth link");
+    // Encrypted at rest: neither the base32 key nor the raw bytes are in the row.
+    let stored: String = sqlx::query_scalar("SELECT secret FROM totp_secrets").fetch_one(&app.state.db.pool).await.unwrap();
+    let base32 = data_encoding::BASE32_NOPAD.encode(&secret);
+    assert!(!stored.to_uppercase().contains(&base32) && !stored.contains(&hex_of(&secret)));
+    assert_eq!(app.count("SELECT COUNT(*) FROM totp_secrets WHERE enabled_at IS NULL").await, 1);
+
+    // Walking away leaves it off: the next sign-in needs only the password.
+    let mut other = app.client();
+    other.log_in("amy@example.com", PASSWORD, false).await.assert_redirect_to("/");
+
+    // A wrong code does not turn it on.
+    let reply = client.post_form("/api/two_step_confirm", "/security/two-step", &[("code", &code_at(&secret, 5))]).await;
+    let page = client.follow(&reply).await;
+    assert!(page.body.contains("That code is not correct."), "{}", page.body);
+    assert_eq!(app.count("SELECT COUNT(*) FROM totp_secrets WHERE enabled_at IS NOT NULL").await, 0);
+
+    // The right one does, and the recovery codes are shown exactly once.
+    let reply = client.post_form("/api/two_step_confirm", "/security/two-step", &[("code", &code_at(&secret, 0))]).await;
+    reply.assert_redirect_to("/security/two-step");
+    let page = client.follow(&reply).await;
+    assert!(page.body.contains("Two-step sign-in is on."));
+    let codes = recovery_codes(&page.body);
+    assert_eq!(codes.len(), 10);
+    assert!(codes.iter().all(|c| c.len() == 11 && c.as_bytes()[5] == b'-'), "{codes:?}");
+    let again = client.get("/security/two-step").await;
+    assert!(recovery_codes(&again.body).is_empty(), "shown once");
+    assert!(text_of(&again.body).contains("You have 10 recovery codes left."));
+    assert!(again.body.contains("Regenerate recovery codes") && again.body.contains("Turn off two-step sign-in"));
+    // Stored as keyed hashes only; nothing of them in the session row either.
+    let hashes: Vec<String> =
+        sqlx::query_scalar("SELECT code_hash FROM recovery_codes").fetch_all(&app.state.db.pool).await.unwrap();
+    assert_eq!(hashes.len(), 10);
+    let sessions: Vec<String> = sqlx::query_scalar("SELECT data FROM sessions").fetch_all(&app.state.db.pool).await.unwrap();
+    for code in &codes {
+        let bare = code.replace('-', "");
+        assert!(hashes.iter().all(|h| !h.contains(&bare)));
+        assert!(sessions.iter().all(|d| !d.contains(&bare) && !d.contains(code.as_str())));
+    }
+    // Starting over is refused once it is on: the confirmed secret stays.
+    let reply = client.post_form("/api/two_step_begin", "/security/two-step", &[]).await;
+    assert!(reply.location().contains("/security/two-step?"), "an error answer: {}", reply.location());
+    let after: String = sqlx::query_scalar("SELECT secret FROM totp_secrets").fetch_one(&app.state.db.pool).await.unwrap();
+    assert_eq!(after, stored);
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn code_step_gates_every_page_until_the_code(app: &TestApp) {
+    let (_, secret, _) = enrolled(app, "bea@example.com").await;
+    let mut client = at_code_step(app, "bea@example.com").await;
+    let half_cookie = client.session_cookie().expect("a half-signed-in session");
+    for (path, target) in [
+        ("/", "/login/code?next=/"),
+        ("/security/two-step", "/login/code?next=/security/two-step"),
+        ("/security/confirm", "/login/code?next=/security/confirm"),
+    ] {
+        client.get(path).await.assert_redirect_to(target);
+    }
+    // Data server functions answer as to a signed-out browser.
+    let page = client.get("/login/code").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Authentication code") && page.body.contains(">Verify<"));
+    assert!(!page.body.contains("bea@example.com"), "nothing of the account before the code");
+    let row: (String, String, i64, i64) = {
+        use sqlx::Row;
+        let r = sqlx::query("SELECT stage, method, created_at, absolute_expires_at FROM sessions WHERE ended_at IS NULL AND stage = 'password_verified'")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2), r.get(3))
+    };
+    assert_eq!(row.0, "password_verified");
+    assert_eq!(row.3 - row.2, 300, "the half state lasts 5 minutes");
+
+    let reply = submit_code(&mut client, &code_at(&secret, 0)).await;
+    reply.assert_redirect_to("/");
+    assert_ne!(client.session_cookie().unwrap(), half_cookie, "a new session id after the code");
+    let home = client.follow(&reply).await;
+    assert!(home.body.contains("Hello, "));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'complete' AND method = 'password_and_code'").await,
+        1
+    );
+    client.get("/login/code").await.assert_redirect_to("/");
+    // Signed out, the code step is not reachable.
+    app.client().get("/login/code").await.assert_redirect_to("/login");
+    let mut stale = app.client();
+    stale.cookies.insert("keycard_session".into(), half_cookie);
+    stale.get("/login/code").await.assert_redirect_to("/login");
+}
+
+async fn the_code_step_carries_next_and_expires(app: &TestApp) {
+    let (_, secret, _) = enrolled(app, "cal@example.com").await;
+    let mut client = app.client();
+    client
+        .post_form(
+            "/api/login",
+            "/login?next=/security/two-step",
+            &[("email", "cal@example.com"), ("password", PASSWORD), ("next", "/security/two-step"), ("remember", "on")],
+        )
+        .await
+        .assert_redirect_to("/login/code?next=/security/two-step");
+    let page = client.get("/login/code?next=/security/two-step").await;
+    assert!(page.body.contains("value=\"/security/two-step\""));
+    let reply = client
+        .post_form(
+            "/api/login_code",
+            "/login/code?next=/security/two-step",
+            &[("code", &code_at(&secret, 0)), ("next", "/security/two-step")],
+        )
+        .await;
+    reply.assert_redirect_to("/security/two-step");
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND remember = 1").await, 1, "remember carried over");
+    // A half state past its 5 minutes is over.
+    let mut late = at_code_step(app, "cal@example.com").await;
+    app.exec("UPDATE sessions SET absolute_expires_at = 1 WHERE stage = 'password_verified' AND ended_at IS NULL").await;
+    late.get("/login/code").await.assert_redirect_to("/login?ended=expired");
+    let reply = submit_code(&mut late, &code_at(&secret, 1)).await;
+    assert!(!reply.location().ends_with("/"), "no sign-in with an expired half state: {}", reply.location());
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'complete'").await, 2);
+}
+
+async fn a_replayed_code_is_refused(app: &TestApp) {
+    let (_, secret, _) = enrolled(app, "dan@example.com").await;
+    let code = code_at(&secret, 0);
+    let mut first = at_code_step(app, "dan@example.com").await;
+    submit_code(&mut first, &code).await.assert_redirect_to("/");
+    // The same code again, from another browser (an eavesdropper, say), within its 30 seconds.
+    let mut second = at_code_step(app, "dan@example.com").await;
+    let reply = submit_code(&mut second, &code).await;
+    let page = second.follow(&reply).await;
+    assert!(page.body.contains("That code was already used. Wait for the next code."), "{}", page.body);
+    // An older step in the window is refused too; the next step's code works.
+    let reply = submit_code(&mut second, &code_at(&secret, -1)).await;
+    assert!(second.follow(&reply).await.body.contains("That code was already used."));
+    submit_code(&mut second, &code_at(&secret, 1)).await.assert_redirect_to("/");
+    // Wrong lengths and characters are plainly wrong.
+    let mut third = at_code_step(app, "dan@example.com").await;
+    for bad in ["12345", "1234567", "abcdef"] {
+        let reply = submit_code(&mut third, bad).await;
+        assert!(third.follow(&reply).await.body.contains("That code is not correct."), "{bad}");
+    }
+}
+
+async fn recovery_codes_work_once(app: &TestApp) {
+    let (_, _, codes) = enrolled(app, "eve@example.com").await;
+    let mut client = at_code_step(app, "eve@example.com").await;
+    // Case, spaces and dashes do not matter.
+    let typed = codes[3].to_uppercase().replace('-', " ");
+    submit_code(&mut client, &typed).await.assert_redirect_to("/");
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND method = 'recovery_code'").await, 1);
+    let page = client.get("/security/two-step").await;
+    assert!(text_of(&page.body).contains("You have 9 recovery codes left."));
+
+    let mut again = at_code_step(app, "eve@example.com").await;
+    let reply = submit_code(&mut again, &codes[3]).await;
+    let page = again.follow(&reply).await;
+    assert!(page.body.contains("That code is not correct."), "a used recovery code is refused");
+    submit_code(&mut again, &codes[4]).await.assert_redirect_to("/");
+    assert_eq!(app.count("SELECT COUNT(*) FROM recovery_codes WHERE used_at IS NOT NULL").await, 2);
+}
+
+async fn five_wrong_codes_end_the_half_signed_in_session(app: &TestApp) {
+    let (_, secret, _) = enrolled(app, "fay@example.com").await;
+    let wrong = code_at(&secret, 7);
+    // A success resets the count.
+    let mut client = at_code_step(app, "fay@example.com").await;
+    for _ in 0..3 {
+        submit_code(&mut client, &wrong).await;
+    }
+    assert_eq!(app.count("SELECT failed_attempts FROM totp_secrets").await, 3);
+    submit_code(&mut client, &code_at(&secret, 0)).await.assert_redirect_to("/");
+    assert_eq!(app.count("SELECT failed_attempts FROM totp_secrets").await, 0);
+
+    // The count is per account, in the database: two browsers (or two instances) share it.
+    let mut a = at_code_step(app, "fay@example.com").await;
+    let mut b = at_code_step(app, "fay@example.com").await;
+    for _ in 0..2 {
+        let reply = submit_code(&mut a, &wrong).await;
+        assert!(a.follow(&reply).await.body.contains("That code is not correct."));
+    }
+    for _ in 0..2 {
+        submit_code(&mut b, &wrong).await;
+    }
+    let reply = submit_code(&mut b, "00000-00000").await;
+    reply.assert_redirect_to("/login?ended=codes");
+    let page = b.follow(&reply).await;
+    assert!(page.body.contains("Too many wrong codes. Sign in with your password again."), "{}", page.body);
+    assert!(b.session_cookie().is_none());
+    // Both half-signed-in sessions are over; even the right code no longer helps.
+    a.get("/login/code").await.assert_redirect_to("/login");
+    let reply = submit_code(&mut a, &code_at(&secret, 1)).await;
+    assert!(!reply.location().ends_with("/"), "{}", reply.location());
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'password_verified'").await, 0);
+    assert_eq!(app.count("SELECT failed_attempts FROM totp_secrets").await, 0);
+    // With the password again, a fresh start.
+    let mut c = at_code_step(app, "fay@example.com").await;
+    submit_code(&mut c, &code_at(&secret, 1)).await.assert_redirect_to("/");
+}
+
+async fn turning_off_and_new_recovery_codes_need_re_authentication(app: &TestApp) {
+    let (mut client, secret, old_codes) = enrolled(app, "gil@example.com").await;
+    // Not re-authenticated: sent to the prompt, nothing changes.
+    let reply = client.post_form("/api/two_step_off", "/security/two-step", &[]).await;
+    reply.assert_redirect_to("/security/confirm?next=/security/two-step");
+    client.post_form("/api/two_step_recovery", "/security/two-step", &[]).await.assert_redirect_to("/security/confirm?next=/security/two-step");
+    assert_eq!(app.count("SELECT COUNT(*) FROM totp_secrets WHERE enabled_at IS NOT NULL").await, 1);
+    let prompt = client.follow(&reply).await;
+    assert_eq!(prompt.status, 200);
+    assert!(prompt.body.contains(">Password<") && prompt.body.contains(">Authentication code<") && prompt.body.contains(">Confirm<"));
+
+    let referer = "/security/confirm?next=/security/two-step";
+    let fields = |password: &'static str, code: String| vec![("password", password.to_owned()), ("code", code), ("next", "/security/two-step".to_owned())];
+    let post = |client: &mut Client, f: Vec<(&'static str, String)>| {
+        let mut client = client.clone();
+        async move {
+            let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let reply = client.post_form("/api/reauth", referer, &pairs).await;
+            (client, reply)
+        }
+    };
+    let (c, reply) = post(&mut client, fields("not-the-password-at-all", code_at(&secret, 0))).await;
+    client = c;
+    assert!(client.follow(&reply).await.body.contains("That password is not correct."));
+    let (c, reply) = post(&mut client, fields(PASSWORD, code_at(&secret, 6))).await;
+    client = c;
+    assert!(client.follow(&reply).await.body.contains("That code is not correct."));
+    let (c, reply) = post(&mut client, fields(PASSWORD, code_at(&secret, 0))).await;
+    client = c;
+    reply.assert_redirect_to("/security/two-step");
+
+    // Recent enough now: new recovery codes replace the old set.
+    let reply = client.post_form("/api/two_step_recovery", "/security/two-step", &[]).await;
+    reply.assert_redirect_to("/security/two-step");
+    let page = client.follow(&reply).await;
+    let new_codes = recovery_codes(&page.body);
+    assert_eq!(new_codes.len(), 10);
+    assert!(new_codes.iter().all(|c| !old_codes.contains(c)));
+    assert_eq!(app.count("SELECT COUNT(*) FROM recovery_codes").await, 10);
+    let mut old = at_code_step(app, "gil@example.com").await;
+    let reply = submit_code(&mut old, &old_codes[0]).await;
+    assert!(old.follow(&reply).await.body.contains("That code is not correct."), "old codes no longer work");
+
+    // Once the window (10 minutes) has passed, the prompt comes again.
+    set_reauth_at(app, keycard::core::db::now() - 601).await;
+    client.post_form("/api/two_step_off", "/security/two-step", &[]).await.assert_redirect_to("/security/confirm?next=/security/two-step");
+    assert_eq!(app.count("SELECT COUNT(*) FROM totp_secrets WHERE enabled_at IS NOT NULL").await, 1);
+    set_reauth_at(app, keycard::core::db::now() - 590).await;
+    client.post_form("/api/two_step_off", "/security/two-step", &[]).await.assert_redirect_to("/security/two-step");
+    assert_eq!(app.count("SELECT COUNT(*) FROM totp_secrets").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM recovery_codes").await, 0);
+    let page = client.get("/security/two-step").await;
+    assert!(page.body.contains("Turn on two-step sign-in"));
+    app.client().log_in("gil@example.com", PASSWORD, false).await.assert_redirect_to("/");
+}
+
+/// Moves the re-authentication time of the fully signed-in sessions that have one.
+async fn set_reauth_at(app: &TestApp, at: i64) {
+    use sqlx::Row;
+    let rows = sqlx::query("SELECT id_hash, data FROM sessions WHERE ended_at IS NULL AND stage = 'complete'")
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap();
+    for row in rows {
+        let id_hash: String = row.get(0);
+        let mut data: serde_json::Value = serde_json::from_str(&row.get::<String, _>(1)).unwrap();
+        if data.get("reauth_at").is_some() {
+            data["reauth_at"] = serde_json::json!(at);
+            sqlx::query("UPDATE sessions SET data = $1 WHERE id_hash = $2")
+                .bind(data.to_string())
+                .bind(id_hash)
+                .execute(&app.state.db.pool)
+                .await
+                .unwrap();
+        }
+    }
+}
