@@ -1,4 +1,6 @@
 //! The `keycard` binary: reads configuration, starts logging, serves until SIGTERM or Ctrl-C.
+//! `keycard migrate` only applies migrations; `keycard admin …` runs an operator command
+//! (see `keycard::sessions::admin`).
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -10,12 +12,13 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let command = std::env::args().nth(1);
-    let result = match command.as_deref() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
         None | Some("serve") => keycard::core::server::serve(config).await,
         Some("migrate") => keycard::core::server::migrate_only(config).await,
+        Some("admin") => return keycard::core::server::admin(config, &args[1..]).await,
         Some(other) => {
-            eprintln!("keycard: unknown command {other:?}; use `keycard`, `keycard serve` or `keycard migrate`");
+            eprintln!("keycard: unknown command {other:?}; use `keycard`, `keycard serve`, `keycard migrate` or `keycard admin`");
             return std::process::ExitCode::from(2);
         }
     };

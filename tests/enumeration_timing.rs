@@ -1,6 +1,7 @@
 //! Sign-in timing does not tell whether an email has an account. Its own test binary, so no other
 //! test competes for the CPU while it measures (cargo runs test binaries one after another).
 
+#[path = "integration/common/mod.rs"]
 mod common;
 
 use common::TestApp;

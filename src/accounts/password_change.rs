@@ -1,13 +1,13 @@
 //! Changing the password of a signed-in account: the current password, the sign-up strength
 //! rules, then in one transaction the new hash, `password_changed_at`, and the end of every other
-//! session (reason 'revoked', so they learn "You were signed out from another device.").
+//! session (`crate::sessions::devices::end_other_sessions_in`: on their next request they learn
+//! "You were signed out from another device.").
 //! The caller then restarts this session under a fresh id.
 
 use super::password::{check_new_password, hash_password, off_thread, verify_password};
 use super::store;
 use crate::core::state::AppState;
 use crate::errors::AppError;
-use crate::sessions::store::EndReason;
 
 /// Shown when the current password typed on the password page is wrong.
 pub const WRONG_CURRENT_PASSWORD: &str = "Your current password is not correct.";
@@ -51,18 +51,9 @@ pub async fn change_password(
         .execute(&mut *tx)
         .await
         .map_err(AppError::internal)?;
-    let ended = sqlx::query(
-        "UPDATE sessions SET ended_at = $1, end_reason = $2, data = '{}' \
-         WHERE user_id = $3 AND ended_at IS NULL AND id_hash <> $4",
-    )
-    .bind(at)
-    .bind(EndReason::Revoked.as_str())
-    .bind(user_id)
-    .bind(current_hash)
-    .execute(&mut *tx)
-    .await
-    .map_err(AppError::internal)?
-    .rows_affected();
+    let ended = crate::sessions::devices::end_other_sessions_in(&mut tx, user_id, current_hash, at, None)
+        .await
+        .map_err(AppError::internal)?;
     // The change and its history event commit together.
     let detail = format!("{{\"other_sessions_signed_out\":{ended}}}");
     let event = crate::history::store::Event::now_by_current(user_id, crate::history::Kind::PasswordChanged, at, &detail);

@@ -158,6 +158,33 @@ pub async fn migrate_only(config: Config) -> Result<(), Box<dyn std::error::Erro
     Ok(())
 }
 
+/// `keycard admin …`: applies migrations, runs the command, prints its outcome.
+pub async fn admin(config: Config, args: &[String]) -> std::process::ExitCode {
+    use crate::sessions::admin::{run, AdminCommand};
+    let command = match AdminCommand::parse(args) {
+        Ok(command) => command,
+        Err(usage) => {
+            eprintln!("{usage}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let outcome = async {
+        let db = Db::connect(&config).await?;
+        db.migrate().await?;
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(run(&db, &command).await?)
+    };
+    match outcome.await {
+        Ok(text) => {
+            print!("{text}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("keycard admin: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

@@ -1,6 +1,8 @@
 //! `GET /history/export.json` and `/history/export.csv`: the signed-in account's own history as
 //! a download. Plain axum handlers (a file download, not a page); the session is checked here,
-//! as the page guard covers pages only.
+//! as the page guard covers pages only. Like other sensitive actions it needs a recent
+//! re-authentication: without one the browser goes to the prompt, which returns to the download
+//! links on the History page.
 
 use axum::{
     extract::State,
@@ -44,8 +46,15 @@ impl From<StoredEvent> for ExportRow {
     }
 }
 
+/// Where the re-authentication prompt sends the person back to: the download links.
+pub const EXPORT_LINKS_PATH: &str = "/history#export";
+
 async fn rows(state: &AppState, session: &Session) -> Result<Vec<ExportRow>, Response> {
     let auth = require_signed_in(session).await.map_err(|_| Redirect::to("/login?next=/history").into_response())?;
+    let recent = crate::sessions::reauth::is_recent(session, state.config.reauth_window).await.unwrap_or(false);
+    if !recent {
+        return Err(Redirect::to(&crate::sessions::reauth::prompt_path(EXPORT_LINKS_PATH)).into_response());
+    }
     let events = store::all(&state.db, auth.user_id).await.map_err(|err| {
         tracing::error!(error = %err, "history export failed");
         crate::core::web::error_page(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong. Try again.")

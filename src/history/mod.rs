@@ -28,10 +28,11 @@ pub enum Kind {
     PasswordChanged,
     SessionEnded,
     OtherSessionsEnded,
+    SignedOutByAdmin,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::SignedIn,
         Kind::SignInFailed,
         Kind::CodeFailed,
@@ -42,6 +43,7 @@ impl Kind {
         Kind::PasswordChanged,
         Kind::SessionEnded,
         Kind::OtherSessionsEnded,
+        Kind::SignedOutByAdmin,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +58,7 @@ impl Kind {
             Kind::PasswordChanged => "password_changed",
             Kind::SessionEnded => "session_ended",
             Kind::OtherSessionsEnded => "other_sessions_ended",
+            Kind::SignedOutByAdmin => "signed_out_by_admin",
         }
     }
 
@@ -76,6 +79,7 @@ impl Kind {
             Kind::PasswordChanged => "Password changed",
             Kind::SessionEnded => "Session signed out",
             Kind::OtherSessionsEnded => "All other devices signed out",
+            Kind::SignedOutByAdmin => "All devices signed out by an administrator",
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The History page (`/history`: events newest first, filter by kind, "Older events" pages,
 //! downloads) and the new-device banner the page frame shows on every page. Plain GET/POST
 //! forms, so both work without JavaScript. Browser-supplied text is rendered as escaped text.
+//! The download links are plain (`rel="external"`, so the client router leaves them to the
+//! browser): the server answers with an attachment, or with a redirect to the password prompt.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -52,11 +54,11 @@ pub fn HistoryPage() -> impl IntoView {
                                     {page.events.into_iter().map(|event| view! { <EventRow event/> }).collect_view()}
                                 </ol>
                                 {older.map(|href| view! { <p><a href=href>"Older events"</a></p> })}
-                                <p>
-                                    "Download your history: "
-                                    <a href="/history/export.json" download>"JSON"</a>
+                                <p id="export">
+                                    "Download your history (asks for your password first if you have not entered it in the last few minutes): "
+                                    <a href="/history/export.json" rel="external">"JSON"</a>
                                     " · "
-                                    <a href="/history/export.csv" download>"CSV"</a>
+                                    <a href="/history/export.csv" rel="external">"CSV"</a>
                                 </p>
                             </section>
                         }.into_any()
@@ -123,6 +125,7 @@ pub fn NewDeviceBanner() -> impl IntoView {
                                         <input type="hidden" name="alert" value=alert.id/>
                                         <button type="submit" class="secondary">"It was me"</button>
                                     </ActionForm>
+                                    " "<a href="/security#something-wrong">"What to do if something looks wrong"</a>
                                 </div>
                             }
                         }).collect_view()}

@@ -18,8 +18,9 @@ pub async fn security_checkup() -> Result<SecurityView, AppError> {
     use crate::sessions::devices::relative;
     let ctx = RequestContext::get().await?;
     let auth = crate::sessions::auth::require_signed_in_for_page(&ctx.session, &ctx.state).await?;
+    let current = ctx.session.id().map(|id| crate::sessions::store::hash_id(&id)).ok_or(AppError::NotSignedIn)?;
     let t = now();
-    let checkup = super::checkup::compute(&ctx.state.db, auth.user_id, t)
+    let checkup = super::checkup::compute(&ctx.state.db, auth.user_id, &current, t)
         .await
         .map_err(AppError::internal)?
         .ok_or(AppError::NotSignedIn)?;

@@ -25,10 +25,12 @@ pub struct Checkup {
     pub recovery_codes_left: i64,
     /// Live sessions of this account not used for more than [`STALE_AFTER_SECS`].
     pub stale_sessions: i64,
-    /// Failed sign-ins with this account's email since its last successful sign-in.
+    /// Failed sign-ins (wrong password or code) since the person's last visit.
     pub failed_sign_ins: i64,
     /// When the newest of those failures happened (Unix seconds).
     pub last_failed_at: Option<i64>,
+    /// New-device alerts from other sessions not yet acknowledged ("It was me" / "This wasn't me").
+    pub open_alerts: i64,
     /// When the password was set (Unix seconds).
     pub password_changed_at: i64,
 }

@@ -62,12 +62,17 @@ fn Checkup(view: SecurityView) -> impl IntoView {
         n => format!("{n} sessions unused for more than 30 days."),
     };
     let failed_state = match (c.failed_sign_ins, view.last_failed) {
-        (0, _) => "No failed sign-ins since your last sign-in.".to_owned(),
+        (0, _) => "No failed sign-ins since your last visit.".to_owned(),
         (n, last) => format!(
-            "{n} failed sign-in{} with your email since your last sign-in{}.",
+            "{n} failed sign-in{} to your account since your last visit{}.",
             if n == 1 { "" } else { "s" },
             last.map(|l| format!(", the latest {l}")).unwrap_or_default()
         ),
+    };
+    let alerts_state = match c.open_alerts {
+        0 => "No new sign-ins waiting for you to check.".to_owned(),
+        1 => "1 new sign-in from a device not seen before is waiting for you to check.".to_owned(),
+        n => format!("{n} new sign-ins from devices not seen before are waiting for you to check."),
     };
     let password_old = view.password_old;
     view! {
@@ -91,6 +96,12 @@ fn Checkup(view: SecurityView) -> impl IntoView {
                 <Item ok={c.failed_sign_ins == 0} title="Failed sign-ins" state=failed_state>
                     {(c.failed_sign_ins > 0).then(|| view! {
                         <span>"If that was not you, "</span><a href="/security/password">"change your password"</a>
+                    })}
+                </Item>
+                <Item ok={c.open_alerts == 0} title="New sign-in alerts" state=alerts_state>
+                    {(c.open_alerts > 0).then(|| view! {
+                        <span>"Answer “It was me” or “This wasn't me” at the top of the page, or "</span>
+                        <a href="/history?kind=signed_in">"review recent sign-ins"</a>
                     })}
                 </Item>
                 <Item ok={!password_old} title="Password" state=format!("Changed {}.", view.password_age)>

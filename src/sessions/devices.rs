@@ -115,17 +115,7 @@ pub async fn revoke_in(
 /// was ended. Returns how many were ended.
 pub async fn revoke_others(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Result<u64, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
-    let result = sqlx::query(
-        "UPDATE sessions SET ended_at = $1, end_reason = $2, data = '{}' \
-         WHERE user_id = $3 AND ended_at IS NULL AND id_hash <> $4",
-    )
-    .bind(now)
-    .bind(EndReason::Revoked.as_str())
-    .bind(user_id)
-    .bind(current_hash)
-    .execute(&mut *tx)
-    .await?;
-    let ended = result.rows_affected();
+    let ended = end_other_sessions_in(&mut tx, user_id, current_hash, now, None).await?;
     if ended > 0 {
         let detail = if ended == 1 { "1 session signed out".to_owned() } else { format!("{ended} sessions signed out") };
         let event = crate::history::store::Event::now_by_current(user_id, crate::history::Kind::OtherSessionsEnded, now, &detail);
@@ -133,6 +123,32 @@ pub async fn revoke_others(db: &Db, user_id: i64, current_hash: &str, now: i64) 
     }
     tx.commit().await?;
     Ok(ended)
+}
+
+/// Ends (reason 'revoked', so each learns "You were signed out from another device.") every live
+/// session of `user_id` (expired ones are left to the sweeper, which records them as expired) except the one whose id hash is `current_hash`; with `unused_since`, only
+/// those not used since then. Runs on the caller's transaction, which also writes the history
+/// event of the change that asked for it. Returns how many were ended.
+pub async fn end_other_sessions_in(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+    current_hash: &str,
+    now: i64,
+    unused_since: Option<i64>,
+) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE sessions SET ended_at = $1, end_reason = $2, data = '{}' \
+         WHERE user_id = $3 AND ended_at IS NULL AND id_hash <> $4 AND last_seen_at < $5 \
+         AND idle_expires_at > $1 AND absolute_expires_at > $1",
+    )
+    .bind(now)
+    .bind(EndReason::Revoked.as_str())
+    .bind(user_id)
+    .bind(current_hash)
+    .bind(unused_since.unwrap_or(i64::MAX))
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected())
 }
 
 pub fn method_label(method: &str) -> &'static str {

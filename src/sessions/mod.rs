@@ -1,12 +1,14 @@
 //! Server-side sessions: the store, the signed-in guard, sign-out, the `next` check,
 //! re-authentication for sensitive changes, and the devices page (every signed-in session of an
-//! account, with sign-out of others).
+//! account, with sign-out of others), and the operator's `keycard admin` commands.
 
 pub mod api;
 pub mod devices_api;
 pub mod next;
 pub mod pages;
 pub mod reauth;
+#[cfg(feature = "ssr")]
+pub mod admin;
 #[cfg(feature = "ssr")]
 pub mod auth;
 #[cfg(feature = "ssr")]

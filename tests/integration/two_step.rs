@@ -1,9 +1,8 @@
 //! Two-step sign-in through the real router, on SQLite and PostgreSQL: enrolment, the code step,
 //! single-use codes, recovery codes, throttling, and turning it off behind re-authentication.
 
-mod common;
 
-use common::{Client, Reply, TestApp, PASSWORD};
+use crate::common::{Client, Reply, TestApp, PASSWORD};
 use keycard::two_step::totp::{code_for_step, step_at};
 
 on_both_databases!(
@@ -14,6 +13,7 @@ on_both_databases!(
     recovery_codes_work_once,
     five_wrong_codes_end_the_half_signed_in_session,
     turning_off_and_new_recovery_codes_need_re_authentication,
+    two_step_changes_are_in_the_history,
 );
 
 /// The page's text without tags (Leptos adds comment markers around dynamic text).
@@ -343,10 +343,10 @@ async fn turning_off_and_new_recovery_codes_need_re_authentication(app: &TestApp
     assert!(old.follow(&reply).await.body.contains("That code is not correct."), "old codes no longer work");
 
     // Once the window (10 minutes) has passed, the prompt comes again.
-    set_reauth_at(app, keycard::core::db::now() - 601).await;
+    app.set_reauth_at(keycard::core::db::now() - 601).await;
     client.post_form("/api/two_step_off", "/security/two-step", &[]).await.assert_redirect_to("/security/confirm?next=/security/two-step");
     assert_eq!(app.count("SELECT COUNT(*) FROM totp_secrets WHERE enabled_at IS NOT NULL").await, 1);
-    set_reauth_at(app, keycard::core::db::now() - 590).await;
+    app.set_reauth_at(keycard::core::db::now() - 590).await;
     client.post_form("/api/two_step_off", "/security/two-step", &[]).await.assert_redirect_to("/security/two-step");
     assert_eq!(app.count("SELECT COUNT(*) FROM totp_secrets").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM recovery_codes").await, 0);
@@ -355,24 +355,45 @@ async fn turning_off_and_new_recovery_codes_need_re_authentication(app: &TestApp
     app.client().log_in("gil@example.com", PASSWORD, false).await.assert_redirect_to("/");
 }
 
-/// Moves the re-authentication time of the fully signed-in sessions that have one.
-async fn set_reauth_at(app: &TestApp, at: i64) {
-    use sqlx::Row;
-    let rows = sqlx::query("SELECT id_hash, data FROM sessions WHERE ended_at IS NULL AND stage = 'complete'")
+
+/// The account's history kinds, oldest first.
+async fn history_kinds(app: &TestApp, email: &str) -> Vec<String> {
+    let user = app.user_id(email).await;
+    sqlx::query_scalar("SELECT kind FROM history_events WHERE user_id = $1 ORDER BY id")
+        .bind(user)
         .fetch_all(&app.state.db.pool)
         .await
+        .unwrap()
+}
+
+async fn two_step_changes_are_in_the_history(app: &TestApp) {
+    let email = "hana@example.com";
+    let (mut client, secret, codes) = enrolled(app, email).await;
+    assert_eq!(history_kinds(app, email).await, ["signed_in", "two_step_on"]);
+
+    // A wrong code, then a recovery code, at the code step of another browser.
+    let mut other = at_code_step(app, email).await;
+    submit_code(&mut other, &code_at(&secret, 9)).await;
+    submit_code(&mut other, &codes[0]).await.assert_redirect_to("/");
+    let kinds = history_kinds(app, email).await;
+    assert_eq!(&kinds[2..], ["code_failed", "recovery_code_used", "signed_in"], "{kinds:?}");
+    let signed_in_with: String = sqlx::query_scalar("SELECT detail FROM history_events WHERE kind = 'signed_in' ORDER BY id DESC")
+        .fetch_one(&app.state.db.pool)
+        .await
         .unwrap();
-    for row in rows {
-        let id_hash: String = row.get(0);
-        let mut data: serde_json::Value = serde_json::from_str(&row.get::<String, _>(1)).unwrap();
-        if data.get("reauth_at").is_some() {
-            data["reauth_at"] = serde_json::json!(at);
-            sqlx::query("UPDATE sessions SET data = $1 WHERE id_hash = $2")
-                .bind(data.to_string())
-                .bind(id_hash)
-                .execute(&app.state.db.pool)
-                .await
-                .unwrap();
-        }
+    assert_eq!(signed_in_with, "Recovery code");
+
+    // New recovery codes, then two-step off (after re-authenticating with a code).
+    client.reauth_with_code(PASSWORD, &code_at(&secret, 0), "/security/two-step").await;
+    client.post_form("/api/two_step_recovery", "/security/two-step", &[]).await.assert_redirect_to("/security/two-step");
+    client.post_form("/api/two_step_off", "/security/two-step", &[]).await.assert_redirect_to("/security/two-step");
+    let kinds = history_kinds(app, email).await;
+    assert_eq!(&kinds[5..], ["recovery_codes_regenerated", "two_step_off"], "{kinds:?}");
+
+    // The History page words each of them.
+    let page = text_of(&client.get("/history").await.body);
+    for label in ["Two-step sign-in turned on", "Wrong code at sign-in", "Recovery code used",
+        "Recovery codes regenerated", "Two-step sign-in turned off"] {
+        assert!(page.contains(label), "history shows {label}");
     }
 }

@@ -1,8 +1,7 @@
 //! Sign-up and sign-in through the real router, on SQLite and PostgreSQL.
 
-mod common;
 
-use common::{Client, TestApp, PASSWORD};
+use crate::common::{Client, TestApp, PASSWORD};
 
 on_both_databases!(
     sign_up_creates_account_and_signs_in,

@@ -2,9 +2,8 @@
 //! their changes (and not without), failed sign-ins, the new-device rule and its banner, "This
 //! wasn't me", keyset pagination and filters, export, retention.
 
-mod common;
 
-use common::{Client, TestApp, PASSWORD, SAFARI_IPHONE};
+use crate::common::{Client, TestApp, PASSWORD, SAFARI_IPHONE};
 use keycard::core::db::now;
 use keycard::history::{store, Kind};
 use keycard::sessions::{store::hash_id, sweeper};
@@ -24,9 +23,6 @@ on_both_databases!(
     retention_purges_old_events_in_batches,
 );
 
-async fn user_id(app: &TestApp, email: &str) -> i64 {
-    sqlx::query("SELECT id FROM users WHERE email = $1").bind(email).fetch_one(&app.state.db.pool).await.unwrap().get(0)
-}
 
 async fn kinds(app: &TestApp, user: i64) -> Vec<String> {
     sqlx::query("SELECT kind FROM history_events WHERE user_id = $1 ORDER BY id")
@@ -66,7 +62,7 @@ async fn failed_sign_in_is_in_the_accounts_history_without_the_password(app: &Te
     let mut attacker = app.client();
     let reply = attacker.log_in("fail@example.com", "wrong-guess-7781-secret", false).await;
     assert!(!reply.status.is_redirection() || !reply.location().ends_with('/'));
-    let user = user_id(app, "fail@example.com").await;
+    let user = app.user_id("fail@example.com").await;
     assert_eq!(kinds(app, user).await, vec!["signed_in", "sign_in_failed"]);
     assert_eq!(app.count("SELECT COUNT(*) FROM history_events WHERE detail LIKE '%wrong-guess%' OR user_agent LIKE '%wrong-guess%'").await, 0);
     let page = owner.get("/history").await;
@@ -84,13 +80,13 @@ async fn unknown_email_attempts_are_in_no_history(app: &TestApp) {
 
 async fn first_sign_in_is_not_an_alert_and_a_known_device_is_not_either(app: &TestApp) {
     signed_up(app, "known-device@example.com").await;
-    signed_in(app, "known-device@example.com", common::FIREFOX_LINUX).await;
-    let user = user_id(app, "known-device@example.com").await;
+    signed_in(app, "known-device@example.com", crate::common::FIREFOX_LINUX).await;
+    let user = app.user_id("known-device@example.com").await;
     assert_eq!(kinds(app, user).await, vec!["signed_in", "signed_in"]);
     assert_eq!(app.count("SELECT COUNT(*) FROM history_events WHERE alert = 1").await, 0);
     // The same browser family, OS and network seen more than 90 days ago counts as new again.
     app.exec(&format!("UPDATE history_events SET at = at - {}", 91 * 24 * 3600)).await;
-    signed_in(app, "known-device@example.com", common::FIREFOX_LINUX).await;
+    signed_in(app, "known-device@example.com", crate::common::FIREFOX_LINUX).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM history_events WHERE alert = 1").await, 1);
 }
 
@@ -103,7 +99,7 @@ async fn new_device_raises_banner_on_other_sessions_until_acknowledged(app: &Tes
     assert!(page.contains("It was me"));
     // Not shown to the session that raised it.
     assert!(!phone.get("/").await.body.contains("It was me"));
-    let user = user_id(app, "banner@example.com").await;
+    let user = app.user_id("banner@example.com").await;
     let alert = open_alert_id(app, user).await;
     // Another account cannot acknowledge it.
     let mut stranger = signed_up(app, "stranger@example.com").await;
@@ -119,7 +115,7 @@ async fn new_device_raises_banner_on_other_sessions_until_acknowledged(app: &Tes
 async fn this_wasnt_me_signs_the_new_session_out_and_goes_to_password(app: &TestApp) {
     let mut first = signed_up(app, "notme@example.com").await;
     let mut phone = signed_in(app, "notme@example.com", SAFARI_IPHONE).await;
-    let user = user_id(app, "notme@example.com").await;
+    let user = app.user_id("notme@example.com").await;
     let alert = open_alert_id(app, user).await;
     let reply = first.post_form("/api/history/alerts/not-me", "/", &[("alert", &alert.to_string())]).await;
     reply.assert_redirect_to("/security/password");
@@ -135,14 +131,14 @@ async fn this_wasnt_me_signs_the_new_session_out_and_goes_to_password(app: &Test
 
 async fn session_endings_are_recorded_with_how(app: &TestApp) {
     let mut first = signed_up(app, "ends@example.com").await;
-    let user = user_id(app, "ends@example.com").await;
-    let mut second = signed_in(app, "ends@example.com", common::FIREFOX_LINUX).await;
+    let user = app.user_id("ends@example.com").await;
+    let mut second = signed_in(app, "ends@example.com", crate::common::FIREFOX_LINUX).await;
     second.post_form("/api/logout", "/", &[]).await.assert_redirect_to("/login");
-    signed_in(app, "ends@example.com", common::FIREFOX_LINUX).await;
-    signed_in(app, "ends@example.com", common::FIREFOX_LINUX).await;
+    signed_in(app, "ends@example.com", crate::common::FIREFOX_LINUX).await;
+    signed_in(app, "ends@example.com", crate::common::FIREFOX_LINUX).await;
     first.post_form("/api/devices/sign-out-others", "/devices", &[]).await.assert_redirect_to("/devices");
     // Expiry by the sweeper.
-    let third = signed_in(app, "ends@example.com", common::FIREFOX_LINUX).await;
+    let third = signed_in(app, "ends@example.com", crate::common::FIREFOX_LINUX).await;
     sqlx::query("UPDATE sessions SET idle_expires_at = 1 WHERE id_hash = $1")
         .bind(hash_id(&third.session_cookie().unwrap().parse().unwrap()))
         .execute(&app.state.db.pool)
@@ -171,7 +167,7 @@ async fn session_endings_are_recorded_with_how(app: &TestApp) {
 
 async fn failed_changes_write_no_event(app: &TestApp) {
     let mut client = signed_up(app, "nochange@example.com").await;
-    let user = user_id(app, "nochange@example.com").await;
+    let user = app.user_id("nochange@example.com").await;
     let before = kinds(app, user).await;
     // Nothing to sign out: no event.
     client.post_form("/api/devices/sign-out-others", "/devices", &[]).await;
@@ -210,7 +206,7 @@ async fn no_sign_in_without_its_event(app: &TestApp) {
 
 async fn pagination_is_stable_while_events_arrive_and_filters_by_kind(app: &TestApp) {
     signed_up(app, "pages@example.com").await;
-    let user = user_id(app, "pages@example.com").await;
+    let user = app.user_id("pages@example.com").await;
     let add = |kind: Kind, n: usize| async move {
         for _ in 0..n {
             let mut conn = app.state.db.pool.acquire().await.unwrap();
@@ -244,7 +240,7 @@ async fn pagination_is_stable_while_events_arrive_and_filters_by_kind(app: &Test
     let (changed, next) = store::list(&app.state.db, user, Some(Kind::PasswordChanged), None, 25).await.unwrap();
     assert_eq!((changed.len(), next), (9, None));
     // Through the page: the filter and the "Older events" link.
-    let mut client = signed_in(app, "pages@example.com", common::FIREFOX_LINUX).await;
+    let mut client = signed_in(app, "pages@example.com", crate::common::FIREFOX_LINUX).await;
     let page = client.get("/history?kind=password_changed").await.body;
     assert_eq!(page.matches("data-kind=\"password_changed\"").count(), 9, "{page}");
     let page = client.get("/history").await.body;
@@ -259,6 +255,12 @@ async fn export_downloads_as_json_and_csv_for_the_signed_in_account_only(app: &T
     let mut client = signed_up(app, "export@example.com").await;
     client.user_agent = "=cmd, \"agent\"".into();
     client.log_in("export@example.com", "wrong-password-here", false).await;
+    // Like other sensitive actions, the download asks for the password first, then comes back
+    // to the download links.
+    let reply = client.get("/history/export.csv").await;
+    reply.assert_redirect_to("/security/confirm?next=/history%23export");
+    assert!(!reply.body.contains("sign_in_failed"));
+    client.reauth(PASSWORD, "/history#export").await;
     let csv = client.get("/history/export.csv").await;
     assert_eq!(csv.status, 200);
     let disposition = csv.headers.get("content-disposition").unwrap().to_str().unwrap();
@@ -272,6 +274,7 @@ async fn export_downloads_as_json_and_csv_for_the_signed_in_account_only(app: &T
     assert_eq!(rows[0]["kind"], "sign_in_failed");
     // Only one's own history, and only when signed in.
     let mut other = signed_up(app, "export-other@example.com").await;
+    other.reauth(PASSWORD, "/history#export").await;
     let rows: Vec<serde_json::Value> = serde_json::from_str(&other.get("/history/export.json").await.body).unwrap();
     assert_eq!(rows.len(), 1);
     let reply = app.client().get("/history/export.csv").await;
@@ -281,7 +284,7 @@ async fn export_downloads_as_json_and_csv_for_the_signed_in_account_only(app: &T
 
 async fn retention_purges_old_events_in_batches(app: &TestApp) {
     signed_up(app, "retention@example.com").await;
-    let user = user_id(app, "retention@example.com").await;
+    let user = app.user_id("retention@example.com").await;
     for age_days in [400, 380, 366, 10] {
         let mut conn = app.state.db.pool.acquire().await.unwrap();
         let event = store::Event {

@@ -130,27 +130,96 @@ impl TestApp {
     pub async fn exec(&self, sql: &str) {
         sqlx::query(sql).execute(&self.state.db.pool).await.expect(sql);
     }
+
+    /// The id of the account with this email (as typed at sign-up).
+    pub async fn user_id(&self, email: &str) -> i64 {
+        use sqlx::Row;
+        sqlx::query("SELECT id FROM users WHERE email = $1").bind(email).fetch_one(&self.state.db.pool).await.expect("account").get(0)
+    }
+
+    /// Moves the re-authentication time of every live, fully signed-in session that has one.
+    pub async fn set_reauth_at(&self, at: i64) {
+        use sqlx::Row;
+        let rows = sqlx::query("SELECT id_hash, data FROM sessions WHERE ended_at IS NULL AND stage = 'complete'")
+            .fetch_all(&self.state.db.pool)
+            .await
+            .unwrap();
+        for row in rows {
+            let id_hash: String = row.get(0);
+            let mut data: serde_json::Value = serde_json::from_str(&row.get::<String, _>(1)).unwrap();
+            if data.get("reauth_at").is_some() {
+                data["reauth_at"] = serde_json::json!(at);
+                sqlx::query("UPDATE sessions SET data = $1 WHERE id_hash = $2")
+                    .bind(data.to_string())
+                    .bind(id_hash)
+                    .execute(&self.state.db.pool)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
 }
 
 pub const FIREFOX_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
 pub const SAFARI_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 \
 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
 
+/// A scenario that takes longer than this has hung; failing beats stalling the whole CI run.
+/// `KEYCARD_TEST_TIME_LIMIT_SECS` overrides it.
+pub fn scenario_time_limit() -> std::time::Duration {
+    let secs = std::env::var("KEYCARD_TEST_TIME_LIMIT_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(180);
+    std::time::Duration::from_secs(secs)
+}
+
+/// Awaits a scenario, failing it (with its name, and what PostgreSQL's sessions were doing) if it
+/// runs past [`scenario_time_limit`].
+pub async fn within_time_limit(name: &str, scenario: impl std::future::Future<Output = ()>) {
+    let limit = scenario_time_limit();
+    if tokio::time::timeout(limit, scenario).await.is_err() {
+        panic!("{name} did not finish within {limit:?}: it hangs\n{}", postgres_activity().await);
+    }
+}
+
+/// PostgreSQL's view of its other sessions, to tell a lock wait from a stall in Rust.
+async fn postgres_activity() -> String {
+    use sqlx::{Connection, Row};
+    let admin_url = std::env::var("KEYCARD_TEST_POSTGRES_URL").unwrap_or_else(|_| PG_ADMIN_URL.into());
+    let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await else { return "(PostgreSQL unreachable)".into() };
+    let rows = sqlx::query(
+        "SELECT pid, COALESCE(state, ''), COALESCE(wait_event_type, ''), COALESCE(wait_event, ''), \
+         COALESCE(EXTRACT(EPOCH FROM now() - state_change)::bigint, 0), left(COALESCE(query, ''), 300) \
+         FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap_or_default();
+    rows.iter()
+        .map(|r| {
+            format!(
+                "pid {} {} wait {}/{} for {} s: {}",
+                r.get::<i32, _>(0), r.get::<String, _>(1), r.get::<String, _>(2), r.get::<String, _>(3),
+                r.get::<i64, _>(4), r.get::<String, _>(5)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Runs a scenario once on SQLite and once on PostgreSQL.
-#[macro_export]
+#[allow(unused_macros)]
 macro_rules! on_both_databases {
     ($($scenario:ident),* $(,)?) => {$(
         mod $scenario {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
                 let app = $crate::common::TestApp::sqlite().await;
-                super::$scenario(&app).await;
+                $crate::common::within_time_limit(concat!(stringify!($scenario), " on SQLite"), super::$scenario(&app)).await;
                 app.cleanup().await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 let Some(app) = $crate::common::TestApp::postgres().await else { return };
-                super::$scenario(&app).await;
+                $crate::common::within_time_limit(concat!(stringify!($scenario), " on PostgreSQL"), super::$scenario(&app)).await;
                 app.cleanup().await;
             }
         }
@@ -263,6 +332,27 @@ impl Client {
 
     pub fn session_cookie(&self) -> Option<String> {
         self.cookies.get("keycard_session").cloned()
+    }
+
+    /// The stored hash of this client's session id (how the database knows the session).
+    #[track_caller]
+    pub fn id_hash(&self) -> String {
+        let id = self.session_cookie().expect("signed in").parse().expect("a session id");
+        keycard::sessions::store::hash_id(&id)
+    }
+
+    /// Re-authenticates on the prompt with `password`, which returns to `next`.
+    pub async fn reauth(&mut self, password: &str, next: &str) {
+        let referer = format!("/security/confirm?next={next}");
+        let reply = self.post_form("/api/reauth", &referer, &[("password", password), ("next", next)]).await;
+        reply.assert_redirect_to(next);
+    }
+
+    /// [`Client::reauth`] for an account with two-step on: the password and a code.
+    pub async fn reauth_with_code(&mut self, password: &str, code: &str, next: &str) {
+        let referer = format!("/security/confirm?next={next}");
+        let fields = [("password", password), ("code", code), ("next", next)];
+        self.post_form("/api/reauth", &referer, &fields).await.assert_redirect_to(next);
     }
 }
 

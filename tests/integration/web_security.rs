@@ -1,8 +1,7 @@
 //! Response headers and cookie settings that protect every page.
 
-mod common;
 
-use common::TestApp;
+use crate::common::TestApp;
 
 #[tokio::test]
 async fn pages_carry_a_nonce_csp_and_protective_headers() {

@@ -1,9 +1,8 @@
 //! Throttling of sign-in (by email and by IP) and sign-up (by IP), shared across instances.
 
-mod common;
 
 use axum::http::StatusCode;
-use common::{TestApp, PASSWORD};
+use crate::common::{TestApp, PASSWORD};
 
 on_both_databases!(
     repeated_failures_back_off_for_known_and_unknown_emails_alike,

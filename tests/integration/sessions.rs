@@ -1,8 +1,7 @@
 //! Server-side sessions through the real router, on SQLite and PostgreSQL.
 
-mod common;
 
-use common::{TestApp, PASSWORD};
+use crate::common::{TestApp, PASSWORD};
 use keycard::sessions::store::hash_id;
 use sqlx::Row;
 

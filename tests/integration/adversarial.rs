@@ -2,9 +2,8 @@
 //! (Fixation, cookie flags, expired cookies and replayed codes are also covered where they live:
 //! tests/sessions.rs and tests/two_step.rs.)
 
-mod common;
 
-use common::{TestApp, PASSWORD};
+use crate::common::{TestApp, PASSWORD};
 
 on_both_databases!(
     tampered_and_foreign_cookies_are_signed_out,

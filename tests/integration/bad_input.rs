@@ -1,12 +1,11 @@
 //! Bad input gets a clear 4xx answer and changes nothing.
 
-mod common;
 
 use axum::{
     body::Body,
     http::{header, Request, StatusCode},
 };
-use common::{TestApp, PASSWORD};
+use crate::common::{TestApp, PASSWORD};
 
 on_both_databases!(
     oversized_bodies_are_refused,

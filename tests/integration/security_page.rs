@@ -2,9 +2,7 @@
 //! the checkup computed from the account's data, signing out stale sessions, the re-authentication
 //! window in front of the password and deletion pages, password change, account deletion.
 
-mod common;
-
-use common::{Client, TestApp, PASSWORD};
+use crate::common::{Client, TestApp, PASSWORD, SAFARI_IPHONE};
 use keycard::core::db::now;
 use keycard::security_page::checkup;
 
@@ -20,60 +18,73 @@ on_both_databases!(
     deleting_a_user_row_cascades,
 );
 
-async fn user_id(app: &TestApp, email: &str) -> i64 {
-    app.count(&format!("SELECT id FROM users WHERE email = '{email}'")).await
-}
-
-fn id_hash(client: &Client) -> String {
-    let id = client.session_cookie().expect("signed in").parse().expect("session id");
-    keycard::sessions::store::hash_id(&id)
-}
-
-/// Re-authenticates `client` with its password, returning to `next`.
-async fn reauth(client: &mut Client, password: &str, next: &str) {
-    let referer = format!("/security/confirm?next={next}");
-    let reply = client.post_form("/api/reauth", &referer, &[("password", password), ("next", next)]).await;
-    reply.assert_redirect_to(next);
-}
-
 async fn checkup_reflects_the_account_data(app: &TestApp) {
     let mut client = app.client();
     client.sign_up("cora@example.com").await.assert_redirect_to("/");
-    let uid = user_id(app, "cora@example.com").await;
+    let uid = app.user_id("cora@example.com").await;
     let t = now();
-    let c = checkup::compute(&app.state.db, uid, t).await.unwrap().unwrap();
+    let checkup_of = |client: &Client| {
+        let hash = client.id_hash();
+        async move { checkup::compute(&app.state.db, uid, &hash, now()).await.unwrap().unwrap() }
+    };
+    let c = checkup_of(&client).await;
     assert!(!c.two_step_on);
-    assert_eq!((c.recovery_codes_left, c.stale_sessions, c.failed_sign_ins, c.last_failed_at), (0, 0, 0, None));
+    assert_eq!((c.recovery_codes_left, c.stale_sessions, c.failed_sign_ins, c.last_failed_at, c.open_alerts), (0, 0, 0, None, 0));
     assert!((t - c.password_changed_at).abs() < 60);
-    assert!(checkup::compute(&app.state.db, uid + 1000, t).await.unwrap().is_none());
+    assert!(checkup::compute(&app.state.db, uid + 1000, &client.id_hash(), t).await.unwrap().is_none());
 
     // Two wrong passwords with this email (from another browser).
     for _ in 0..2 {
         app.client().log_in("cora@example.com", "wrong-password-here", false).await;
     }
-    let c = checkup::compute(&app.state.db, uid, now()).await.unwrap().unwrap();
+    let c = checkup_of(&client).await;
     assert_eq!(c.failed_sign_ins, 2);
     assert!(c.last_failed_at.is_some_and(|at| (now() - at).abs() < 60));
+
+    // A new visit (signing in again) still sees the failures since the previous visit; the visit
+    // after that no longer does.
+    let mut second_visit = app.client();
+    second_visit.log_in("cora@example.com", PASSWORD, false).await.assert_redirect_to("/");
+    assert_eq!(checkup_of(&second_visit).await.failed_sign_ins, 2);
+    let mut third_visit = app.client();
+    third_visit.log_in("cora@example.com", PASSWORD, false).await.assert_redirect_to("/");
+    assert_eq!((checkup_of(&third_visit).await.failed_sign_ins, checkup_of(&third_visit).await.last_failed_at), (0, None));
+
+    // A sign-in from a device never seen on the account is an open alert for the other sessions,
+    // not for the new one itself, until it is acknowledged.
+    let mut phone = app.client();
+    phone.user_agent = SAFARI_IPHONE.into();
+    phone.log_in("cora@example.com", PASSWORD, false).await.assert_redirect_to("/");
+    assert_eq!(checkup_of(&client).await.open_alerts, 1);
+    assert_eq!(checkup_of(&phone).await.open_alerts, 0);
+    let page = client.get("/security").await;
+    assert!(page.body.contains("1 new sign-in from a device not seen before is waiting for you to check."), "{}", page.body);
+    assert!(page.body.contains("href=\"/security#something-wrong\""), "the alert links to the guidance");
+    let alert = app.count("SELECT id FROM history_events WHERE alert = 1").await;
+    client.post_form("/api/history/alerts/ack", "/security", &[("alert", &alert.to_string())]).await;
+    assert_eq!(checkup_of(&client).await.open_alerts, 0);
 
     // Two-step on with 2 unused codes of 3: on, and a low-codes warning on the page.
     app.exec(&format!("INSERT INTO totp_secrets (user_id, secret, enabled_at, created_at) VALUES ({uid}, 'x', {t}, {t})")).await;
     for (code, used) in [("a", "NULL"), ("b", "NULL"), ("c", &t.to_string()[..])] {
         app.exec(&format!("INSERT INTO recovery_codes (user_id, code_hash, created_at, used_at) VALUES ({uid}, '{code}', {t}, {used})")).await;
     }
-    let c = checkup::compute(&app.state.db, uid, now()).await.unwrap().unwrap();
+    let c = checkup_of(&client).await;
     assert!(c.two_step_on);
     assert_eq!(c.recovery_codes_left, 2);
 
     // Another account's data never counts.
     let mut other = app.client();
     other.sign_up("dan@example.com").await.assert_redirect_to("/");
-    let c2 = checkup::compute(&app.state.db, user_id(app, "dan@example.com").await, now()).await.unwrap().unwrap();
-    assert!(!c2.two_step_on && c2.recovery_codes_left == 0 && c2.failed_sign_ins == 0);
+    let dan = app.user_id("dan@example.com").await;
+    let c2 = checkup::compute(&app.state.db, dan, &other.id_hash(), now()).await.unwrap().unwrap();
+    assert!(!c2.two_step_on && c2.recovery_codes_left == 0 && c2.failed_sign_ins == 0 && c2.open_alerts == 0);
 
     let page = client.get("/security").await;
     assert_eq!(page.status, 200);
     for text in ["Security checkup", "Two-step sign-in is on.", "2 recovery codes left.", "Needs attention",
-        "failed sign-in", "Aegis", "password manager", "address bar", "Sign out all other devices", "Sign out"] {
+        "2 failed sign-ins to your account since your last visit", "No new sign-ins waiting for you to check.",
+        "Aegis", "password manager", "address bar", "Sign out all other devices", "Sign out"] {
         assert!(page.body.contains(text), "security page shows {text}");
     }
     // Reachable from the home page.
@@ -89,12 +100,12 @@ async fn stale_sessions_show_and_can_be_signed_out(app: &TestApp) {
     old.log_in("eve@example.com", PASSWORD, true).await.assert_redirect_to("/");
     let mut recent = app.client();
     recent.log_in("eve@example.com", PASSWORD, false).await.assert_redirect_to("/");
-    let uid = user_id(app, "eve@example.com").await;
+    let uid = app.user_id("eve@example.com").await;
     let t = now();
     // The remembered browser was last used 31 days ago (and its lifetime runs on).
     app.exec(&format!(
         "UPDATE sessions SET last_seen_at = {}, idle_expires_at = {}, absolute_expires_at = {} WHERE id_hash = '{}'",
-        t - 31 * DAY, t + DAY, t + 10 * DAY, id_hash(&old)
+        t - 31 * DAY, t + DAY, t + 10 * DAY, old.id_hash()
     )).await;
     // An already expired old row does not count (it no longer works anyway).
     app.exec(&format!(
@@ -102,38 +113,25 @@ async fn stale_sessions_show_and_can_be_signed_out(app: &TestApp) {
          idle_expires_at, absolute_expires_at, ip, user_agent) VALUES ('expired', {uid}, '{{}}', 'complete', \
          'password', 0, {0}, {0}, {1}, {1}, '', '')", t - 90 * DAY, t - 60 * DAY
     )).await;
-    let c = checkup::compute(&app.state.db, uid, now()).await.unwrap().unwrap();
+    let c = checkup::compute(&app.state.db, uid, &me.id_hash(), now()).await.unwrap().unwrap();
     assert_eq!(c.stale_sessions, 1);
     let page = me.get("/security").await;
     assert!(page.body.contains("1 session unused for more than 30 days.") && page.body.contains("Sign out unused sessions"));
 
     me.post_form("/api/security/sign-out-stale", "/security", &[]).await.assert_redirect_to("/security");
-    assert_eq!(checkup::compute(&app.state.db, uid, now()).await.unwrap().unwrap().stale_sessions, 0);
+    assert_eq!(checkup::compute(&app.state.db, uid, &me.id_hash(), now()).await.unwrap().unwrap().stale_sessions, 0);
+    // The sign-out is in the history, recorded with it.
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM history_events WHERE user_id = {uid} AND kind = 'other_sessions_ended' \
+            AND detail = '1 unused session signed out'")).await,
+        1,
+        "{:?}",
+        sqlx::query_scalar::<_, String>("SELECT kind || ': ' || detail FROM history_events").fetch_all(&app.state.db.pool).await
+    );
     old.get("/").await.assert_redirect_to("/login?next=/&ended=elsewhere");
     assert_eq!(recent.get("/").await.status, 200, "recently used sessions stay");
     assert_eq!(me.get("/").await.status, 200);
     assert!(me.get("/security").await.body.contains("No sessions unused for more than 30 days."));
-}
-
-async fn set_reauth_at(app: &TestApp, at: i64) {
-    use sqlx::Row;
-    let rows = sqlx::query("SELECT id_hash, data FROM sessions WHERE ended_at IS NULL AND stage = 'complete'")
-        .fetch_all(&app.state.db.pool)
-        .await
-        .unwrap();
-    for row in rows {
-        let id_hash: String = row.get(0);
-        let mut data: serde_json::Value = serde_json::from_str(&row.get::<String, _>(1)).unwrap();
-        if data.get("reauth_at").is_some() {
-            data["reauth_at"] = serde_json::json!(at);
-            sqlx::query("UPDATE sessions SET data = $1 WHERE id_hash = $2")
-                .bind(data.to_string())
-                .bind(id_hash)
-                .execute(&app.state.db.pool)
-                .await
-                .unwrap();
-        }
-    }
 }
 
 async fn sensitive_pages_need_a_recent_re_authentication(app: &TestApp) {
@@ -157,16 +155,16 @@ async fn sensitive_pages_need_a_recent_re_authentication(app: &TestApp) {
     // The prompt returns to the page that sent the person there.
     let prompt = client.get("/security/confirm?next=/security/password").await;
     assert!(prompt.body.contains(">Password<") && prompt.body.contains(">Confirm<"));
-    reauth(&mut client, PASSWORD, "/security/password").await;
+    client.reauth(PASSWORD, "/security/password").await;
     let page = client.get("/security/password").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains(">Current password<") && page.body.contains(">New password<") && page.body.contains(">Change password<"));
     assert!(client.get("/security/delete").await.body.contains(">Delete account<"));
 
     // Within the window (10 minutes by default) it stays open; past it, the prompt again.
-    set_reauth_at(app, now() - 590).await;
+    app.set_reauth_at(now() - 590).await;
     assert_eq!(client.get("/security/password").await.status, 200);
-    set_reauth_at(app, now() - 601).await;
+    app.set_reauth_at(now() - 601).await;
     client.get("/security/password").await.assert_redirect_to("/security/confirm?next=/security/password");
     client.get("/security/delete").await.assert_redirect_to("/security/confirm?next=/security/delete");
 }
@@ -177,9 +175,9 @@ async fn password_change_signs_out_other_sessions(app: &TestApp) {
     me.log_in("gus@example.com", PASSWORD, true).await.assert_redirect_to("/");
     let mut other = app.client();
     other.log_in("gus@example.com", PASSWORD, false).await.assert_redirect_to("/");
-    let uid = user_id(app, "gus@example.com").await;
+    let uid = app.user_id("gus@example.com").await;
     app.exec(&format!("UPDATE users SET password_changed_at = 1000 WHERE id = {uid}")).await;
-    reauth(&mut me, PASSWORD, "/security/password").await;
+    me.reauth(PASSWORD, "/security/password").await;
     let post = |client: &mut Client, current: &'static str, new: &'static str| {
         let mut client = client.clone();
         async move {
@@ -213,7 +211,7 @@ async fn password_change_signs_out_other_sessions(app: &TestApp) {
         1
     );
     // This session keeps how it signed in and being remembered.
-    assert_eq!(app.count(&format!("SELECT remember FROM sessions WHERE id_hash = '{}'", id_hash(&me))).await, 1);
+    assert_eq!(app.count(&format!("SELECT remember FROM sessions WHERE id_hash = '{}'", me.id_hash())).await, 1);
     // Every other session: signed out, with the reason.
     other.get("/").await.assert_redirect_to("/login?next=/&ended=elsewhere");
     assert_eq!(
@@ -235,11 +233,11 @@ async fn account_deletion_removes_everything(app: &TestApp) {
     other.log_in("hal@example.com", PASSWORD, false).await.assert_redirect_to("/");
     let mut keep = app.client();
     keep.sign_up("ida@example.com").await.assert_redirect_to("/");
-    let uid = user_id(app, "hal@example.com").await;
+    let uid = app.user_id("hal@example.com").await;
     let t = now();
     app.exec(&format!("INSERT INTO totp_secrets (user_id, secret, created_at) VALUES ({uid}, 'x', {t})")).await;
     app.exec(&format!("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ({uid}, 'h', {t})")).await;
-    reauth(&mut me, PASSWORD, "/security/delete").await;
+    me.reauth(PASSWORD, "/security/delete").await;
     let old_cookie = me.session_cookie().unwrap();
 
     // The email must be typed to confirm.
@@ -270,7 +268,7 @@ async fn account_deletion_removes_everything(app: &TestApp) {
 async fn deleting_a_user_row_cascades(app: &TestApp) {
     let mut client = app.client();
     client.sign_up("jo@example.com").await.assert_redirect_to("/");
-    let uid = user_id(app, "jo@example.com").await;
+    let uid = app.user_id("jo@example.com").await;
     let t = now();
     app.exec(&format!("INSERT INTO totp_secrets (user_id, secret, created_at) VALUES ({uid}, 'x', {t})")).await;
     app.exec(&format!("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ({uid}, 'h', {t})")).await;

@@ -1,11 +1,10 @@
 //! The devices page through the real router, on SQLite and PostgreSQL: listing an account's
 //! sessions, signing out one or all others, expiry, the sweeper, and the client IP shown.
 
-mod common;
 
-use common::{Client, TestApp, FIREFOX_LINUX, PASSWORD, SAFARI_IPHONE};
+use crate::common::{Client, TestApp, FIREFOX_LINUX, PASSWORD, SAFARI_IPHONE};
 use keycard::core::db::now;
-use keycard::sessions::{devices, store::hash_id, sweeper};
+use keycard::sessions::{devices, sweeper};
 use sqlx::Row;
 
 on_both_databases!(
@@ -38,22 +37,16 @@ async fn other_device(app: &TestApp, email: &str, user_agent: &str, remember: bo
     client
 }
 
-fn id_hash(client: &Client) -> String {
-    hash_id(&client.session_cookie().expect("signed in").parse().unwrap())
-}
 
 async fn handle_of(app: &TestApp, client: &Client) -> String {
     sqlx::query("SELECT public_id FROM sessions WHERE id_hash = $1")
-        .bind(id_hash(client))
+        .bind(client.id_hash())
         .fetch_one(&app.state.db.pool)
         .await
         .unwrap()
         .get(0)
 }
 
-async fn user_id(app: &TestApp, email: &str) -> i64 {
-    sqlx::query("SELECT id FROM users WHERE email = $1").bind(email).fetch_one(&app.state.db.pool).await.unwrap().get(0)
-}
 
 async fn live_sessions(app: &TestApp) -> i64 {
     app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL").await
@@ -87,7 +80,7 @@ async fn lists_each_session_and_marks_this_device(app: &TestApp) {
     let handle = handle_of(app, &phone).await;
     assert_eq!(handle.len(), 32);
     assert!(page.body.contains(&handle));
-    for secret in [id_hash(&phone), id_hash(&laptop), phone.session_cookie().unwrap()] {
+    for secret in [phone.id_hash(), laptop.id_hash(), phone.session_cookie().unwrap()] {
         assert!(!page.body.contains(&secret), "the page leaks a session secret");
     }
     assert_ne!(handle, handle_of(app, &laptop).await);
@@ -101,13 +94,13 @@ async fn newest_activity_first(app: &TestApp) {
     for (client, ago) in [(&laptop, 600), (&phone, 60), (&desktop, 3 * 3600)] {
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
             .bind(t - ago)
-            .bind(id_hash(client))
+            .bind(client.id_hash())
             .execute(&app.state.db.pool)
             .await
             .unwrap();
     }
-    let uid = user_id(app, "bea@example.com").await;
-    let view = devices::list(&app.state.db, uid, Some(&id_hash(&laptop)), t).await.unwrap();
+    let uid = app.user_id("bea@example.com").await;
+    let view = devices::list(&app.state.db, uid, Some(&laptop.id_hash()), t).await.unwrap();
     let names: Vec<&str> = view.active.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, ["Safari 17 on iPhone", "Firefox 133 on Linux", "Chrome 131 on Windows 10"]);
     assert_eq!(view.active[0].last_active.relative, "1 minute ago");
@@ -208,7 +201,7 @@ async fn snapshot(app: &TestApp) -> Vec<(String, Option<i64>)> {
         .collect()
 }
 
-async fn post_without_referer(client: &mut Client, path: &str, fields: &[(&str, &str)]) -> common::Reply {
+async fn post_without_referer(client: &mut Client, path: &str, fields: &[(&str, &str)]) -> crate::common::Reply {
     use axum::{body::Body, http::{header, Request}};
     let mut req = Request::builder()
         .method("POST")
@@ -236,8 +229,8 @@ async fn sign_out_all_other_devices_leaves_only_this_one(app: &TestApp) {
     let page = laptop.get("/devices").await;
     assert_eq!(page.status, 200);
     assert_eq!(page.body.matches("<li class=\"device current\"").count(), 1);
-    let uid = user_id(app, "gil@example.com").await;
-    let view = devices::list(&app.state.db, uid, Some(&id_hash(&laptop)), now()).await.unwrap();
+    let uid = app.user_id("gil@example.com").await;
+    let view = devices::list(&app.state.db, uid, Some(&laptop.id_hash()), now()).await.unwrap();
     assert_eq!(view.active.len(), 1);
     assert!(view.active[0].current);
     assert_eq!(view.recent.len(), 2);
@@ -262,8 +255,8 @@ async fn expired_sessions_are_not_listed_nor_revocable(app: &TestApp) {
         .execute(&app.state.db.pool)
         .await
         .unwrap();
-    let uid = user_id(app, "ivy@example.com").await;
-    let view = devices::list(&app.state.db, uid, Some(&id_hash(&laptop)), now()).await.unwrap();
+    let uid = app.user_id("ivy@example.com").await;
+    let view = devices::list(&app.state.db, uid, Some(&laptop.id_hash()), now()).await.unwrap();
     assert_eq!(view.active.len(), 1, "expired sessions are not listed as active");
     assert_eq!(view.recent.len(), 2);
     assert!(view.recent.iter().all(|d| d.ended.as_ref().unwrap().1 == "Expired"));
@@ -281,7 +274,7 @@ async fn expired_sessions_are_not_listed_nor_revocable(app: &TestApp) {
 
 async fn last_active_is_written_at_most_once_per_interval(app: &TestApp) {
     let mut laptop = first_device(app, "jay@example.com").await;
-    let hash = id_hash(&laptop);
+    let hash = laptop.id_hash();
     let seen = |app: &'_ TestApp| {
         let hash = hash.clone();
         let pool = app.state.db.pool.clone();
@@ -318,13 +311,13 @@ async fn sweeper_marks_expired_and_purges_old_rows_in_batches(app: &TestApp) {
         let column = if i % 2 == 0 { "idle_expires_at" } else { "absolute_expires_at" };
         sqlx::query(&format!("UPDATE sessions SET {column} = $1 WHERE id_hash = $2"))
             .bind(t - 10)
-            .bind(id_hash(client))
+            .bind(client.id_hash())
             .execute(&app.state.db.pool)
             .await
             .unwrap();
     }
     // Three rows ended long ago (past the 30-day window), one ended yesterday.
-    let uid = user_id(app, "kai@example.com").await;
+    let uid = app.user_id("kai@example.com").await;
     for (i, ended_at) in [(0, t - 31 * 86_400), (1, t - 40 * 86_400), (2, t - 365 * 86_400), (3, t - 86_400)] {
         sqlx::query(
             "INSERT INTO sessions (id_hash, user_id, data, stage, method, remember, created_at, last_seen_at, \

@@ -1,0 +1,20 @@
+//! Keycard's integration tests in one binary (one link instead of a dozen): the real router from
+//! `app(state)` driven in-process, each scenario on SQLite and on PostgreSQL.
+//! The timing test lives in its own binary (`tests/enumeration_timing.rs`) so nothing competes
+//! with it for the CPU.
+
+#[macro_use]
+mod common;
+
+mod accounts;
+mod admin;
+mod adversarial;
+mod bad_input;
+mod devices;
+mod history;
+mod parsers_proptest;
+mod security_page;
+mod sessions;
+mod throttle;
+mod two_step;
+mod web_security;
