@@ -91,6 +91,7 @@ pub fn app(state: AppState) -> Router {
         .route("/history/export.csv", get(crate::history::export::csv))
         .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(from_fn(super::stalled_renders::retry_stalled_renders))
         .layer(from_fn_with_state(state.clone(), guard_pages))
         .layer(sessions)
         .layer(from_fn(web::server_fn_guard))

@@ -374,14 +374,22 @@ fn trust_test_peer(config: &mut keycard::core::config::Config) {
 mod forwarded_headers {
     use super::*;
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
+    #[test]
+    fn sqlite() {
+        crate::common::run(sqlite_body());
+    }
+
+    async fn sqlite_body() {
         forwarded_headers_only_from_trusted_proxies(TestApp::sqlite().await, TestApp::sqlite_with(trust_test_peer).await)
             .await;
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
+    #[test]
+    fn postgres() {
+        crate::common::run(postgres_body());
+    }
+
+    async fn postgres_body() {
         let (Some(untrusted), Some(trusted)) = (TestApp::postgres().await, TestApp::postgres_with(trust_test_peer).await)
         else {
             return;
@@ -391,8 +399,12 @@ mod forwarded_headers {
 }
 
 /// The background sweeper runs a pass at once, then on its interval, and stops when told.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sweeper_task_sweeps_and_stops_on_shutdown() {
+#[test]
+fn sweeper_task_sweeps_and_stops_on_shutdown() {
+    crate::common::run(sweeper_task_sweeps_and_stops_on_shutdown_body());
+}
+
+async fn sweeper_task_sweeps_and_stops_on_shutdown_body() {
     let app = TestApp::sqlite().await;
     let mut client = app.client();
     client.sign_up("mo@example.com").await;
@@ -412,8 +424,12 @@ async fn sweeper_task_sweeps_and_stops_on_shutdown() {
 
 /// Revocation on one instance is effective on the very next request served by another instance
 /// sharing the database (no in-process session cache).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn revocation_is_effective_on_another_instance() {
+#[test]
+fn revocation_is_effective_on_another_instance() {
+    crate::common::run(revocation_is_effective_on_another_instance_body());
+}
+
+async fn revocation_is_effective_on_another_instance_body() {
     let app = TestApp::sqlite().await;
     let mut laptop = first_device(&app, "noa@example.com").await;
     let phone_here = other_device(&app, "noa@example.com", SAFARI_IPHONE, false).await;

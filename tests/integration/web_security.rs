@@ -3,8 +3,12 @@
 
 use crate::common::TestApp;
 
-#[tokio::test]
-async fn pages_carry_a_nonce_csp_and_protective_headers() {
+#[test]
+fn pages_carry_a_nonce_csp_and_protective_headers() {
+    crate::common::run(pages_carry_a_nonce_csp_and_protective_headers_body());
+}
+
+async fn pages_carry_a_nonce_csp_and_protective_headers_body() {
     let app = TestApp::sqlite().await;
     let mut client = app.client();
     let page = client.get("/login").await;
@@ -31,8 +35,12 @@ async fn pages_carry_a_nonce_csp_and_protective_headers() {
     app.cleanup().await;
 }
 
-#[tokio::test]
-async fn secure_cookies_use_the_host_prefix_and_hsts() {
+#[test]
+fn secure_cookies_use_the_host_prefix_and_hsts() {
+    crate::common::run(secure_cookies_use_the_host_prefix_and_hsts_body());
+}
+
+async fn secure_cookies_use_the_host_prefix_and_hsts_body() {
     let app = TestApp::sqlite_with(|config| config.secure_cookies = true).await;
     let mut client = app.client();
     let reply = client.sign_up("quinn@example.com").await;

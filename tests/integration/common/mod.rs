@@ -85,6 +85,7 @@ impl TestApp {
     }
 
     pub async fn start(config: Config, dir: TempDir, pg_schema: Option<String>, backend: &'static str) -> TestApp {
+        keycard::core::telemetry::init_for_tests();
         let state = build_state(config).await.expect("state");
         let router = app(state.clone()).layer(MockConnectInfo(SocketAddr::from(([203, 0, 113, 7], 5555))));
         TestApp { state, router, backend, _dir: dir, pg_schema }
@@ -205,22 +206,41 @@ async fn postgres_activity() -> String {
         .join("\n")
 }
 
+/// The one Tokio runtime every scenario of this binary runs on, as the server runs every request
+/// on one runtime. (A runtime per test let tasks that Leptos spawns while rendering outlive, or
+/// land on, another test's runtime and stall when it shut down.)
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("test runtime")
+    })
+}
+
+/// Runs a test body on [`runtime`].
+pub fn run(body: impl std::future::Future<Output = ()>) {
+    runtime().block_on(body);
+}
+
 /// Runs a scenario once on SQLite and once on PostgreSQL.
 #[allow(unused_macros)]
 macro_rules! on_both_databases {
     ($($scenario:ident),* $(,)?) => {$(
         mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let app = $crate::common::TestApp::sqlite().await;
-                $crate::common::within_time_limit(concat!(stringify!($scenario), " on SQLite"), super::$scenario(&app)).await;
-                app.cleanup().await;
+            #[test]
+            fn sqlite() {
+                $crate::common::run(async {
+                    let app = $crate::common::TestApp::sqlite().await;
+                    $crate::common::within_time_limit(concat!(stringify!($scenario), " on SQLite"), super::$scenario(&app)).await;
+                    app.cleanup().await;
+                });
             }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(app) = $crate::common::TestApp::postgres().await else { return };
-                $crate::common::within_time_limit(concat!(stringify!($scenario), " on PostgreSQL"), super::$scenario(&app)).await;
-                app.cleanup().await;
+            #[test]
+            fn postgres() {
+                $crate::common::run(async {
+                    let Some(app) = $crate::common::TestApp::postgres().await else { return };
+                    $crate::common::within_time_limit(concat!(stringify!($scenario), " on PostgreSQL"), super::$scenario(&app)).await;
+                    app.cleanup().await;
+                });
             }
         }
     )*};
