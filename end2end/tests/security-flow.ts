@@ -28,8 +28,10 @@ function uniqueAgent(base: string): string {
   return `${base} KeycardE2E/${Math.random().toString(36).slice(2, 10)}`;
 }
 
+/// The checkup line whose title (its bold first words) is exactly `title`.
 function checkupItem(page: Page, title: string) {
-  return page.getByRole('list', { name: 'Checkup' }).getByRole('listitem').filter({ hasText: title });
+  const exactTitle = page.locator('strong').getByText(title, { exact: true });
+  return page.getByRole('list', { name: 'Checkup' }).getByRole('listitem').filter({ has: exactTitle });
 }
 
 async function openSecurity(page: Page): Promise<void> {
@@ -41,10 +43,10 @@ async function openSecurity(page: Page): Promise<void> {
 }
 
 /// On the prompt: the password, then back where the person was going.
-async function confirmWithPassword(page: Page, returnTo: string): Promise<void> {
+async function confirmWithPassword(page: Page, returnTo: string, password: string = PASSWORD): Promise<void> {
   await expect(page).toHaveURL((url) => url.pathname === '/security/confirm' && url.searchParams.get('next') === returnTo);
   await waitForHydration(page);
-  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Confirm', exact: true }).click();
   await expectPath(page, returnTo);
   await waitForHydration(page);
@@ -104,11 +106,11 @@ export async function passwordChangeScenario(browser: Browser, baseURL: string |
   await laptop.getByLabel('Current password', { exact: true }).fill('not-my-password-at-all');
   await laptop.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
   await laptop.getByRole('button', { name: 'Change password', exact: true }).click();
-  await expect(laptop.getByRole('alert')).toHaveText('Your current password is not correct.');
+  await expect(laptop.getByRole('main').getByRole('alert')).toHaveText('Your current password is not correct.');
   await laptop.getByLabel('Current password', { exact: true }).fill(PASSWORD);
   await laptop.getByLabel('New password', { exact: true }).fill('password123');
   await laptop.getByRole('button', { name: 'Change password', exact: true }).click();
-  await expect(laptop.getByRole('alert')).toContainText('This password is too easy to guess');
+  await expect(laptop.getByRole('main').getByRole('alert')).toContainText('This password is too easy to guess');
   await laptop.getByLabel('Current password', { exact: true }).fill(PASSWORD);
   await laptop.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
   await laptop.getByRole('button', { name: 'Change password', exact: true }).click();
@@ -124,12 +126,12 @@ export async function passwordChangeScenario(browser: Browser, baseURL: string |
   // Ten minutes later the prompt comes again, and again returns to the page.
   ageReauthentication(laptopAgent, 11 * 60);
   await gotoHydrated(laptop, '/security/password');
-  await confirmWithPassword(laptop, '/security/password');
+  await confirmWithPassword(laptop, '/security/password', NEW_PASSWORD);
   await expect(laptop.getByLabel('Current password', { exact: true })).toBeVisible();
   // The new password works; the old one no longer does.
   const fresh = await device(browser, baseURL, FIREFOX_LINUX);
   await signIn(fresh, email, PASSWORD);
-  await expect(fresh.getByRole('alert')).toHaveText('Email or password is incorrect.');
+  await expect(fresh.getByRole('main').getByRole('alert')).toHaveText('Email or password is incorrect.');
   await signIn(fresh, email, NEW_PASSWORD);
   await expectAccountHome(fresh, email);
 }
@@ -145,7 +147,7 @@ export async function deletionScenario(browser: Browser, baseURL: string | undef
   await confirmWithPassword(laptop, '/security/delete');
   await laptop.getByLabel('Type your email address to confirm').fill('someone-else@example.com');
   await laptop.getByRole('button', { name: 'Delete account', exact: true }).click();
-  await expect(laptop.getByRole('alert')).toBeVisible();
+  await expect(laptop.getByRole('main').getByRole('alert')).toBeVisible();
   await laptop.getByLabel('Type your email address to confirm').fill(email);
   await laptop.getByRole('button', { name: 'Delete account', exact: true }).click();
   await expectPath(laptop, '/login');
@@ -157,5 +159,5 @@ export async function deletionScenario(browser: Browser, baseURL: string | undef
   await replay.goto('/devices');
   await expectLoginWithNext(replay, '/devices');
   await signIn(replay, email, PASSWORD);
-  await expect(replay.getByRole('alert')).toHaveText('Email or password is incorrect.');
+  await expect(replay.getByRole('main').getByRole('alert')).toHaveText('Email or password is incorrect.');
 }
