@@ -55,7 +55,11 @@ pub async fn change_password(
         .await
         .map_err(AppError::internal)?;
     // The change and its history event commit together.
-    let detail = format!("{{\"other_sessions_signed_out\":{ended}}}");
+    let detail = match ended {
+        0 => "No other session was signed in".to_owned(),
+        1 => "1 other session signed out".to_owned(),
+        n => format!("{n} other sessions signed out"),
+    };
     let event = crate::history::store::Event::now_by_current(user_id, crate::history::Kind::PasswordChanged, at, &detail);
     crate::history::store::record(&mut tx, &event).await.map_err(AppError::internal)?;
     tx.commit().await.map_err(AppError::internal)?;

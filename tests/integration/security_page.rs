@@ -207,7 +207,8 @@ async fn password_change_signs_out_other_sessions(app: &TestApp) {
     assert!(app.count(&format!("SELECT password_changed_at FROM users WHERE id = {uid}")).await > 1000);
     // The change is in the account's history, written with it; failed attempts wrote none.
     assert_eq!(
-        app.count(&format!("SELECT COUNT(*) FROM history_events WHERE user_id = {uid} AND kind = 'password_changed'")).await,
+        app.count(&format!("SELECT COUNT(*) FROM history_events WHERE user_id = {uid} AND kind = 'password_changed' \
+            AND detail = '1 other session signed out'")).await,
         1
     );
     // This session keeps how it signed in and being remembered.
