@@ -172,9 +172,11 @@ pub async fn stash_fresh_codes(state: &AppState, session: &Session, user_id: i64
 }
 
 async fn take_fresh_codes(state: &AppState, session: &Session, user_id: i64) -> Result<Vec<String>, AppError> {
-    let Some(sealed) = session.remove::<String>(FRESH_CODES_KEY).await.map_err(AppError::internal)? else {
+    let Some(sealed) = session.get::<String>(FRESH_CODES_KEY).await.map_err(AppError::internal)? else {
         return Ok(Vec::new());
     };
+    // Gone once this page is shown (not merely attempted: see `core::stalled_renders`).
+    crate::core::stalled_renders::consume_session_key(session, FRESH_CODES_KEY).await.map_err(AppError::internal)?;
     let json = state.secrets.open(&fresh_codes_context(user_id), &sealed).unwrap_or_default();
     Ok(serde_json::from_slice(&json).unwrap_or_default())
 }
