@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod db;
+pub mod error_links;
 pub mod stalled_renders;
 pub mod secrets;
 pub mod server;

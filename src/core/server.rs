@@ -93,6 +93,8 @@ pub fn app(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn(super::stalled_renders::retry_stalled_renders))
         .layer(from_fn_with_state(state.clone(), guard_pages))
+        .layer(from_fn_with_state(state.clone(), super::error_links::drop_forged_error_links))
+        .layer(from_fn_with_state(state.clone(), super::error_links::sign_error_redirects))
         .layer(sessions)
         .layer(from_fn(web::server_fn_guard))
         .layer(from_fn_with_state(state.clone(), web::client_ip))

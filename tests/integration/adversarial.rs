@@ -11,7 +11,33 @@ on_both_databases!(
     open_redirects_are_refused_everywhere_next_is_read,
     sql_metacharacters_in_every_field_are_plain_data,
     markup_in_emails_and_user_agents_is_rendered_as_text,
+    forged_error_links_show_nothing,
 );
+
+/// A link that makes a form show an error sentence of the sender's choosing: Keycard drops the
+/// error (a redirect to the same page without it); its own error links are signed and shown.
+async fn forged_error_links_show_nothing(app: &TestApp) {
+    let forged = data_encoding::BASE64URL.encode(br#"{"Invalid":"Your account is locked. Call +1 555 0100."}"#);
+    let mut client = app.client();
+    let reply = client.get(&format!("/login?next=/devices&__path=/api/login&__err={forged}")).await;
+    reply.assert_redirect_to("/login?next=%2Fdevices");
+    let page = client.follow(&reply).await;
+    assert!(!page.body.contains("Call +1 555"), "{}", page.body);
+    // A wrong signature is no better.
+    let reply = client.get(&format!("/login?__path=/api/login&__err={forged}&__sig=00ff")).await;
+    reply.assert_redirect_to("/login");
+
+    // A genuine failure comes back signed, and its message shows.
+    let reply = client.log_in("nobody@example.com", "wrong-password-123", false).await;
+    assert!(reply.location().contains("__err=") && reply.location().contains("&__sig="), "{}", reply.location());
+    let page = client.follow(&reply).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Email or password is incorrect."), "{}", page.body);
+    // Its signature does not fit another error.
+    let sig = reply.location().split("__sig=").nth(1).unwrap().to_owned();
+    let reply = client.get(&format!("/login?__path=/api/login&__err={forged}&__sig={sig}")).await;
+    assert!(reply.status.is_redirection());
+}
 
 const SQL_NASTIES: &[&str] = &[
     "' OR '1'='1",
