@@ -139,9 +139,19 @@ pub fn page_csp(nonce: &str) -> String {
 const DEFAULT_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
                            frame-ancestors 'none'; object-src 'none'; base-uri 'none'";
 
+/// The script nonce of one page request, chosen by [`security_headers`] before rendering so that
+/// the header it sends always matches the nonce in the page.
+#[derive(Clone, Debug)]
+pub struct PageNonce(pub String);
+
 /// Per-request nonce and CSP header for a Leptos page; called from the shell while rendering.
+/// The nonce is the request's [`PageNonce`]; the header set here is also what
+/// [`security_headers`] would set, so the page's policy never depends on one path alone.
 pub fn provide_page_csp() {
-    let nonce = leptos::nonce::Nonce::new();
+    let nonce = leptos::prelude::use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<PageNonce>().cloned())
+        .map(|nonce| leptos::nonce::Nonce::from_value(nonce.0))
+        .unwrap_or_default();
     if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
         if let Ok(value) = HeaderValue::from_str(&page_csp(&nonce)) {
             response.insert_header(header::CONTENT_SECURITY_POLICY, value);
@@ -151,12 +161,25 @@ pub fn provide_page_csp() {
 }
 
 /// Headers on every response. Dynamic pages are never stored by caches: they show account data.
-pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn security_headers(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let is_asset = req.uri().path().starts_with("/pkg/") || req.uri().path() == "/favicon.ico";
+    let page_nonce = super::stalled_renders::is_page_render(req.method(), req.uri().path())
+        .then(|| PageNonce(leptos::nonce::Nonce::new().to_string()));
+    if let Some(nonce) = &page_nonce {
+        req.extensions_mut().insert(nonce.clone());
+    }
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DEFAULT_CSP));
+        let is_html = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/html"));
+        let policy = match &page_nonce {
+            Some(nonce) if is_html => HeaderValue::from_str(&page_csp(&nonce.0)).unwrap_or(HeaderValue::from_static(DEFAULT_CSP)),
+            _ => HeaderValue::from_static(DEFAULT_CSP),
+        };
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
     if state.config.secure_cookies {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));

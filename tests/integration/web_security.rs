@@ -54,3 +54,30 @@ async fn secure_cookies_use_the_host_prefix_and_hsts_body() {
     assert!(client.get("/").await.body.contains("quinn@example.com"));
     app.cleanup().await;
 }
+
+/// A page whose render did not hand its policy to the response (Leptos' response options lost,
+/// as seen once in a browser test) still gets the nonce policy that matches its scripts.
+#[test]
+fn a_page_without_its_own_policy_gets_the_nonce_policy_of_its_request() {
+    crate::common::run(a_page_without_its_own_policy_body());
+}
+
+async fn a_page_without_its_own_policy_body() {
+    use axum::{body::Body, extract::Extension, http::Request, middleware::from_fn_with_state, response::Html, routing::get, Router};
+    use keycard::core::web::{security_headers, PageNonce};
+    use tower::ServiceExt;
+    let app = TestApp::sqlite().await;
+    let page = |Extension(nonce): Extension<PageNonce>| async move { Html(format!("<script nonce=\"{}\"></script>", nonce.0)) };
+    let router = Router::new()
+        .route("/devices", get(page))
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(from_fn_with_state(app.state.clone(), security_headers));
+    let response = router.clone().oneshot(Request::get("/devices").body(Body::empty()).unwrap()).await.unwrap();
+    let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let body = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
+    let nonce = String::from_utf8(body.to_vec()).unwrap().split('"').nth(1).unwrap().to_owned();
+    assert!(csp.contains(&format!("'nonce-{nonce}'")), "{csp}");
+    let health = router.oneshot(Request::get("/healthz").body(Body::empty()).unwrap()).await.unwrap();
+    assert!(health.headers()["content-security-policy"].to_str().unwrap().starts_with("default-src 'none'"));
+    app.cleanup().await;
+}
