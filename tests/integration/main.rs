@@ -10,6 +10,7 @@ mod accounts;
 mod admin;
 mod adversarial;
 mod bad_input;
+mod concurrency;
 mod devices;
 mod history;
 mod parsers_proptest;
