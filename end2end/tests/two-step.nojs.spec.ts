@@ -1,20 +1,10 @@
 // Two-step sign-in with JavaScript off (project `no-js`): enrolment and the code step are plain forms answered
 // with redirects. Codes come from otplib; the next step's code stands in for waiting 30 seconds.
 
-import { authenticator } from 'otplib';
-import type { Page } from '@playwright/test';
 import { PASSWORD, expect, expectAccountHome, expectPath, signIn, signOut, signUp, test, uniqueEmail } from './helpers';
+import { codeAt, submitCode } from './two-step-flow';
 
 test.use({ javaScriptEnabled: false });
-
-function codeAt(secret: string, offset: number): string {
-  return authenticator.clone({ epoch: Date.now() + offset * 30_000 }).generate(secret);
-}
-
-async function submitCode(page: Page, code: string): Promise<void> {
-  await page.getByLabel('Authentication code', { exact: true }).fill(code);
-  await page.getByRole('button', { name: 'Verify', exact: true }).click();
-}
 
 test('without JavaScript: enrol, sign in with a code, replay refused, recovery code once', async ({ page }) => {
   const email = uniqueEmail();

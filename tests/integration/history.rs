@@ -24,17 +24,6 @@ on_both_databases!(
 );
 
 
-async fn kinds(app: &TestApp, user: i64) -> Vec<String> {
-    sqlx::query("SELECT kind FROM history_events WHERE user_id = $1 ORDER BY id")
-        .bind(user)
-        .fetch_all(&app.state.db.pool)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
-}
-
 async fn signed_up(app: &TestApp, email: &str) -> Client {
     let mut client = app.client();
     client.sign_up(email).await.assert_redirect_to("/");
@@ -63,7 +52,7 @@ async fn failed_sign_in_is_in_the_accounts_history_without_the_password(app: &Te
     let reply = attacker.log_in("fail@example.com", "wrong-guess-7781-secret", false).await;
     assert!(!reply.status.is_redirection() || !reply.location().ends_with('/'));
     let user = app.user_id("fail@example.com").await;
-    assert_eq!(kinds(app, user).await, vec!["signed_in", "sign_in_failed"]);
+    assert_eq!(app.history_kinds(user).await, vec!["signed_in", "sign_in_failed"]);
     assert_eq!(app.count("SELECT COUNT(*) FROM history_events WHERE detail LIKE '%wrong-guess%' OR user_agent LIKE '%wrong-guess%'").await, 0);
     let page = owner.get("/history").await;
     assert_eq!(page.status, 200);
@@ -82,7 +71,7 @@ async fn first_sign_in_is_not_an_alert_and_a_known_device_is_not_either(app: &Te
     signed_up(app, "known-device@example.com").await;
     signed_in(app, "known-device@example.com", crate::common::FIREFOX_LINUX).await;
     let user = app.user_id("known-device@example.com").await;
-    assert_eq!(kinds(app, user).await, vec!["signed_in", "signed_in"]);
+    assert_eq!(app.history_kinds(user).await, vec!["signed_in", "signed_in"]);
     assert_eq!(app.count("SELECT COUNT(*) FROM history_events WHERE alert = 1").await, 0);
     // The same browser family, OS and network seen more than 90 days ago counts as new again.
     app.exec(&format!("UPDATE history_events SET at = at - {}", 91 * 24 * 3600)).await;
@@ -122,11 +111,11 @@ async fn this_wasnt_me_signs_the_new_session_out_and_goes_to_password(app: &Test
     let reply = phone.get("/devices").await;
     reply.assert_redirect_to("/login?next=/devices&ended=elsewhere");
     assert_eq!(first.get("/devices").await.status, 200);
-    assert_eq!(kinds(app, user).await, vec!["signed_in", "signed_in", "session_ended"]);
+    assert_eq!(app.history_kinds(user).await, vec!["signed_in", "signed_in", "session_ended"]);
     // Answered once only.
     let again = first.post_form("/api/history/alerts/not-me", "/", &[("alert", &alert.to_string())]).await;
     assert_ne!(again.location(), "/security/password");
-    assert_eq!(kinds(app, user).await.len(), 3);
+    assert_eq!(app.history_kinds(user).await.len(), 3);
 }
 
 async fn session_endings_are_recorded_with_how(app: &TestApp) {
@@ -168,7 +157,7 @@ async fn session_endings_are_recorded_with_how(app: &TestApp) {
 async fn failed_changes_write_no_event(app: &TestApp) {
     let mut client = signed_up(app, "nochange@example.com").await;
     let user = app.user_id("nochange@example.com").await;
-    let before = kinds(app, user).await;
+    let before = app.history_kinds(user).await;
     // Nothing to sign out: no event.
     client.post_form("/api/devices/sign-out-others", "/devices", &[]).await;
     client.post_form("/api/devices/sign-out", "/devices", &[("handle", "nope")]).await;
@@ -190,7 +179,7 @@ async fn failed_changes_write_no_event(app: &TestApp) {
     };
     store::record(&mut tx, &event).await.unwrap();
     tx.rollback().await.unwrap();
-    assert_eq!(kinds(app, user).await, before);
+    assert_eq!(app.history_kinds(user).await, before);
 }
 
 async fn no_sign_in_without_its_event(app: &TestApp) {

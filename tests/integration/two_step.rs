@@ -356,26 +356,18 @@ async fn turning_off_and_new_recovery_codes_need_re_authentication(app: &TestApp
 }
 
 
-/// The account's history kinds, oldest first.
-async fn history_kinds(app: &TestApp, email: &str) -> Vec<String> {
-    let user = app.user_id(email).await;
-    sqlx::query_scalar("SELECT kind FROM history_events WHERE user_id = $1 ORDER BY id")
-        .bind(user)
-        .fetch_all(&app.state.db.pool)
-        .await
-        .unwrap()
-}
 
 async fn two_step_changes_are_in_the_history(app: &TestApp) {
     let email = "hana@example.com";
     let (mut client, secret, codes) = enrolled(app, email).await;
-    assert_eq!(history_kinds(app, email).await, ["signed_in", "two_step_on"]);
+    let user = app.user_id(email).await;
+    assert_eq!(app.history_kinds(user).await, ["signed_in", "two_step_on"]);
 
     // A wrong code, then a recovery code, at the code step of another browser.
     let mut other = at_code_step(app, email).await;
     submit_code(&mut other, &code_at(&secret, 9)).await;
     submit_code(&mut other, &codes[0]).await.assert_redirect_to("/");
-    let kinds = history_kinds(app, email).await;
+    let kinds = app.history_kinds(user).await;
     assert_eq!(&kinds[2..], ["code_failed", "recovery_code_used", "signed_in"], "{kinds:?}");
     let signed_in_with: String = sqlx::query_scalar("SELECT detail FROM history_events WHERE kind = 'signed_in' ORDER BY id DESC")
         .fetch_one(&app.state.db.pool)
@@ -387,7 +379,7 @@ async fn two_step_changes_are_in_the_history(app: &TestApp) {
     client.reauth_with_code(PASSWORD, &code_at(&secret, 0), "/security/two-step").await;
     client.post_form("/api/two_step_recovery", "/security/two-step", &[]).await.assert_redirect_to("/security/two-step");
     client.post_form("/api/two_step_off", "/security/two-step", &[]).await.assert_redirect_to("/security/two-step");
-    let kinds = history_kinds(app, email).await;
+    let kinds = app.history_kinds(user).await;
     assert_eq!(&kinds[5..], ["recovery_codes_regenerated", "two_step_off"], "{kinds:?}");
 
     // The History page words each of them.

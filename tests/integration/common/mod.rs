@@ -138,6 +138,15 @@ impl TestApp {
         sqlx::query("SELECT id FROM users WHERE email = $1").bind(email).fetch_one(&self.state.db.pool).await.expect("account").get(0)
     }
 
+    /// The kinds of the account's history events, oldest first.
+    pub async fn history_kinds(&self, user_id: i64) -> Vec<String> {
+        sqlx::query_scalar("SELECT kind FROM history_events WHERE user_id = $1 ORDER BY id")
+            .bind(user_id)
+            .fetch_all(&self.state.db.pool)
+            .await
+            .unwrap()
+    }
+
     /// Moves the re-authentication time of every live, fully signed-in session that has one.
     pub async fn set_reauth_at(&self, at: i64) {
         use sqlx::Row;
@@ -363,16 +372,17 @@ impl Client {
 
     /// Re-authenticates on the prompt with `password`, which returns to `next`.
     pub async fn reauth(&mut self, password: &str, next: &str) {
-        let referer = format!("/security/confirm?next={next}");
-        let reply = self.post_form("/api/reauth", &referer, &[("password", password), ("next", next)]).await;
-        reply.assert_redirect_to(next);
+        self.submit_reauth(&[("password", password), ("next", next)], next).await;
     }
 
     /// [`Client::reauth`] for an account with two-step on: the password and a code.
     pub async fn reauth_with_code(&mut self, password: &str, code: &str, next: &str) {
+        self.submit_reauth(&[("password", password), ("code", code), ("next", next)], next).await;
+    }
+
+    async fn submit_reauth(&mut self, fields: &[(&str, &str)], next: &str) {
         let referer = format!("/security/confirm?next={next}");
-        let fields = [("password", password), ("code", code), ("next", next)];
-        self.post_form("/api/reauth", &referer, &fields).await.assert_redirect_to(next);
+        self.post_form("/api/reauth", &referer, fields).await.assert_redirect_to(next);
     }
 }
 
