@@ -9,10 +9,10 @@ use leptos_router::{
 
 use crate::accounts::pages::{HomePage, LoginPage, SignUpPage};
 use crate::history::pages::{HistoryPage, NewDeviceBanner};
+use crate::security_page::pages::{DeletePage, PasswordPage, SecurityPage};
 use crate::sessions::api::{signed_in_email, SignOut};
 use crate::sessions::pages::DevicesPage;
 use crate::sessions::reauth::ReauthPage;
-use crate::security_page::pages::{DeletePage, PasswordPage, SecurityPage};
 use crate::two_step::pages::{CodeStepPage, TwoStepPage};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -116,5 +116,7 @@ fn NotFound() -> impl IntoView {
 
 /// The message of a failed action, for a `role="alert"` paragraph.
 pub fn action_error<T>(value: Option<Result<T, crate::errors::AppError>>) -> Option<String> {
-    value.and_then(|result| result.err()).map(|err| err.to_string())
+    value
+        .and_then(|result| result.err())
+        .map(|err| err.to_string())
 }

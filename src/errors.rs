@@ -11,6 +11,10 @@ pub const SESSION_EXPIRED: &str = "Your session expired. Please sign in again.";
 pub const ACCOUNT_DELETED: &str = "Your account was deleted.";
 /// Shown on the sign-in page when the code step was ended after too many wrong codes.
 pub const TOO_MANY_CODES: &str = "Too many wrong codes. Sign in with your password again.";
+/// Shown on the sign-in page (`/login?ended=locked`) when a session was signed out after too many
+/// wrong answers at the re-authentication prompt or on the password page.
+pub const TOO_MANY_CONFIRMATIONS: &str =
+    "Too many wrong attempts to confirm it was you, so you were signed out. Sign in again.";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
@@ -42,12 +46,15 @@ pub enum AppError {
     /// A TOTP code whose time step was already used (replay).
     #[error("That code was already used. Wait for the next code.")]
     CodeAlreadyUsed,
+    /// The server is at its limit of concurrent password checks; the answer carries `Retry-After`.
+    #[error("Keycard is busy right now. Please try again in a few seconds.")]
+    Busy { retry_after_secs: i64 },
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
 }
 
 /// "45 seconds", "3 minutes", "1 hour".
-fn wait_text(secs: i64) -> String {
+pub fn wait_text(secs: i64) -> String {
     let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
     match secs {
         ..=59 => plural(secs.max(1), "second"),
@@ -70,6 +77,7 @@ impl AppError {
             AppError::NotFound => 404,
             AppError::BadRequest => 400,
             AppError::TooManyAttempts { .. } => 429,
+            AppError::Busy { .. } => 503,
             AppError::Internal => 500,
         }
     }
@@ -81,6 +89,24 @@ impl AppError {
         let at = std::panic::Location::caller();
         tracing::error!(error = %err, at = %at, "internal error");
         AppError::Internal
+    }
+
+    /// Seconds to send in `Retry-After`, for the answers that carry one.
+    pub fn retry_after(&self) -> Option<i64> {
+        match self {
+            AppError::TooManyAttempts { retry_after_secs }
+            | AppError::Busy { retry_after_secs } => Some((*retry_after_secs).max(1)),
+            _ => None,
+        }
+    }
+}
+
+/// Database failures are logged once, here, with where they happened, and answered generically.
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AppError {
+    #[track_caller]
+    fn from(err: sqlx::Error) -> AppError {
+        AppError::internal(err)
     }
 }
 

@@ -12,8 +12,6 @@ pub mod password_change;
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod store;
-#[cfg(feature = "ssr")]
-pub mod throttle;
 
 use serde::{Deserialize, Serialize};
 

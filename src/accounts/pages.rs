@@ -7,7 +7,10 @@ use leptos_router::hooks::use_query_map;
 
 use super::api::{account_home, LogIn, SignUp};
 use crate::app::action_error;
-use crate::errors::{AppError, ACCOUNT_DELETED, SESSION_EXPIRED, SIGNED_OUT_ELSEWHERE, TOO_MANY_CODES};
+use crate::errors::{
+    AppError, ACCOUNT_DELETED, SESSION_EXPIRED, SIGNED_OUT_ELSEWHERE, TOO_MANY_CODES,
+    TOO_MANY_CONFIRMATIONS,
+};
 
 #[component]
 pub fn SignUpPage() -> impl IntoView {
@@ -46,6 +49,7 @@ pub fn LoginPage() -> impl IntoView {
             Some("elsewhere") => Some(SIGNED_OUT_ELSEWHERE),
             Some("expired") => Some(SESSION_EXPIRED),
             Some("codes") => Some(TOO_MANY_CODES),
+            Some("locked") => Some(TOO_MANY_CONFIRMATIONS),
             _ => None,
         })
     };
@@ -103,7 +107,10 @@ pub fn HomePage() -> impl IntoView {
 /// Shown when a page's data could not be loaded; a signed-out browser is sent to sign-in.
 #[component]
 pub fn SignedOutNotice(err: AppError) -> impl IntoView {
-    let signed_out = matches!(err, AppError::NotSignedIn | AppError::SignedOutElsewhere | AppError::SessionExpired);
+    let signed_out = matches!(
+        err,
+        AppError::NotSignedIn | AppError::SignedOutElsewhere | AppError::SessionExpired
+    );
     if signed_out {
         #[cfg(feature = "hydrate")]
         {
@@ -113,7 +120,10 @@ pub fn SignedOutNotice(err: AppError) -> impl IntoView {
                 AppError::SessionExpired => "&ended=expired",
                 _ => "",
             };
-            let here = leptos::prelude::window().location().pathname().unwrap_or_else(|_| "/".into());
+            let here = leptos::prelude::window()
+                .location()
+                .pathname()
+                .unwrap_or_else(|_| "/".into());
             let _ = leptos::prelude::window()
                 .location()
                 .assign(&format!("/login?next={}{ended}", js_sys_encode(&here)));
@@ -131,7 +141,9 @@ pub fn SignedOutNotice(err: AppError) -> impl IntoView {
 fn js_sys_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

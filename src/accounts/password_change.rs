@@ -2,46 +2,86 @@
 //! rules, then in one transaction the new hash, `password_changed_at`, and the end of every other
 //! session (`crate::sessions::devices::end_other_sessions_in`: on their next request they learn
 //! "You were signed out from another device.").
-//! The caller then restarts this session under a fresh id.
+//! The caller then rotates this session's id.
+//!
+//! The current password is checked like every other password (see
+//! [`super::service::verify_account_password`]): within the account's and the IP's limits, with a
+//! history event when wrong.
 
-use super::password::{check_new_password, hash_password, off_thread, verify_password};
+use super::password::{check_new_password, hash_password, off_thread};
+use super::service::{verify_account_password, PasswordCheck};
 use super::store;
 use crate::core::state::AppState;
 use crate::errors::AppError;
+
+/// What a password change did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasswordChange {
+    /// Changed; this many other sessions were signed out.
+    Changed { other_sessions_ended: u64 },
+    /// The wrong current password locked the account's password limit: the caller signs this
+    /// session out.
+    Locked,
+}
 
 /// Shown when the current password typed on the password page is wrong.
 pub const WRONG_CURRENT_PASSWORD: &str = "Your current password is not correct.";
 
 /// Changes the password of `user_id`; `current_hash` is the id hash of the session asking (it
-/// stays). Returns how many other sessions were signed out.
+/// stays), `ip` the address asking (for the limits).
 pub async fn change_password(
     state: &AppState,
     user_id: i64,
     current_hash: &str,
     current_password: &str,
     new_password: &str,
+    ip: &str,
     at: i64,
-) -> Result<u64, AppError> {
-    let account = store::account_by_id(&state.db, user_id).await.map_err(AppError::internal)?.ok_or(AppError::NotSignedIn)?;
-    let phc = store::password_hash_by_id(&state.db, user_id).await.map_err(AppError::internal)?.ok_or(AppError::NotSignedIn)?;
-    let current = current_password.to_owned();
-    if !off_thread(move || verify_password(&current, &phc)).await? {
-        return Err(AppError::Invalid(WRONG_CURRENT_PASSWORD.into()));
-    }
+) -> Result<PasswordChange, AppError> {
+    let account = store::account_by_id(&state.db, user_id)
+        .await?
+        .ok_or(AppError::NotSignedIn)?;
     if new_password == current_password {
-        return Err(AppError::Invalid("Choose a new password that differs from your current one.".into()));
+        return Err(AppError::Invalid(
+            "Choose a new password that differs from your current one.".into(),
+        ));
     }
+    let email_key = super::service::parse_email(&account.email)
+        .map(|e| e.key)
+        .unwrap_or_else(|_| account.email.to_lowercase());
     let new_password = new_password.to_owned();
-    let email_key = super::service::parse_email(&account.email).map(|e| e.key).unwrap_or_else(|_| account.email.to_lowercase());
-    let hash = off_thread(move || {
+    let new_password = off_thread(move || {
         // The same context as sign-up: the email and the words of its local part.
         let local = email_key.split('@').next().unwrap_or_default().to_owned();
         let mut context: Vec<&str> = vec![&email_key, &local];
-        context.extend(local.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2));
-        check_new_password(&new_password, &context)?;
-        hash_password(&new_password)
+        context.extend(
+            local
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| w.len() > 2),
+        );
+        check_new_password(&new_password, &context).map(|()| new_password)
     })
     .await??;
+    match verify_account_password(
+        state,
+        user_id,
+        current_password,
+        ip,
+        "Wrong current password on the password page",
+    )
+    .await?
+    {
+        PasswordCheck::Correct => {}
+        PasswordCheck::Wrong { locked: false } => {
+            return Err(AppError::Invalid(WRONG_CURRENT_PASSWORD.into()))
+        }
+        PasswordCheck::Wrong { locked: true } => return Ok(PasswordChange::Locked),
+    }
+    let hash = state
+        .hashing
+        .admit()?
+        .run(move || hash_password(&new_password))
+        .await??;
 
     let mut tx = state.db.pool.begin().await.map_err(AppError::internal)?;
     sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3")
@@ -51,17 +91,27 @@ pub async fn change_password(
         .execute(&mut *tx)
         .await
         .map_err(AppError::internal)?;
-    let ended = crate::sessions::devices::end_other_sessions_in(&mut tx, user_id, current_hash, at, None)
-        .await
-        .map_err(AppError::internal)?;
+    let ended =
+        crate::sessions::devices::end_other_sessions_in(&mut tx, user_id, current_hash, at, None)
+            .await
+            .map_err(AppError::internal)?;
     // The change and its history event commit together.
     let detail = match ended {
         0 => "No other session was signed in".to_owned(),
         1 => "1 other session signed out".to_owned(),
         n => format!("{n} other sessions signed out"),
     };
-    let event = crate::history::store::Event::now_by_current(user_id, crate::history::Kind::PasswordChanged, at, &detail);
-    crate::history::store::record(&mut tx, &event).await.map_err(AppError::internal)?;
+    let event = crate::history::store::Event::now_by_current(
+        user_id,
+        crate::history::Kind::PasswordChanged,
+        at,
+        &detail,
+    );
+    crate::history::store::record(&mut tx, &event)
+        .await
+        .map_err(AppError::internal)?;
     tx.commit().await.map_err(AppError::internal)?;
-    Ok(ended)
+    Ok(PasswordChange::Changed {
+        other_sessions_ended: ended,
+    })
 }

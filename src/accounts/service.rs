@@ -5,7 +5,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::password::{check_new_password, hash_password, off_thread, verify_password};
 use super::store::{self, InsertError};
-use super::throttle::{self, Limit};
+use crate::core::throttle::{self, Limit};
 use crate::core::{db::now, state::AppState};
 use crate::errors::AppError;
 
@@ -31,7 +31,9 @@ pub fn parse_email(raw: &str) -> Result<Email, AppError> {
         || domain.starts_with('.')
         || domain.ends_with('.')
         || local.contains('@')
-        || display.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+        || display
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
     {
         return Err(invalid());
     }
@@ -40,36 +42,61 @@ pub fn parse_email(raw: &str) -> Result<Email, AppError> {
 }
 
 /// Creates an account and returns its id. The email must be new; the password must pass the rules.
-/// Each IP may create a limited number of accounts an hour.
-pub async fn sign_up(state: &AppState, raw_email: &str, password: &str, ip: &str) -> Result<i64, AppError> {
+/// Each IP may make a limited number of sign-up attempts an hour, counted before the password is
+/// hashed and whether or not the email already has an account (so the "already exists" answer
+/// cannot be used to test many emails).
+pub async fn sign_up(
+    state: &AppState,
+    raw_email: &str,
+    password: &str,
+    ip: &str,
+) -> Result<i64, AppError> {
     let email = parse_email(raw_email)?;
-    let ip_limit = Limit::sign_up_ip(ip);
-    throttle::check(&state.db, std::slice::from_ref(&ip_limit)).await?;
     let password = password.to_owned();
     let context_email = email.key.clone();
-    let hash = off_thread(move || {
-        let local = context_email.split('@').next().unwrap_or_default().to_owned();
+    let password = off_thread(move || {
+        let local = context_email
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         let mut context: Vec<&str> = vec![&context_email, &local];
-        context.extend(local.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2));
-        check_new_password(&password, &context)?;
-        hash_password(&password)
+        context.extend(
+            local
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| w.len() > 2),
+        );
+        check_new_password(&password, &context).map(|()| password)
     })
     .await??;
+    let admission = state.hashing.admit()?;
+    let permits = throttle::reserve(&state.db, &[Limit::sign_up_ip(ip)]).await?;
+    let hash = admission.run(move || hash_password(&password)).await??;
     match store::insert_user(&state.db, &email.display, &email.key, &hash, now()).await {
         Ok(id) => {
-            throttle::record(&state.db, &[ip_limit]).await?;
+            permits.succeeded(&state.db).await?;
             Ok(id)
         }
         Err(InsertError::EmailTaken) => Err(AppError::Invalid(
             "An account with this email already exists. Sign in instead.".into(),
         )),
-        Err(InsertError::Db(err)) => Err(AppError::internal(err)),
+        Err(InsertError::Db(err)) => Err(err.into()),
     }
+}
+
+/// What a password check found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasswordCheck {
+    Correct,
+    /// Wrong; `locked` when this failure left the email's (or the IP's) limit blocked.
+    Wrong {
+        locked: bool,
+    },
 }
 
 /// The account's id when the email and password match. An unknown email costs the same argon2
 /// work (verified against a dummy hash) and gets the same answer as a wrong password; both are
-/// throttled by email and by IP alike (see [`throttle`]), before any password is checked.
+/// throttled by email and by IP alike (see [`throttle`]), reserved before any password is checked.
 pub async fn verify_credentials(
     state: &AppState,
     raw_email: &str,
@@ -77,52 +104,97 @@ pub async fn verify_credentials(
     ip: &str,
 ) -> Result<i64, AppError> {
     let key = parse_email(raw_email).map(|e| e.key).unwrap_or_default();
-    let limits = [Limit::sign_in_email(&key), Limit::sign_in_ip(ip)];
-    throttle::check(&state.db, &limits).await?;
     let found = if key.is_empty() {
         None
     } else {
-        store::credentials_by_email_key(&state.db, &key).await.map_err(AppError::internal)?
+        store::credentials_by_email_key(&state.db, &key).await?
     };
+    let user_id = found.as_ref().map(|c| c.user_id);
+    match check_password(state, &key, found, password, ip, "Wrong password").await? {
+        PasswordCheck::Correct => user_id.ok_or(AppError::WrongCredentials),
+        PasswordCheck::Wrong { .. } => Err(AppError::WrongCredentials),
+    }
+}
+
+/// The password of a signed-in account, typed again (re-authentication prompt, password page):
+/// the same limits as sign-in, counted against the account's email, and the same history event
+/// (`sign_in_failed`, with `failure_detail` saying where).
+pub async fn verify_account_password(
+    state: &AppState,
+    user_id: i64,
+    password: &str,
+    ip: &str,
+    failure_detail: &str,
+) -> Result<PasswordCheck, AppError> {
+    let account = store::account_by_id(&state.db, user_id)
+        .await?
+        .ok_or(AppError::NotSignedIn)?;
+    let key = parse_email(&account.email)
+        .map(|e| e.key)
+        .unwrap_or_else(|_| account.email.to_lowercase());
+    let found = store::password_hash_by_id(&state.db, user_id)
+        .await?
+        .map(|password_hash| store::Credentials {
+            user_id,
+            password_hash,
+        });
+    check_password(state, &key, found, password, ip, failure_detail).await
+}
+
+/// Every password check: a place in the hashing pool, then one attempt reserved on the email's
+/// and the IP's limits, then argon2. A correct password gives the reservations back; a wrong one
+/// is recorded in the account's history (unknown emails only in the server log).
+async fn check_password(
+    state: &AppState,
+    email_key: &str,
+    found: Option<store::Credentials>,
+    password: &str,
+    ip: &str,
+    failure_detail: &str,
+) -> Result<PasswordCheck, AppError> {
+    let admission = state.hashing.admit()?;
+    let permits = throttle::reserve(
+        &state.db,
+        &[Limit::sign_in_email(email_key), Limit::sign_in_ip(ip)],
+    )
+    .await?;
     let (user_id, phc) = match found {
         Some(c) => (Some(c.user_id), c.password_hash),
         None => (None, state.dummy_hash.to_string()),
     };
     let password = password.to_owned();
-    let matches = off_thread(move || verify_password(&password, &phc)).await?;
+    let matches = admission
+        .run(move || verify_password(&password, &phc))
+        .await?;
     match (user_id, matches) {
-        (Some(id), true) => {
-            throttle::clear(&state.db, &limits[0]).await?;
-            Ok(id)
+        (Some(_), true) => {
+            permits.succeeded(&state.db).await?;
+            Ok(PasswordCheck::Correct)
         }
-        _ => {
-            match user_id {
-                // The counter and the account's `sign_in_failed` event commit together.
-                Some(user_id) => {
-                    let mut tx = state.db.pool.begin().await.map_err(AppError::internal)?;
-                    throttle::record_in(&mut tx, &limits).await?;
-                    let mut event = crate::history::store::Event::now_by_current(
-                        user_id,
-                        crate::history::Kind::SignInFailed,
-                        now(),
-                        "Wrong password",
-                    );
-                    if event.ip.is_empty() {
-                        event.ip = ip.to_owned();
-                    }
-                    crate::history::store::record(&mut tx, &event).await.map_err(AppError::internal)?;
-                    tx.commit().await.map_err(AppError::internal)?;
-                }
-                None => {
-                    // Unknown emails stay out of every account's history; the server log keeps a trace.
-                    tracing::info!(ip, "sign-in attempt for an unknown email");
-                    // Same shape of work as for a known email (a transaction), so timing tells nothing.
-                    let mut tx = state.db.pool.begin().await.map_err(AppError::internal)?;
-                    throttle::record_in(&mut tx, &limits).await?;
-                    tx.commit().await.map_err(AppError::internal)?;
-                }
+        (Some(user_id), false) => {
+            permits.failed(&state.db).await?;
+            let mut event = crate::history::store::Event::now_by_current(
+                user_id,
+                crate::history::Kind::SignInFailed,
+                now(),
+                failure_detail,
+            );
+            if event.ip.is_empty() {
+                event.ip = ip.to_owned();
             }
-            Err(AppError::WrongCredentials)
+            let mut conn = state.db.pool.acquire().await?;
+            crate::history::store::record(&mut conn, &event).await?;
+            Ok(PasswordCheck::Wrong {
+                locked: permits.locks(),
+            })
+        }
+        (None, _) => {
+            permits.failed(&state.db).await?;
+            // Unknown emails stay out of every account's history; the server log keeps a trace.
+            tracing::info!(ip, "sign-in attempt for an unknown email");
+            Ok(PasswordCheck::Wrong {
+                locked: permits.locks(),
+            })
         }
     }
 }
@@ -137,8 +209,20 @@ mod tests {
         assert_eq!(e.display, "Alice@Example.COM");
         assert_eq!(e.key, "alice@example.com");
         // NFKC folds compatibility forms (full-width letters) into their plain forms.
-        assert_eq!(parse_email("ａlice@example.com").unwrap().key, "alice@example.com");
-        for bad in ["", "alice", "@example.com", "alice@", "a b@example.com", "a@b@c", "<a>@x.y", "a@.x"] {
+        assert_eq!(
+            parse_email("ａlice@example.com").unwrap().key,
+            "alice@example.com"
+        );
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@",
+            "a b@example.com",
+            "a@b@c",
+            "<a>@x.y",
+            "a@.x",
+        ] {
             assert!(parse_email(bad).is_err(), "{bad:?}");
         }
         assert!(parse_email(&format!("{}@example.com", "a".repeat(250))).is_err());

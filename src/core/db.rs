@@ -18,14 +18,13 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 impl Db {
-    /// Opens the pool; for SQLite the data directory and the database file are created if missing.
+    /// Opens the pool; for SQLite the data directory (0700) and the database file (0600) are
+    /// created if missing, and a database file readable by others is made the owner's only.
     pub async fn connect(config: &Config) -> Result<Db, sqlx::Error> {
         sqlx::any::install_default_drivers();
         let is_sqlite = config.is_sqlite();
         if is_sqlite {
-            if let Some(dir) = sqlite_parent_dir(&config.database_url) {
-                std::fs::create_dir_all(&dir).map_err(sqlx::Error::Io)?;
-            }
+            prepare_sqlite_file(&config.database_url).map_err(sqlx::Error::Io)?;
         }
         let pool = AnyPoolOptions::new()
             .max_connections(if is_sqlite { 8 } else { 10 })
@@ -50,28 +49,99 @@ impl Db {
 
     /// Applies the embedded migrations for this database kind.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
-        let migrator = if self.is_sqlite { &SQLITE_MIGRATIONS } else { &POSTGRES_MIGRATIONS };
+        let migrator = if self.is_sqlite {
+            &SQLITE_MIGRATIONS
+        } else {
+            &POSTGRES_MIGRATIONS
+        };
         migrator.run(&self.pool).await
     }
 
     /// `SELECT 1`, for readiness checks.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 }
 
-fn sqlite_parent_dir(url: &str) -> Option<std::path::PathBuf> {
-    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = path.split('?').next()?;
-    if path.is_empty() || path == ":memory:" {
+/// The file of a `sqlite:` URL; `None` for in-memory databases.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = query.split('&').any(|pair| pair == "mode=memory");
+    if path.is_empty() || path == ":memory:" || in_memory {
         return None;
     }
-    std::path::Path::new(path).parent().map(|p| p.to_path_buf()).filter(|p| !p.as_os_str().is_empty())
+    Some(std::path::PathBuf::from(path))
+}
+
+fn sqlite_parent_dir(url: &str) -> Option<std::path::PathBuf> {
+    sqlite_file(url)?
+        .parent()
+        .map(|p| p.to_path_buf())
+        .filter(|p| !p.as_os_str().is_empty())
+}
+
+/// Before sqlx opens a SQLite database: its directory is created readable by the owner only, and
+/// the file itself is created 0600 when the URL asks for creation (`mode=rwc`), so that it never
+/// exists with the umask's wider permissions; an existing file (and its `-wal`/`-shm` files,
+/// which SQLite creates with the database file's permissions) is narrowed to 0600.
+fn prepare_sqlite_file(url: &str) -> std::io::Result<()> {
+    let Some(file) = sqlite_file(url) else {
+        return Ok(());
+    };
+    if let Some(dir) = sqlite_parent_dir(url) {
+        super::secrets::create_private_dir(&dir)?;
+    }
+    let creates = url
+        .split_once('?')
+        .is_some_and(|(_, query)| query.split('&').any(|pair| pair == "mode=rwc"));
+    if creates && !file.exists() {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        match options.open(&file) {
+            Ok(_) => {}
+            // Another instance created it a moment ago: narrowed below like any existing file.
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(err) => return Err(err),
+        }
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut companions = vec![file.clone()];
+        for suffix in ["-wal", "-shm"] {
+            let mut name = file.clone().into_os_string();
+            name.push(suffix);
+            companions.push(name.into());
+        }
+        for path in companions {
+            let Ok(metadata) = std::fs::metadata(&path) else {
+                continue;
+            };
+            if metadata.is_file() && metadata.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Now, in Unix seconds: the only time format stored, identical on both databases.
 pub fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// True when the error is a unique-constraint violation (duplicate email, say).
@@ -81,13 +151,56 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::sqlite_parent_dir;
+    use super::{sqlite_file, sqlite_parent_dir, Config, Db};
 
     #[test]
     fn parent_dir_of_sqlite_urls() {
-        assert_eq!(sqlite_parent_dir("sqlite://data/k.db?mode=rwc").unwrap(), std::path::Path::new("data"));
-        assert_eq!(sqlite_parent_dir("sqlite:///tmp/x/k.db").unwrap(), std::path::Path::new("/tmp/x"));
+        assert_eq!(
+            sqlite_parent_dir("sqlite://data/k.db?mode=rwc").unwrap(),
+            std::path::Path::new("data")
+        );
+        assert_eq!(
+            sqlite_parent_dir("sqlite:///tmp/x/k.db").unwrap(),
+            std::path::Path::new("/tmp/x")
+        );
         assert!(sqlite_parent_dir("sqlite::memory:").is_none());
         assert!(sqlite_parent_dir("sqlite://k.db").is_none());
+        assert!(sqlite_file("sqlite://k.db?mode=memory").is_none());
+    }
+
+    /// A fresh data directory is 0700 and the database file 0600 once `Db::connect` returns, and a
+    /// database file left readable by others is narrowed to 0600.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn sqlite_files_are_the_owners_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode =
+            |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let root = std::env::temp_dir().join(format!("kc_db_modes_{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let data_dir = root.join("data");
+        let config = Config::for_tests(
+            &crate::core::config::sqlite_url_in(&data_dir),
+            data_dir.clone(),
+        );
+        let db = Db::connect(&config).await.unwrap();
+        db.migrate().await.unwrap();
+        assert_eq!(mode(&data_dir), 0o700);
+        assert_eq!(mode(&data_dir.join("keycard.db")), 0o600);
+        let wal = data_dir.join("keycard.db-wal");
+        assert!(wal.exists(), "WAL mode is on");
+        assert_eq!(mode(&wal), 0o600);
+        db.pool.close().await;
+
+        std::fs::set_permissions(
+            data_dir.join("keycard.db"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        let db = Db::connect(&config).await.unwrap();
+        db.ping().await.unwrap();
+        assert_eq!(mode(&data_dir.join("keycard.db")), 0o600);
+        db.pool.close().await;
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -4,7 +4,8 @@
 //! The key comes from `KEYCARD_SECRET_KEY` (64 hex characters, or base64 of 32 bytes) or, when
 //! that is unset, from `secret.key` in the data directory, which is created on first run (mode
 //! 0600, written under a temporary name and linked into place so two instances starting at once
-//! agree on one key). The key is never logged; its `Debug` output is redacted.
+//! agree on one key; a missing data directory is created 0700, see [`create_private_dir`]). The
+//! key is never logged; its `Debug` output is redacted.
 //!
 //! Two subkeys are derived from it (HMAC-SHA256 with fixed labels), so the encryption key and the
 //! hashing key are never the same bytes.
@@ -105,7 +106,13 @@ impl SecretKey {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let sealed = cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: context.as_bytes() })
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: context.as_bytes(),
+                },
+            )
             .expect("XChaCha20-Poly1305 encryption does not fail for in-memory buffers");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
@@ -121,14 +128,21 @@ impl SecretKey {
         let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
         let cipher = XChaCha20Poly1305::new((&self.encryption).into());
         cipher
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: context.as_bytes() })
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: context.as_bytes(),
+                },
+            )
             .map_err(|_| OpenError)
     }
 
     /// Hex HMAC-SHA256 of `data` under the hashing subkey, with a purpose label: without the key,
     /// a copy of the database cannot be searched offline for the values hashed.
     pub fn keyed_hash(&self, purpose: &str, data: &[u8]) -> String {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.hashing).expect("HMAC takes any key length");
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(&self.hashing).expect("HMAC takes any key length");
         mac.update(purpose.as_bytes());
         mac.update(&[0]);
         mac.update(data);
@@ -137,7 +151,10 @@ impl SecretKey {
 }
 
 fn file_error(path: &Path, problem: impl std::fmt::Display) -> KeyError {
-    KeyError::File { path: path.display().to_string(), problem: problem.to_string() }
+    KeyError::File {
+        path: path.display().to_string(),
+        problem: problem.to_string(),
+    }
 }
 
 /// Reads the key file, creating it first when missing. Creation writes a temporary file (0600)
@@ -146,14 +163,15 @@ fn file_error(path: &Path, problem: impl std::fmt::Display) -> KeyError {
 fn load_or_create_file(path: &Path) -> Result<SecretKey, KeyError> {
     if !path.exists() {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| file_error(dir, e))?;
+            create_private_dir(dir).map_err(|e| file_error(dir, e))?;
         }
         let mut master = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut master);
         let mut random = [0u8; 8];
         rand::rngs::OsRng.fill_bytes(&mut random);
         let temp = path.with_file_name(format!(".{KEY_FILE}.{}.tmp", hex::encode(random)));
-        write_private(&temp, format!("{}\n", hex::encode(master)).as_bytes()).map_err(|e| file_error(&temp, e))?;
+        write_private(&temp, format!("{}\n", hex::encode(master)).as_bytes())
+            .map_err(|e| file_error(&temp, e))?;
         let linked = std::fs::hard_link(&temp, path);
         let _ = std::fs::remove_file(&temp);
         match linked {
@@ -165,7 +183,25 @@ fn load_or_create_file(path: &Path) -> Result<SecretKey, KeyError> {
         }
     }
     let text = std::fs::read_to_string(path).map_err(|e| file_error(path, e))?;
-    SecretKey::parse(&text).map_err(|_| file_error(path, "does not hold 64 hex characters or base64 of 32 bytes"))
+    SecretKey::parse(&text).map_err(|_| {
+        file_error(
+            path,
+            "does not hold 64 hex characters or base64 of 32 bytes",
+        )
+    })
+}
+
+/// Creates `dir` and any missing parents readable by the owner only (0700 on unix). A directory
+/// that already exists is left as it is (it may be the operator's choice, or shared).
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
 }
 
 fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
@@ -199,7 +235,10 @@ mod tests {
         let mut damaged = sealed.clone().into_bytes();
         let last = damaged.len() - 1;
         damaged[last] = if damaged[last] == b'0' { b'1' } else { b'0' };
-        assert_eq!(key.open("totp:1", std::str::from_utf8(&damaged).unwrap()), Err(OpenError));
+        assert_eq!(
+            key.open("totp:1", std::str::from_utf8(&damaged).unwrap()),
+            Err(OpenError)
+        );
         assert_eq!(key.open("totp:1", "zz"), Err(OpenError));
         assert_eq!(key.open("totp:1", ""), Err(OpenError));
     }
@@ -227,8 +266,17 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.join(KEY_FILE)).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
+            let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+            assert_eq!(
+                mode & 0o777,
+                0o700,
+                "the data directory is the owner's only"
+            );
         }
         let leftovers = std::fs::read_dir(&dir).unwrap().count();
         assert_eq!(leftovers, 1, "no temporary files left behind");

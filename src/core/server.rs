@@ -12,7 +12,7 @@ use axum::{
 };
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
+use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer};
 use tower_sessions::{cookie::SameSite, Expiry, Session, SessionManagerLayer};
 
 use super::{config::Config, db::Db, state::AppState, web};
@@ -32,21 +32,28 @@ pub struct RequestContext {
 
 impl RequestContext {
     pub async fn get() -> Result<RequestContext, AppError> {
-        let state = use_context::<AppState>().ok_or_else(|| AppError::internal("AppState missing"))?;
-        let parts =
-            use_context::<axum::http::request::Parts>().ok_or_else(|| AppError::internal("request parts missing"))?;
+        let state =
+            use_context::<AppState>().ok_or_else(|| AppError::internal("AppState missing"))?;
+        let parts = use_context::<axum::http::request::Parts>()
+            .ok_or_else(|| AppError::internal("request parts missing"))?;
         let session = parts
             .extensions
             .get::<Session>()
             .cloned()
             .ok_or_else(|| AppError::internal("session layer missing"))?;
         let origin = RequestOrigin::from_parts(&parts);
-        Ok(RequestContext { state, session, origin })
+        Ok(RequestContext {
+            state,
+            session,
+            origin,
+        })
     }
 }
 
 /// Connects to the database, applies migrations and prepares shared state.
-pub async fn build_state(config: Config) -> Result<AppState, Box<dyn std::error::Error + Send + Sync>> {
+pub async fn build_state(
+    config: Config,
+) -> Result<AppState, Box<dyn std::error::Error + Send + Sync>> {
     let secrets = super::secrets::SecretKey::load(
         config.secret_key.as_ref().map(|k| k.0.as_str()),
         &config.data_dir,
@@ -58,7 +65,9 @@ pub async fn build_state(config: Config) -> Result<AppState, Box<dyn std::error:
         .map_err(|_| "could not prepare the dummy password hash")?;
     // From the repository root (the documented way to run it) Cargo.toml holds the site settings;
     // a deployed binary without it relies on LEPTOS_* variables and the compiled-in defaults.
-    let manifest = std::path::Path::new("Cargo.toml").exists().then_some("Cargo.toml");
+    let manifest = std::path::Path::new("Cargo.toml")
+        .exists()
+        .then_some("Cargo.toml");
     let mut leptos_options = leptos::config::get_configuration(manifest)?.leptos_options;
     leptos_options.site_root = config.site_root.clone().into();
     leptos_options.site_addr = config.addr;
@@ -70,6 +79,7 @@ pub async fn build_state(config: Config) -> Result<AppState, Box<dyn std::error:
         leptos_options,
         sessions,
         secrets: Arc::new(secrets),
+        hashing: super::hashing::HashingPool::for_this_machine(),
     })
 }
 
@@ -100,6 +110,9 @@ pub fn app(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), web::client_ip))
         .layer(from_fn(web::refuse_cross_site))
         .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
+        // Outside the body limit and every handler, so a slowly sent body counts too.
+        .layer(request_time_limit(state.config.request_timeout))
+        .layer(axum::middleware::map_response(timeout_page))
         .layer(from_fn(web::error_pages))
         .layer(from_fn_with_state(state.clone(), web::security_headers))
         .layer(
@@ -112,6 +125,27 @@ pub fn app(state: AppState) -> Router {
                 .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .with_state(state)
+}
+
+/// `KEYCARD_REQUEST_TIMEOUT_SECS`: a request whose answer (including reading its body) is not
+/// ready within `limit` is dropped and answered 503 Service Unavailable. 503 rather than 408:
+/// browsers silently resend a request answered 408 on a reused connection, even a POST.
+pub fn request_time_limit(limit: std::time::Duration) -> TimeoutLayer {
+    TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, limit)
+}
+
+/// The time limit's answer has no body; people get a page saying what happened.
+async fn timeout_page(response: axum::response::Response) -> axum::response::Response {
+    let bare = !response
+        .headers()
+        .contains_key(axum::http::header::CONTENT_TYPE);
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE && bare {
+        return web::error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "That took too long. Try again in a moment.",
+        );
+    }
+    response
 }
 
 async fn healthz() -> &'static str {
@@ -135,17 +169,16 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, database = if state.db.is_sqlite { "sqlite" } else { "postgres" }, "keycard listening");
     let (stop_sweeper, stop) = tokio::sync::watch::channel(false);
-    let sweeper =
-        crate::sessions::sweeper::spawn_with_history(
-            state.db.clone(),
-            state.config.session_sweep_interval,
-            state.config.history_retention_days as i64 * 24 * 3600,
-            stop,
-        );
+    let sweeper = crate::sessions::sweeper::spawn_with_history(
+        state.db.clone(),
+        state.config.session_sweep_interval,
+        state.config.history_retention_days as i64 * 24 * 3600,
+        stop,
+    );
+    let limits = super::listener::ConnectionLimits::from_config(&state.config);
     let router = app(state);
-    let served = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let served =
+        super::listener::serve_connections(listener, router, limits, shutdown_signal()).await;
     let _ = stop_sweeper.send(true);
     let _ = sweeper.await;
     served?;

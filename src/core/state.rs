@@ -17,6 +17,8 @@ pub struct AppState {
     pub sessions: crate::sessions::store::KeycardStore,
     /// Encrypts TOTP secrets and keys recovery-code hashes (see [`super::secrets`]).
     pub secrets: Arc<super::secrets::SecretKey>,
+    /// Bounds concurrent password hashing (see [`super::hashing`]).
+    pub hashing: super::hashing::HashingPool,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

@@ -3,8 +3,15 @@
 //! as the page guard covers pages only. Like other sensitive actions it needs a recent
 //! re-authentication: without one the browser goes to the prompt, which returns to the download
 //! links on the History page.
+//!
+//! The download is streamed: events are read [`EXPORT_PAGE_SIZE`] at a time (keyset pages of
+//! [`store::list`], newest first) as the client takes them, so memory does not grow with the
+//! history. An export holds at most [`MAX_EXPORT_EVENTS`] events: the newest ones (retention
+//! normally keeps a history far smaller). The request time limit covers only the start of the
+//! answer, not the download itself.
 
 use axum::{
+    body::Body,
     extract::State,
     http::{header, HeaderValue},
     response::{IntoResponse, Redirect, Response},
@@ -13,8 +20,16 @@ use serde::Serialize;
 use tower_sessions::Session;
 
 use super::store::{self, StoredEvent};
-use crate::core::state::AppState;
+use crate::core::{db::Db, state::AppState};
 use crate::sessions::auth::require_signed_in;
+
+/// The most events one export holds (the newest ones).
+pub const MAX_EXPORT_EVENTS: usize = 100_000;
+
+/// Events read per database query while streaming an export.
+pub const EXPORT_PAGE_SIZE: usize = 500;
+
+const CSV_HEADER: &str = "id,kind,event,at,at_utc,detail,ip,user_agent,new_device\r\n";
 
 /// One exported event. Times are Unix seconds and RFC 3339 UTC.
 #[derive(Debug, Serialize)]
@@ -49,67 +64,240 @@ impl From<StoredEvent> for ExportRow {
 /// Where the re-authentication prompt sends the person back to: the download links.
 pub const EXPORT_LINKS_PATH: &str = "/history#export";
 
-async fn rows(state: &AppState, session: &Session) -> Result<Vec<ExportRow>, Response> {
-    let auth = require_signed_in(session).await.map_err(|_| Redirect::to("/login?next=/history").into_response())?;
-    let recent = crate::sessions::reauth::is_recent(session, state.config.reauth_window).await.unwrap_or(false);
-    if !recent {
-        return Err(Redirect::to(&crate::sessions::reauth::prompt_path(EXPORT_LINKS_PATH)).into_response());
-    }
-    let events = store::all(&state.db, auth.user_id).await.map_err(|err| {
-        tracing::error!(error = %err, "history export failed");
-        crate::core::web::error_page(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong. Try again.")
-    })?;
-    Ok(events.into_iter().map(ExportRow::from).collect())
+/// The two download formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// A JSON array of [`ExportRow`] objects, one per line.
+    Json,
+    /// RFC 4180 CSV with a header line; fields as [`to_csv`] writes them.
+    Csv,
 }
 
-fn download(content_type: &'static str, filename: &'static str, body: String) -> Response {
-    let disposition = HeaderValue::from_static(filename);
-    ([(header::CONTENT_TYPE, HeaderValue::from_static(content_type)), (header::CONTENT_DISPOSITION, disposition)], body)
-        .into_response()
+impl Format {
+    fn content_type(self) -> &'static str {
+        match self {
+            Format::Json => "application/json",
+            Format::Csv => "text/csv; charset=utf-8",
+        }
+    }
+
+    fn disposition(self) -> &'static str {
+        match self {
+            Format::Json => "attachment; filename=\"keycard-history.json\"",
+            Format::Csv => "attachment; filename=\"keycard-history.csv\"",
+        }
+    }
+
+    fn opening(self) -> &'static str {
+        match self {
+            Format::Json => "[",
+            Format::Csv => CSV_HEADER,
+        }
+    }
+
+    fn closing(self) -> &'static str {
+        match self {
+            Format::Json => "\n]\n",
+            Format::Csv => "",
+        }
+    }
+
+    /// Appends `events`; `first` says whether any row came before (JSON needs commas between).
+    fn write(self, out: &mut String, events: Vec<StoredEvent>, first: &mut bool) {
+        for event in events {
+            let row = ExportRow::from(event);
+            match self {
+                Format::Json => {
+                    out.push_str(if *first { "\n" } else { ",\n" });
+                    out.push_str(&serde_json::to_string(&row).unwrap_or_else(|_| "null".into()));
+                }
+                Format::Csv => csv_line(out, &row),
+            }
+            *first = false;
+        }
+    }
+}
+
+/// The signed-in account whose history may be downloaded now, or the answer to give instead.
+async fn authorize(state: &AppState, session: &Session) -> Result<i64, Response> {
+    let auth = require_signed_in(session)
+        .await
+        .map_err(|_| Redirect::to("/login?next=/history").into_response())?;
+    let recent = crate::sessions::reauth::is_recent(session, state.config.reauth_window)
+        .await
+        .unwrap_or(false);
+    if !recent {
+        return Err(
+            Redirect::to(&crate::sessions::reauth::prompt_path(EXPORT_LINKS_PATH)).into_response(),
+        );
+    }
+    Ok(auth.user_id)
+}
+
+async fn download(state: AppState, session: Session, format: Format) -> Response {
+    let user_id = match authorize(&state, &session).await {
+        Ok(user_id) => user_id,
+        Err(response) => return response,
+    };
+    match export_body(&state.db, user_id, format, MAX_EXPORT_EVENTS).await {
+        Ok(body) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(format.content_type()),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_static(format.disposition()),
+                ),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "history export failed");
+            crate::core::web::error_page(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong. Try again.",
+            )
+        }
+    }
 }
 
 pub async fn json(State(state): State<AppState>, session: Session) -> Response {
-    match rows(&state, &session).await {
-        Ok(rows) => download(
-            "application/json",
-            "attachment; filename=\"keycard-history.json\"",
-            serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into()),
-        ),
-        Err(response) => response,
-    }
+    download(state, session, Format::Json).await
 }
 
 pub async fn csv(State(state): State<AppState>, session: Session) -> Response {
-    match rows(&state, &session).await {
-        Ok(rows) => download("text/csv; charset=utf-8", "attachment; filename=\"keycard-history.csv\"", to_csv(&rows)),
-        Err(response) => response,
+    download(state, session, Format::Csv).await
+}
+
+/// What the streamed body does next.
+enum Step {
+    /// Read the page of events with ids below this (`None`: the newest).
+    Page(Option<i64>),
+    Close,
+    Done,
+}
+
+struct Cursor {
+    db: Db,
+    user_id: i64,
+    format: Format,
+    /// Events still allowed in this export.
+    left: usize,
+    first: bool,
+    step: Step,
+}
+
+impl Cursor {
+    /// The next chunk of the body, or `None` at its end.
+    async fn next_chunk(&mut self) -> Option<Result<String, sqlx::Error>> {
+        match self.step {
+            Step::Done => None,
+            Step::Close => {
+                self.step = Step::Done;
+                let closing = self.format.closing();
+                (!closing.is_empty()).then(|| Ok(closing.to_owned()))
+            }
+            Step::Page(before) => {
+                let limit = self.left.min(EXPORT_PAGE_SIZE) as i64;
+                match store::list(&self.db, self.user_id, None, before, limit).await {
+                    Ok((events, next)) => {
+                        self.left = self.left.saturating_sub(events.len());
+                        self.step = match next {
+                            Some(before) if self.left > 0 => Step::Page(Some(before)),
+                            _ => Step::Close,
+                        };
+                        let mut chunk = String::new();
+                        self.format.write(&mut chunk, events, &mut self.first);
+                        Some(Ok(chunk))
+                    }
+                    Err(err) => {
+                        tracing::error!(error = %err, "history export stopped part-way");
+                        self.step = Step::Done;
+                        Some(Err(err))
+                    }
+                }
+            }
+        }
     }
 }
 
+/// The body of an export of `user_id`'s history in `format`: newest first, at most `max_events`
+/// events, read [`EXPORT_PAGE_SIZE`] at a time while the client downloads. The first page is
+/// read before this returns, so a database that fails at once gives an error page; a later
+/// failure aborts the body, so the client sees a broken download rather than a short file.
+pub async fn export_body(
+    db: &Db,
+    user_id: i64,
+    format: Format,
+    max_events: usize,
+) -> Result<Body, sqlx::Error> {
+    let mut cursor = Cursor {
+        db: db.clone(),
+        user_id,
+        format,
+        left: max_events,
+        first: true,
+        step: Step::Page(None),
+    };
+    let mut opening = String::from(format.opening());
+    if let Some(first_page) = cursor.next_chunk().await {
+        opening.push_str(&first_page?);
+    }
+    let stream = futures_util::stream::unfold(
+        (Some(opening), cursor),
+        |(opening, mut cursor)| async move {
+            let chunk = match opening {
+                Some(opening) => Ok(opening),
+                None => cursor.next_chunk().await?,
+            };
+            Some((chunk, (None, cursor)))
+        },
+    );
+    Ok(Body::from_stream(stream))
+}
+
+/// The whole CSV of `rows` (the download writes the same lines page by page).
 pub fn to_csv(rows: &[ExportRow]) -> String {
-    let mut out = String::from("id,kind,event,at,at_utc,detail,ip,user_agent,new_device\r\n");
-    for r in rows {
-        let fields = [
-            r.id.to_string(),
-            r.kind.to_owned(),
-            r.event.to_owned(),
-            r.at.to_string(),
-            r.at_utc.clone(),
-            r.detail.clone(),
-            r.ip.clone(),
-            r.user_agent.clone(),
-            r.new_device.to_string(),
-        ];
-        out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
+    let mut out = String::from(CSV_HEADER);
+    for row in rows {
+        csv_line(&mut out, row);
     }
     out
+}
+
+fn csv_line(out: &mut String, r: &ExportRow) {
+    let fields = [
+        r.id.to_string(),
+        r.kind.to_owned(),
+        r.event.to_owned(),
+        r.at.to_string(),
+        r.at_utc.clone(),
+        r.detail.clone(),
+        r.ip.clone(),
+        r.user_agent.clone(),
+        r.new_device.to_string(),
+    ];
+    out.push_str(
+        &fields
+            .iter()
+            .map(|f| csv_field(f))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    out.push_str("\r\n");
 }
 
 /// RFC 4180 quoting; a field that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab,
 /// CR at the start) gets a leading `'` so it stays text (user agents come from the browser).
 pub fn csv_field(field: &str) -> String {
-    let guarded = if field.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{field}") } else { field.to_owned() };
+    let guarded = if field.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{field}")
+    } else {
+        field.to_owned()
+    };
     if guarded.contains([',', '"', '\n', '\r']) || guarded != field {
         format!("\"{}\"", guarded.replace('"', "\"\""))
     } else {

@@ -3,9 +3,9 @@
 //! sessions ("This wasn't me" / "It was me"); export as JSON and CSV; retention purge.
 
 pub mod api;
-pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod export;
+pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod rules;
 #[cfg(feature = "ssr")]
@@ -29,10 +29,12 @@ pub enum Kind {
     SessionEnded,
     OtherSessionsEnded,
     SignedOutByAdmin,
+    SecondFactorLocked,
+    AlertAnswered,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 13] = [
         Kind::SignedIn,
         Kind::SignInFailed,
         Kind::CodeFailed,
@@ -44,6 +46,8 @@ impl Kind {
         Kind::SessionEnded,
         Kind::OtherSessionsEnded,
         Kind::SignedOutByAdmin,
+        Kind::SecondFactorLocked,
+        Kind::AlertAnswered,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +63,8 @@ impl Kind {
             Kind::SessionEnded => "session_ended",
             Kind::OtherSessionsEnded => "other_sessions_ended",
             Kind::SignedOutByAdmin => "signed_out_by_admin",
+            Kind::SecondFactorLocked => "second_factor_locked",
+            Kind::AlertAnswered => "alert_answered",
         }
     }
 
@@ -80,6 +86,8 @@ impl Kind {
             Kind::SessionEnded => "Session signed out",
             Kind::OtherSessionsEnded => "All other devices signed out",
             Kind::SignedOutByAdmin => "All devices signed out by an administrator",
+            Kind::SecondFactorLocked => "Two-step codes locked after wrong codes",
+            Kind::AlertAnswered => "Alert answered",
         }
     }
 }
@@ -106,10 +114,12 @@ pub struct HistoryPageView {
     pub kind: Option<Kind>,
 }
 
-/// A new-device alert for the banner.
+/// An alert for the banner: a sign-in from a new device ([`Kind::SignedIn`]) or someone who
+/// knew the password but failed the two-step code ([`Kind::SecondFactorLocked`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlertView {
     pub id: i64,
+    pub kind: Kind,
     pub device: String,
     pub ip: String,
     pub when: Moment,

@@ -19,7 +19,10 @@ pub fn HistoryPage() -> impl IntoView {
     let events = Resource::new(
         move || {
             let q = query.get();
-            (q.get("kind"), q.get("before").and_then(|b| b.parse::<i64>().ok()))
+            (
+                q.get("kind"),
+                q.get("before").and_then(|b| b.parse::<i64>().ok()),
+            )
         },
         |(kind, before)| history_page(kind, before),
     );
@@ -100,7 +103,8 @@ pub fn NewDeviceBanner() -> impl IntoView {
     let alerts = Resource::new(|| (), |_| open_alerts());
     let ack = ServerAction::<AcknowledgeAlert>::new();
     let not_me = ServerAction::<NotMe>::new();
-    let error = move || action_error(ack.value().get()).or_else(|| action_error(not_me.value().get()));
+    let error =
+        move || action_error(ack.value().get()).or_else(|| action_error(not_me.value().get()));
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -112,11 +116,25 @@ pub fn NewDeviceBanner() -> impl IntoView {
                             let from = if alert.device.is_empty() { alert.ip.clone() } else { format!("{} ({})", alert.device, alert.ip) };
                             view! {
                                 <div class="alert">
-                                    <p>
-                                        "New sign-in to your account from " {from} ", "
-                                        <time datetime=alert.when.iso.clone() title=alert.when.exact.clone()>{alert.when.relative.clone()}</time>
-                                        "."
-                                    </p>
+                                    {if alert.kind == Kind::SecondFactorLocked {
+                                        view! {
+                                            <p>
+                                                "Someone entered your password but failed the two-step code, from " {from} ", "
+                                                <time datetime=alert.when.iso.clone() title=alert.when.exact.clone()>{alert.when.relative.clone()}</time>
+                                                ". If it was not you, "
+                                                <a href="/security/password">"change your password"</a>
+                                                "."
+                                            </p>
+                                        }.into_any()
+                                    } else {
+                                        view! {
+                                            <p>
+                                                "New sign-in to your account from " {from} ", "
+                                                <time datetime=alert.when.iso.clone() title=alert.when.exact.clone()>{alert.when.relative.clone()}</time>
+                                                "."
+                                            </p>
+                                        }.into_any()
+                                    }}
                                     <ActionForm action=not_me attr:class="inline">
                                         <input type="hidden" name="alert" value=alert.id/>
                                         <button type="submit">"This wasn't me"</button>

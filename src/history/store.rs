@@ -30,7 +30,15 @@ impl Event {
     /// An event about the browser of the current request (see [`Actor::current`]).
     pub fn now_by_current(user_id: i64, kind: Kind, at: i64, detail: &str) -> Event {
         let actor = Actor::current();
-        Event { user_id, kind, at, ip: actor.ip, user_agent: actor.user_agent, detail: detail.to_owned(), session_public_id: None }
+        Event {
+            user_id,
+            kind,
+            at,
+            ip: actor.ip,
+            user_agent: actor.user_agent,
+            detail: detail.to_owned(),
+            session_public_id: None,
+        }
     }
 }
 
@@ -47,7 +55,10 @@ impl Actor {
         leptos::prelude::use_context::<axum::http::request::Parts>()
             .map(|parts| {
                 let origin = crate::sessions::auth::RequestOrigin::from_parts(&parts);
-                Actor { ip: origin.ip, user_agent: origin.user_agent }
+                Actor {
+                    ip: origin.ip,
+                    user_agent: origin.user_agent,
+                }
             })
             .unwrap_or_default()
     }
@@ -58,7 +69,18 @@ pub async fn record(conn: &mut AnyConnection, event: &Event) -> Result<i64, sqlx
     insert(conn, event, None, false).await
 }
 
-async fn insert(conn: &mut AnyConnection, event: &Event, device_key: Option<&str>, alert: bool) -> Result<i64, sqlx::Error> {
+/// Writes `event` as an alert: the banner shows it on the account's sessions that were signed in
+/// before it, until one of them answers.
+pub async fn record_alert(conn: &mut AnyConnection, event: &Event) -> Result<i64, sqlx::Error> {
+    insert(conn, event, None, true).await
+}
+
+async fn insert(
+    conn: &mut AnyConnection,
+    event: &Event,
+    device_key: Option<&str>,
+    alert: bool,
+) -> Result<i64, sqlx::Error> {
     let user_agent: String = event.user_agent.chars().take(MAX_USER_AGENT).collect();
     let row = sqlx::query(
         "INSERT INTO history_events (user_id, kind, at, ip, user_agent, detail, device_key, session_public_id, alert, alert_ack_at) \
@@ -153,63 +175,117 @@ fn stored(row: &sqlx::any::AnyRow) -> Option<StoredEvent> {
     })
 }
 
-/// Every event of `user_id`, newest first (for export).
-pub async fn all(db: &Db, user_id: i64) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT id, kind, at, ip, user_agent, detail, alert FROM history_events WHERE user_id = $1 ORDER BY id DESC",
-    )
-    .bind(user_id)
-    .fetch_all(&db.pool)
-    .await?;
+/// The session looking at or answering alerts, by its public handle. Only sessions signed in
+/// *before* an alert was raised may see or answer it: not the session that raised it, nor any
+/// session started after it (a thief who signed in must not be able to dismiss the alert about
+/// that sign-in). "Before" compares event ids with the viewer's own `signed_in` event, so two
+/// sign-ins in the same second are still ordered.
+#[derive(Clone, Copy, Debug)]
+pub struct Viewer<'a> {
+    pub public_id: &'a str,
+}
+
+/// SQL: the alert `h` was raised after the viewer (`$viewer`, a handle) signed in, by another session.
+const RAISED_AFTER_VIEWER: &str =
+    "COALESCE(h.session_public_id, '') <> $viewer AND h.id > COALESCE(\
+    (SELECT MAX(v.id) FROM history_events v WHERE v.user_id = h.user_id AND v.kind = 'signed_in' \
+     AND v.session_public_id = $viewer), 9223372036854775807)";
+
+/// Open alerts of `user_id` that `viewer` may answer (new-device sign-ins, second-factor locks).
+pub async fn open_alerts(
+    db: &Db,
+    user_id: i64,
+    viewer: Viewer<'_>,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let sql = format!(
+        "SELECT h.id, h.kind, h.at, h.ip, h.user_agent, h.detail, h.alert FROM history_events h \
+         WHERE h.user_id = $1 AND h.alert = 1 AND h.alert_ack_at IS NULL AND {} ORDER BY h.id DESC LIMIT 5",
+        RAISED_AFTER_VIEWER.replace("$viewer", "$2"),
+    );
+    let rows = sqlx::query(&sql)
+        .bind(user_id)
+        .bind(viewer.public_id)
+        .fetch_all(&db.pool)
+        .await?;
     Ok(rows.iter().filter_map(stored).collect())
 }
 
-/// Unacknowledged new-device alerts of `user_id` raised by sessions other than `current_public_id`.
-pub async fn open_alerts(db: &Db, user_id: i64, current_public_id: &str) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT id, kind, at, ip, user_agent, detail, alert FROM history_events \
-         WHERE user_id = $1 AND alert = 1 AND alert_ack_at IS NULL \
-         AND COALESCE(session_public_id, '') <> $2 ORDER BY id DESC LIMIT 5",
-    )
-    .bind(user_id)
-    .bind(current_public_id)
-    .fetch_all(&db.pool)
-    .await?;
-    Ok(rows.iter().filter_map(stored).collect())
-}
-
-/// "It was me": the alert is acknowledged. False when there is no such open alert of `user_id`.
-pub async fn acknowledge(db: &Db, user_id: i64, alert_id: i64, at: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE history_events SET alert_ack_at = $3 WHERE id = $1 AND user_id = $2 AND alert = 1 AND alert_ack_at IS NULL",
-    )
-    .bind(alert_id)
-    .bind(user_id)
-    .bind(at)
-    .execute(&db.pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// "This wasn't me": in one transaction the alert is acknowledged and the session that raised it
-/// is signed out (with its `session_ended` event), unless it is the session asking. False when
-/// there is no such open alert of `user_id`.
-pub async fn not_me(db: &Db, user_id: i64, alert_id: i64, current_hash: &str, at: i64) -> Result<bool, sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
-    let row = sqlx::query(
-        "UPDATE history_events SET alert_ack_at = $3 WHERE id = $1 AND user_id = $2 AND alert = 1 \
+/// Marks an open alert answered, if `viewer` may answer it; returns the handle of the session
+/// that raised it (outer `None`: no such alert for this viewer).
+async fn answer(
+    tx: &mut AnyConnection,
+    user_id: i64,
+    alert_id: i64,
+    viewer: Viewer<'_>,
+    at: i64,
+) -> Result<Option<Option<String>>, sqlx::Error> {
+    let sql = format!(
+        "UPDATE history_events SET alert_ack_at = $3 WHERE id IN (SELECT h.id FROM history_events h \
+         WHERE h.id = $1 AND h.user_id = $2 AND h.alert = 1 AND h.alert_ack_at IS NULL AND {}) \
          AND alert_ack_at IS NULL RETURNING session_public_id",
-    )
-    .bind(alert_id)
-    .bind(user_id)
-    .bind(at)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(row) = row else {
+        RAISED_AFTER_VIEWER.replace("$viewer", "$4"),
+    );
+    let row = sqlx::query(&sql)
+        .bind(alert_id)
+        .bind(user_id)
+        .bind(at)
+        .bind(viewer.public_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    Ok(row.map(|row| row.get(0)))
+}
+
+/// The `alert_answered` event, naming the session that answered.
+fn answered_event(user_id: i64, viewer: Viewer<'_>, at: i64, detail: &str) -> Event {
+    let mut event = Event::now_by_current(user_id, Kind::AlertAnswered, at, detail);
+    event.session_public_id = Some(viewer.public_id.to_owned());
+    event
+}
+
+/// "It was me": the alert is acknowledged, with its `alert_answered` event. False when there is
+/// no such open alert that `viewer` may answer.
+pub async fn acknowledge(
+    db: &Db,
+    user_id: i64,
+    alert_id: i64,
+    viewer: Viewer<'_>,
+    at: i64,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    if answer(&mut tx, user_id, alert_id, viewer, at)
+        .await?
+        .is_none()
+    {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    record(&mut tx, &answered_event(user_id, viewer, at, "It was me")).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// "This wasn't me": in one transaction the alert is answered and the session that raised it is
+/// signed out (with its `session_ended` event), unless it is the session asking. False when there
+/// is no such open alert that `viewer` may answer.
+pub async fn not_me(
+    db: &Db,
+    user_id: i64,
+    alert_id: i64,
+    viewer: Viewer<'_>,
+    current_hash: &str,
+    at: i64,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    let Some(raised_by) = answer(&mut tx, user_id, alert_id, viewer, at).await? else {
         tx.rollback().await?;
         return Ok(false);
     };
-    if let Some(handle) = row.get::<Option<String>, _>(0) {
+    record(
+        &mut tx,
+        &answered_event(user_id, viewer, at, "This wasn't me"),
+    )
+    .await?;
+    if let Some(handle) = raised_by {
         crate::sessions::devices::revoke_in(&mut tx, user_id, &handle, current_hash, at).await?;
     }
     tx.commit().await?;

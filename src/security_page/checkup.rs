@@ -14,9 +14,14 @@ use crate::core::db::Db;
 /// - Failed sign-ins (wrong password or wrong code) count "since your last visit": the history
 ///   events after the sign-in that preceded this session's own sign-in. Event ids, not times,
 ///   order them, so two events in the same second are never confused.
-/// - Open alerts are the new-device alerts not yet acknowledged, raised by other sessions (this
-///   session's own sign-in is not news to the person using it), as the banner shows them.
-pub async fn compute(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Result<Option<Checkup>, sqlx::Error> {
+/// - Open alerts are the alerts not yet answered that this session may answer (raised by other
+///   sessions after this one signed in), exactly as the banner shows them.
+pub async fn compute(
+    db: &Db,
+    user_id: i64,
+    current_hash: &str,
+    now: i64,
+) -> Result<Option<Checkup>, sqlx::Error> {
     let row = sqlx::query(
         "WITH cur AS (SELECT COALESCE(public_id, '') AS public_id FROM sessions WHERE id_hash = $4), \
          this_visit AS (SELECT COALESCE(MAX(h.id), (SELECT COALESCE(MAX(id), 0) + 1 FROM history_events)) AS id \
@@ -36,7 +41,10 @@ pub async fn compute(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Res
             AND f.kind IN ('sign_in_failed', 'code_failed') AND f.id > last_visit.id), \
          (SELECT COUNT(*) FROM history_events a WHERE a.user_id = u.id AND a.alert = 1 \
             AND a.alert_ack_at IS NULL \
-            AND COALESCE(a.session_public_id, '') NOT IN (SELECT public_id FROM cur)) \
+            AND COALESCE(a.session_public_id, '') NOT IN (SELECT public_id FROM cur) \
+            AND a.id > COALESCE((SELECT MAX(v.id) FROM history_events v WHERE v.user_id = u.id \
+              AND v.kind = 'signed_in' AND v.session_public_id IN (SELECT public_id FROM cur)), \
+              9223372036854775807)) \
          FROM users u WHERE u.id = $1",
     )
     .bind(user_id)
@@ -62,7 +70,12 @@ pub async fn compute(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Res
 /// Signs out (reason 'revoked') every live session of `user_id` unused for more than 30 days,
 /// never the one asking, with one history event in the same transaction. Returns how many were
 /// ended.
-pub async fn sign_out_stale(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Result<u64, sqlx::Error> {
+pub async fn sign_out_stale(
+    db: &Db,
+    user_id: i64,
+    current_hash: &str,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
     use crate::history::{store, Kind};
     let mut tx = db.pool.begin().await?;
     let ended = crate::sessions::devices::end_other_sessions_in(
@@ -79,7 +92,11 @@ pub async fn sign_out_stale(db: &Db, user_id: i64, current_hash: &str, now: i64)
         } else {
             format!("{ended} unused sessions signed out")
         };
-        store::record(&mut tx, &store::Event::now_by_current(user_id, Kind::OtherSessionsEnded, now, &detail)).await?;
+        store::record(
+            &mut tx,
+            &store::Event::now_by_current(user_id, Kind::OtherSessionsEnded, now, &detail),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(ended)

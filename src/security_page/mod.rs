@@ -6,9 +6,9 @@
 //!   The password change and the deletion themselves live in `crate::accounts`.
 
 pub mod api;
-pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod checkup;
+pub mod pages;
 
 use serde::{Deserialize, Serialize};
 
@@ -57,4 +57,3 @@ pub struct SensitivePageView {
 /// Passwords older than this get a gentle nudge (not a requirement: NIST advises against forced
 /// rotation, so this only flags a password that has never been changed in a long time).
 pub const OLD_PASSWORD_SECS: i64 = 365 * 24 * 3600;
-

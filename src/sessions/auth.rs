@@ -72,6 +72,10 @@ pub struct SessionAuth {
     pub absolute_expires_at: i64,
     pub ip: String,
     pub user_agent: String,
+    /// The row's public handle (devices page, history). Set by the store: when the row is
+    /// created, and from the row on every load; kept when the id is rotated.
+    #[serde(default)]
+    pub public_id: Option<String>,
 }
 
 impl SessionAuth {
@@ -89,7 +93,11 @@ pub struct RequestOrigin {
 
 impl RequestOrigin {
     pub fn from_parts(parts: &axum::http::request::Parts) -> RequestOrigin {
-        let ip = parts.extensions.get::<ClientIp>().map(|ClientIp(ip)| ip.to_string()).unwrap_or_default();
+        let ip = parts
+            .extensions
+            .get::<ClientIp>()
+            .map(|ClientIp(ip)| ip.to_string())
+            .unwrap_or_default();
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
@@ -128,10 +136,14 @@ pub async fn start_session(
         absolute_expires_at: t + lifetime.as_secs() as i64,
         ip: origin.ip,
         user_agent: origin.user_agent,
+        public_id: None,
     };
     session.clear().await;
     session.cycle_id().await.map_err(AppError::internal)?;
-    session.insert(AUTH_KEY, &auth).await.map_err(AppError::internal)?;
+    session
+        .insert(AUTH_KEY, &auth)
+        .await
+        .map_err(AppError::internal)?;
     session.set_expiry(Some(if remember && stage == Stage::Complete {
         Expiry::AtDateTime(time::OffsetDateTime::now_utc() + lifetime)
     } else {
@@ -142,9 +154,26 @@ pub async fn start_session(
     Ok(())
 }
 
+/// Issues this session a new id and keeps everything else: its data, its row's handle, lifetime
+/// and history, and its cookie's persistence. Used after a re-authentication and a password change
+/// (ASVS 5.0 7.2.4), so a session id seen before the proof is worthless after it.
+pub async fn rotate_id(session: &Session) -> Result<(), AppError> {
+    let auth = require_signed_in(session).await?;
+    session.cycle_id().await.map_err(AppError::internal)?;
+    if auth.remember {
+        let until = time::OffsetDateTime::from_unix_timestamp(auth.absolute_expires_at)
+            .map_err(AppError::internal)?;
+        session.set_expiry(Some(Expiry::AtDateTime(until)));
+    }
+    session.save().await.map_err(AppError::internal)
+}
+
 /// The signed-in state of this session, if any.
 pub async fn current_auth(session: &Session) -> Result<Option<SessionAuth>, AppError> {
-    session.get::<SessionAuth>(AUTH_KEY).await.map_err(AppError::internal)
+    session
+        .get::<SessionAuth>(AUTH_KEY)
+        .await
+        .map_err(AppError::internal)
 }
 
 /// The user of a fully signed-in session, or [`AppError::NotSignedIn`].
@@ -159,7 +188,10 @@ pub async fn require_signed_in(session: &Session) -> Result<SessionAuth, AppErro
 /// cookie names a session that was ended (from another device, or by expiry) the error says so.
 /// A client-side navigation meets the end of a session here, not in [`guard_pages`], and this
 /// request's answer already clears the cookie, so the reason must travel with the error.
-pub async fn require_signed_in_for_page(session: &Session, state: &AppState) -> Result<SessionAuth, AppError> {
+pub async fn require_signed_in_for_page(
+    session: &Session,
+    state: &AppState,
+) -> Result<SessionAuth, AppError> {
     match require_signed_in(session).await {
         Err(AppError::NotSignedIn) => {
             let parts = leptos::prelude::use_context::<axum::http::request::Parts>();
@@ -177,7 +209,10 @@ pub async fn require_signed_in_for_page(session: &Session, state: &AppState) -> 
 /// Signs this session out: the row is marked ended and the cookie is cleared.
 pub async fn sign_out(session: &Session, store: &KeycardStore) -> Result<(), AppError> {
     if let Some(id) = session.id() {
-        store.end(&hash_id(&id), EndReason::SignedOut).await.map_err(AppError::internal)?;
+        store
+            .end(&hash_id(&id), EndReason::SignedOut)
+            .await
+            .map_err(AppError::internal)?;
     }
     session.flush().await.map_err(AppError::internal)?;
     Ok(())
@@ -211,22 +246,35 @@ pub async fn guard_pages(
     req: Request,
     next: Next,
 ) -> Response {
-    if !matches!(*req.method(), Method::GET | Method::HEAD) || page_access(req.uri().path()) == Access::Anyone {
+    if !matches!(*req.method(), Method::GET | Method::HEAD)
+        || page_access(req.uri().path()) == Access::Anyone
+    {
         return next.run(req).await;
     }
     let auth = match current_auth(&session).await {
         Ok(auth) => auth,
-        Err(err) => return crate::core::web::error_page(axum::http::StatusCode::from_u16(err.status()).unwrap_or_default(), &err.to_string()),
+        Err(err) => {
+            return crate::core::web::error_page(
+                axum::http::StatusCode::from_u16(err.status()).unwrap_or_default(),
+                &err.to_string(),
+            )
+        }
     };
     let stage = auth.as_ref().map(|a| a.stage);
     let access = page_access(req.uri().path());
     match (access, stage) {
-        (Access::SignedIn, Some(Stage::Complete)) | (Access::CodeStep, Some(Stage::PasswordVerified)) => {
+        (Access::SignedIn, Some(Stage::Complete))
+        | (Access::CodeStep, Some(Stage::PasswordVerified)) => {
             return next.run(req).await;
         }
         (Access::SignedIn, Some(Stage::PasswordVerified)) => {
-            let wanted = req.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
-            return Redirect::to(&format!("/login/code?next={}", urlencode(wanted))).into_response();
+            let wanted = req
+                .uri()
+                .path_and_query()
+                .map(|pq| pq.as_str())
+                .unwrap_or("/");
+            return Redirect::to(&format!("/login/code?next={}", urlencode(wanted)))
+                .into_response();
         }
         // Already fully signed in: nothing to enter.
         (Access::CodeStep, Some(Stage::Complete)) => return Redirect::to("/").into_response(),
@@ -235,7 +283,11 @@ pub async fn guard_pages(
     let mut target = if access == Access::CodeStep {
         "/login?".to_owned()
     } else {
-        let wanted = req.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
+        let wanted = req
+            .uri()
+            .path_and_query()
+            .map(|pq| pq.as_str())
+            .unwrap_or("/");
         format!("/login?next={}&", urlencode(wanted))
     };
     let cookie = session_cookie(req.headers(), state.config.cookie_name());
@@ -264,14 +316,21 @@ fn session_cookie(headers: &axum::http::HeaderMap, cookie_name: &str) -> Option<
 
 /// For a cookie that no longer loads a session: why that session ended.
 async fn ended_reason(state: &AppState, cookie: Option<Id>) -> Option<EndReason> {
-    state.sessions.end_reason(&hash_id(&cookie?)).await.ok().flatten()
+    state
+        .sessions
+        .end_reason(&hash_id(&cookie?))
+        .await
+        .ok()
+        .flatten()
 }
 
 pub fn urlencode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }

@@ -2,17 +2,17 @@
 //! re-authentication for sensitive changes, and the devices page (every signed-in session of an
 //! account, with sign-out of others), and the operator's `keycard admin` commands.
 
-pub mod api;
-pub mod devices_api;
-pub mod next;
-pub mod pages;
-pub mod reauth;
 #[cfg(feature = "ssr")]
 pub mod admin;
+pub mod api;
 #[cfg(feature = "ssr")]
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod devices;
+pub mod devices_api;
+pub mod next;
+pub mod pages;
+pub mod reauth;
 #[cfg(feature = "ssr")]
 pub mod store;
 #[cfg(feature = "ssr")]

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use super::auth::{SessionAuth, Stage};
+use super::auth::{SessionAuth, Stage, AUTH_KEY};
 use crate::core::db::{now, Db};
 
 /// How long a session that has passed the password step but not the code step may live.
@@ -67,7 +67,11 @@ pub fn public_handle() -> String {
 }
 
 /// The `session_ended` event of a row returned as `user_id, stage, ip, user_agent, public_id`.
-pub fn session_ended_event(row: &sqlx::any::AnyRow, at: i64, reason: EndReason) -> crate::history::store::Event {
+pub fn session_ended_event(
+    row: &sqlx::any::AnyRow,
+    at: i64,
+    reason: EndReason,
+) -> crate::history::store::Event {
     crate::history::store::Event {
         user_id: row.get(0),
         kind: crate::history::Kind::SessionEnded,
@@ -85,7 +89,11 @@ fn store_err(err: impl std::fmt::Display) -> session_store::Error {
 
 impl KeycardStore {
     pub fn new(db: Db, idle_timeout: Duration, last_seen_interval: Duration) -> Self {
-        KeycardStore { db, idle_timeout, last_seen_interval }
+        KeycardStore {
+            db,
+            idle_timeout,
+            last_seen_interval,
+        }
     }
 
     fn idle_secs(&self, stage: Stage) -> i64 {
@@ -120,6 +128,19 @@ impl KeycardStore {
         Ok(true)
     }
 
+    /// The code step is done: the half-signed-in row goes, in one statement that must remove exactly
+    /// one live row. False when it was already gone (a concurrent correct code, the lock-out, an
+    /// expiry): then no full session may be created.
+    pub async fn finish_password_step(&self, id_hash: &str) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "DELETE FROM sessions WHERE id_hash = $1 AND stage = 'password_verified' AND ended_at IS NULL",
+        )
+        .bind(id_hash)
+        .execute(&self.db.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Why the session with this id hash stopped working, if it did.
     pub async fn end_reason(&self, id_hash: &str) -> Result<Option<EndReason>, sqlx::Error> {
         let row = sqlx::query(
@@ -135,7 +156,8 @@ impl KeycardStore {
                 // Still marked live but past its expiry: the sweeper has not reached it yet.
                 None => {
                     let t = now();
-                    (t >= row.get::<i64, _>(1) || t >= row.get::<i64, _>(2)).then_some(EndReason::Expired)
+                    (t >= row.get::<i64, _>(1) || t >= row.get::<i64, _>(2))
+                        .then_some(EndReason::Expired)
                 }
             }
         }))
@@ -144,14 +166,22 @@ impl KeycardStore {
 
 #[async_trait]
 impl SessionStore for KeycardStore {
+    /// A new row for a new sign-in, or, when the data already names a handle, the same session
+    /// under a new id ([`super::auth::rotate_id`]: `cycle_id` has just deleted the old row).
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        let auth = SessionAuth::from_record(record)
+        let mut auth = SessionAuth::from_record(record)
             .ok_or_else(|| store_err("refusing to store a session that is not signed in"))?;
-        let data = serde_json::to_string(&record.data).map_err(store_err)?;
+        let rotated_handle = auth.public_id.clone();
         let t = now();
         let idle_expires_at = (t + self.idle_secs(auth.stage)).min(auth.absolute_expires_at);
         loop {
-            let public_id = public_handle();
+            let public_id = rotated_handle.clone().unwrap_or_else(public_handle);
+            auth.public_id = Some(public_id.clone());
+            // The handle enters the session's data only once the row is committed: a failed
+            // attempt retried later must still be a new sign-in (with its event), not a rotation.
+            let mut data_with_handle = record.data.clone();
+            data_with_handle.insert(AUTH_KEY.to_owned(), serde_json::to_value(&auth).map_err(store_err)?);
+            let data = serde_json::to_string(&data_with_handle).map_err(store_err)?;
             // The row and, for a completed sign-in, its history event (and new-device alert) commit together.
             let mut tx = self.db.pool.begin().await.map_err(store_err)?;
             let inserted = sqlx::query(
@@ -173,11 +203,13 @@ impl SessionStore for KeycardStore {
             .bind(&auth.ip)
             .bind(&auth.user_agent)
             .bind(&public_id)
+            // A rotated session whose old row was ended meanwhile (signed out from another
+            // device) conflicts with that ended row's handle: it is not brought back.
             .execute(&mut *tx)
             .await
             .map_err(store_err)?;
             if inserted.rows_affected() == 1 {
-                if auth.stage == Stage::Complete {
+                if auth.stage == Stage::Complete && rotated_handle.is_none() {
                     let event = crate::history::store::Event {
                         user_id: auth.user_id,
                         kind: crate::history::Kind::SignedIn,
@@ -187,9 +219,12 @@ impl SessionStore for KeycardStore {
                         detail: super::devices::method_label(auth.method.as_str()).to_owned(),
                         session_public_id: Some(public_id),
                     };
-                    crate::history::store::record_sign_in(&mut tx, &event).await.map_err(store_err)?;
+                    crate::history::store::record_sign_in(&mut tx, &event)
+                        .await
+                        .map_err(store_err)?;
                 }
                 tx.commit().await.map_err(store_err)?;
+                record.data = data_with_handle;
                 return Ok(());
             }
             tx.rollback().await.map_err(store_err)?;
@@ -200,7 +235,9 @@ impl SessionStore for KeycardStore {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let Some(auth) = SessionAuth::from_record(record) else {
-            return Err(store_err("refusing to store a session that is not signed in"));
+            return Err(store_err(
+                "refusing to store a session that is not signed in",
+            ));
         };
         let data = serde_json::to_string(&record.data).map_err(store_err)?;
         // Only live rows are updated: a session ended elsewhere is never brought back.
@@ -220,7 +257,7 @@ impl SessionStore for KeycardStore {
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let id_hash = hash_id(id);
         let row = sqlx::query(
-            "SELECT data, stage, last_seen_at, idle_expires_at, absolute_expires_at FROM sessions \
+            "SELECT data, stage, last_seen_at, idle_expires_at, absolute_expires_at, public_id FROM sessions \
              WHERE id_hash = $1 AND ended_at IS NULL",
         )
         .bind(&id_hash)
@@ -229,13 +266,16 @@ impl SessionStore for KeycardStore {
         .map_err(store_err)?;
         let Some(row) = row else { return Ok(None) };
         let data: String = row.get(0);
-        let stage = Stage::parse(row.get::<String, _>(1).as_str()).unwrap_or(Stage::PasswordVerified);
+        let stage =
+            Stage::parse(row.get::<String, _>(1).as_str()).unwrap_or(Stage::PasswordVerified);
         let last_seen_at: i64 = row.get(2);
         let idle_expires_at: i64 = row.get(3);
         let absolute_expires_at: i64 = row.get(4);
         let t = now();
         if t >= idle_expires_at || t >= absolute_expires_at {
-            self.end(&id_hash, EndReason::Expired).await.map_err(store_err)?;
+            self.end(&id_hash, EndReason::Expired)
+                .await
+                .map_err(store_err)?;
             return Ok(None);
         }
         if t - last_seen_at >= self.last_seen_interval.as_secs() as i64 {
@@ -250,10 +290,21 @@ impl SessionStore for KeycardStore {
             .await
             .map_err(store_err)?;
         }
-        let data = serde_json::from_str(&data).map_err(store_err)?;
+        let mut data: std::collections::HashMap<String, serde_json::Value> =
+            serde_json::from_str(&data).map_err(store_err)?;
+        // The row's handle is the truth (rows from before handles were kept in the data have one too).
+        if let (Some(serde_json::Value::Object(auth)), Some(handle)) =
+            (data.get_mut(AUTH_KEY), row.get::<Option<String>, _>(5))
+        {
+            auth.insert("public_id".to_owned(), serde_json::Value::String(handle));
+        }
         let expiry_date =
             OffsetDateTime::from_unix_timestamp(absolute_expires_at).map_err(store_err)?;
-        Ok(Some(Record { id: *id, data, expiry_date }))
+        Ok(Some(Record {
+            id: *id,
+            data,
+            expiry_date,
+        }))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {

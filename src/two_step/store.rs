@@ -25,10 +25,12 @@ impl std::fmt::Debug for TotpRow {
 }
 
 pub async fn totp_row(db: &Db, user_id: i64) -> Result<Option<TotpRow>, sqlx::Error> {
-    let row = sqlx::query("SELECT secret, enabled_at, last_used_step FROM totp_secrets WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_optional(&db.pool)
-        .await?;
+    let row = sqlx::query(
+        "SELECT secret, enabled_at, last_used_step FROM totp_secrets WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(&db.pool)
+    .await?;
     Ok(row.map(|row| TotpRow {
         secret: row.get(0),
         enabled: row.get::<Option<i64>, _>(1).is_some(),
@@ -42,12 +44,17 @@ pub async fn is_enabled(db: &Db, user_id: i64) -> Result<bool, sqlx::Error> {
 
 /// Stores a new pending secret, replacing an earlier pending one. Does nothing (returns false)
 /// when two-step is already on: the confirmed secret is never overwritten this way.
-pub async fn begin_enrolment(db: &Db, user_id: i64, sealed: &str, at: i64) -> Result<bool, sqlx::Error> {
+pub async fn begin_enrolment(
+    db: &Db,
+    user_id: i64,
+    sealed: &str,
+    at: i64,
+) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
-        "INSERT INTO totp_secrets (user_id, secret, enabled_at, last_used_step, failed_attempts, created_at) \
-         VALUES ($1, $2, NULL, 0, 0, $3) \
+        "INSERT INTO totp_secrets (user_id, secret, enabled_at, last_used_step, created_at) \
+         VALUES ($1, $2, NULL, 0, $3) \
          ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, last_used_step = 0, \
-         failed_attempts = 0, created_at = excluded.created_at WHERE totp_secrets.enabled_at IS NULL",
+         created_at = excluded.created_at WHERE totp_secrets.enabled_at IS NULL",
     )
     .bind(user_id)
     .bind(sealed)
@@ -68,7 +75,7 @@ pub async fn confirm_enrolment(
 ) -> Result<bool, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
     let enabled = sqlx::query(
-        "UPDATE totp_secrets SET enabled_at = $2, last_used_step = $3, failed_attempts = 0 \
+        "UPDATE totp_secrets SET enabled_at = $2, last_used_step = $3 \
          WHERE user_id = $1 AND enabled_at IS NULL AND last_used_step < $3",
     )
     .bind(user_id)
@@ -81,7 +88,16 @@ pub async fn confirm_enrolment(
         return Ok(false);
     }
     insert_recovery_codes(&mut tx, user_id, code_hashes, at).await?;
-    crate::history::store::record(&mut tx, &crate::history::store::Event::now_by_current(user_id, crate::history::Kind::TwoStepOn, at, "Authenticator app")).await?;
+    crate::history::store::record(
+        &mut tx,
+        &crate::history::store::Event::now_by_current(
+            user_id,
+            crate::history::Kind::TwoStepOn,
+            at,
+            "Authenticator app",
+        ),
+    )
+    .await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -92,7 +108,10 @@ async fn insert_recovery_codes(
     code_hashes: &[String],
     at: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut **tx).await?;
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
     for hash in code_hashes {
         sqlx::query("INSERT INTO recovery_codes (user_id, code_hash, created_at, used_at) VALUES ($1, $2, $3, NULL)")
             .bind(user_id)
@@ -105,29 +124,44 @@ async fn insert_recovery_codes(
 }
 
 /// Replaces the whole set of recovery codes in one transaction; false when two-step is off.
-pub async fn replace_recovery_codes(db: &Db, user_id: i64, code_hashes: &[String], at: i64) -> Result<bool, sqlx::Error> {
+pub async fn replace_recovery_codes(
+    db: &Db,
+    user_id: i64,
+    code_hashes: &[String],
+    at: i64,
+) -> Result<bool, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
-    let enabled: Option<i64> =
-        sqlx::query("SELECT COUNT(*) FROM totp_secrets WHERE user_id = $1 AND enabled_at IS NOT NULL")
-            .bind(user_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .get(0);
+    let enabled: Option<i64> = sqlx::query(
+        "SELECT COUNT(*) FROM totp_secrets WHERE user_id = $1 AND enabled_at IS NOT NULL",
+    )
+    .bind(user_id)
+    .fetch_one(&mut *tx)
+    .await?
+    .get(0);
     if enabled.unwrap_or(0) == 0 {
         tx.rollback().await?;
         return Ok(false);
     }
     insert_recovery_codes(&mut tx, user_id, code_hashes, at).await?;
-    crate::history::store::record(&mut tx, &crate::history::store::Event::now_by_current(user_id, crate::history::Kind::RecoveryCodesRegenerated, at, "")).await?;
+    crate::history::store::record(
+        &mut tx,
+        &crate::history::store::Event::now_by_current(
+            user_id,
+            crate::history::Kind::RecoveryCodesRegenerated,
+            at,
+            "",
+        ),
+    )
+    .await?;
     tx.commit().await?;
     Ok(true)
 }
 
-/// Marks `step` used if it is newer than every step used before (and resets the failure count).
+/// Marks `step` used if it is newer than every step used before.
 /// False when another request already used this step or a newer one.
 pub async fn use_step(db: &Db, user_id: i64, step: i64) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
-        "UPDATE totp_secrets SET last_used_step = $2, failed_attempts = 0 \
+        "UPDATE totp_secrets SET last_used_step = $2 \
          WHERE user_id = $1 AND enabled_at IS NOT NULL AND last_used_step < $2",
     )
     .bind(user_id)
@@ -138,7 +172,12 @@ pub async fn use_step(db: &Db, user_id: i64, step: i64) -> Result<bool, sqlx::Er
 }
 
 /// Marks an unused recovery code used. False when no such unused code exists.
-pub async fn use_recovery_code(db: &Db, user_id: i64, code_hash: &str, at: i64) -> Result<bool, sqlx::Error> {
+pub async fn use_recovery_code(
+    db: &Db,
+    user_id: i64,
+    code_hash: &str,
+    at: i64,
+) -> Result<bool, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
     let result = sqlx::query(
         "UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
@@ -152,16 +191,25 @@ pub async fn use_recovery_code(db: &Db, user_id: i64, code_hash: &str, at: i64) 
         tx.rollback().await?;
         return Ok(false);
     }
-    sqlx::query("UPDATE totp_secrets SET failed_attempts = 0 WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
-    let left: i64 = sqlx::query("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
-        .bind(user_id)
-        .fetch_one(&mut *tx)
-        .await?
-        .get(0);
-    let detail = if left == 1 { "1 code left".to_owned() } else { format!("{left} codes left") };
+    let left: i64 =
+        sqlx::query("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .get(0);
+    let detail = if left == 1 {
+        "1 code left".to_owned()
+    } else {
+        format!("{left} codes left")
+    };
     crate::history::store::record(
         &mut tx,
-        &crate::history::store::Event::now_by_current(user_id, crate::history::Kind::RecoveryCodeUsed, at, &detail),
+        &crate::history::store::Event::now_by_current(
+            user_id,
+            crate::history::Kind::RecoveryCodeUsed,
+            at,
+            &detail,
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -169,62 +217,60 @@ pub async fn use_recovery_code(db: &Db, user_id: i64, code_hash: &str, at: i64) 
 }
 
 pub async fn recovery_codes_left(db: &Db, user_id: i64) -> Result<i64, sqlx::Error> {
-    Ok(sqlx::query("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
-        .bind(user_id)
-        .fetch_one(&db.pool)
-        .await?
-        .get(0))
-}
-
-/// Counts a wrong code, with its `code_failed` history event in the same transaction; returns
-/// the count so far.
-pub async fn record_failure(db: &Db, user_id: i64) -> Result<i64, sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
-    let row = sqlx::query(
-        "UPDATE totp_secrets SET failed_attempts = failed_attempts + 1 WHERE user_id = $1 RETURNING failed_attempts",
+    Ok(
+        sqlx::query("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+            .bind(user_id)
+            .fetch_one(&db.pool)
+            .await?
+            .get(0),
     )
-    .bind(user_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(row) = row else {
-        tx.rollback().await?;
-        return Ok(0);
-    };
-    crate::history::store::record(&mut tx, &crate::history::store::Event::now_by_current(user_id, crate::history::Kind::CodeFailed, crate::core::db::now(), "Wrong code")).await?;
-    tx.commit().await?;
-    Ok(row.get(0))
 }
 
-/// The limit was reached: the count starts again (the password is needed again first) and every
-/// half-signed-in session of the account ends, on whichever instance it was started.
-pub async fn lock_out_code_step(db: &Db, user_id: i64, at: i64) -> Result<(), sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
-    sqlx::query("UPDATE totp_secrets SET failed_attempts = 0 WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
-    sqlx::query(
+/// The second factor was locked: every half-signed-in session of the account ends, on whichever
+/// instance it was started, so each must begin again with the password (the budget itself is
+/// untouched: see [`crate::core::throttle::Limit::second_factor`]).
+pub async fn end_code_step_sessions(db: &Db, user_id: i64, at: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
         "UPDATE sessions SET ended_at = $2, end_reason = 'signed_out', data = '{}' \
          WHERE user_id = $1 AND stage = 'password_verified' AND ended_at IS NULL",
     )
     .bind(user_id)
     .bind(at)
-    .execute(&mut *tx)
+    .execute(&db.pool)
     .await?;
-    tx.commit().await
+    Ok(done.rows_affected())
 }
 
 /// Turns two-step off: the secret and every recovery code go, in one transaction, with the
 /// `two_step_off` history event when it was on.
 pub async fn disable(db: &Db, user_id: i64) -> Result<(), sqlx::Error> {
     let mut tx = db.pool.begin().await?;
-    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
-    let was_on = sqlx::query("DELETE FROM totp_secrets WHERE user_id = $1 AND enabled_at IS NOT NULL")
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut *tx)
-        .await?
-        .rows_affected()
-        > 0;
-    sqlx::query("DELETE FROM totp_secrets WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        .await?;
+    let was_on =
+        sqlx::query("DELETE FROM totp_secrets WHERE user_id = $1 AND enabled_at IS NOT NULL")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0;
+    sqlx::query("DELETE FROM totp_secrets WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
     if was_on {
-        crate::history::store::record(&mut tx, &crate::history::store::Event::now_by_current(user_id, crate::history::Kind::TwoStepOff, crate::core::db::now(), "")).await?;
+        crate::history::store::record(
+            &mut tx,
+            &crate::history::store::Event::now_by_current(
+                user_id,
+                crate::history::Kind::TwoStepOff,
+                crate::core::db::now(),
+                "",
+            ),
+        )
+        .await?;
     }
     tx.commit().await
 }

@@ -4,6 +4,7 @@
 
 use axum::http::{HeaderMap, HeaderValue};
 use keycard::accounts::service::parse_email;
+use keycard::core::config::ClientIpHeader;
 use keycard::core::web::{parse_forwarded_for, resolve_client_ip};
 use keycard::sessions::next::{is_same_site_path, safe_next};
 use proptest::prelude::*;
@@ -40,9 +41,11 @@ proptest! {
             headers.insert("x-forwarded-for", v);
         }
         let peer = "198.51.100.1".parse().unwrap();
-        prop_assert_eq!(resolve_client_ip(peer, &headers, &[]), peer);
-        let trusted = [peer];
-        let _ = resolve_client_ip(peer, &headers, &trusted);
+        for header in [None, Some(ClientIpHeader::XForwardedFor), Some(ClientIpHeader::Forwarded), Some(ClientIpHeader::XRealIp)] {
+            prop_assert_eq!(resolve_client_ip(peer, &headers, &[], header), peer);
+            let trusted = [peer];
+            let _ = resolve_client_ip(peer, &headers, &trusted, header);
+        }
         let _ = parse_forwarded_for(&value);
     }
 

@@ -1,7 +1,6 @@
 //! Two-step sign-in through the real router, on SQLite and PostgreSQL: enrolment, the code step,
 //! single-use codes, recovery codes, throttling, and turning it off behind re-authentication.
 
-
 use crate::common::{Client, Reply, TestApp, PASSWORD};
 use keycard::two_step::totp::{code_for_step, step_at};
 
@@ -33,19 +32,28 @@ fn text_of(html: &str) -> String {
 
 /// The secret behind the setup key shown on the page, as a person would type it into an app.
 fn setup_secret(body: &str) -> Vec<u8> {
-    let start = body.find("aria-label=\"Setup key\"").expect("setup key on the page");
+    let start = body
+        .find("aria-label=\"Setup key\"")
+        .expect("setup key on the page");
     let rest = &body[start..];
     let rest = &rest[rest.find('>').unwrap() + 1..];
     let key = text_of(&rest[..rest.find("</code>").unwrap()]).replace(' ', "");
-    data_encoding::BASE32_NOPAD.decode(key.as_bytes()).expect("base32 setup key")
+    data_encoding::BASE32_NOPAD
+        .decode(key.as_bytes())
+        .expect("base32 setup key")
 }
 
 /// The recovery codes listed on the page (empty when none are shown).
 fn recovery_codes(body: &str) -> Vec<String> {
-    let Some(start) = body.find("aria-label=\"Recovery codes\"") else { return Vec::new() };
+    let Some(start) = body.find("aria-label=\"Recovery codes\"") else {
+        return Vec::new();
+    };
     let list = &body[start..];
     let list = &list[..list.find("</ul>").unwrap()];
-    list.split("<code>").skip(1).map(|part| text_of(&part[..part.find("</code>").unwrap()])).collect()
+    list.split("<code>")
+        .skip(1)
+        .map(|part| text_of(&part[..part.find("</code>").unwrap()]))
+        .collect()
 }
 
 fn code_at(secret: &[u8], offset: i64) -> String {
@@ -57,11 +65,19 @@ fn code_at(secret: &[u8], offset: i64) -> String {
 async fn enrolled(app: &TestApp, email: &str) -> (Client, Vec<u8>, Vec<String>) {
     let mut client = app.client();
     client.sign_up(email).await.assert_redirect_to("/");
-    client.post_form("/api/two_step_begin", "/security/two-step", &[]).await.assert_redirect_to("/security/two-step");
+    client.reauth(PASSWORD, "/security/two-step").await;
+    client
+        .post_form("/api/two_step_begin", "/security/two-step", &[])
+        .await
+        .assert_redirect_to("/security/two-step");
     let page = client.get("/security/two-step").await;
     let secret = setup_secret(&page.body);
     let reply = client
-        .post_form("/api/two_step_confirm", "/security/two-step", &[("code", &code_at(&secret, -1))])
+        .post_form(
+            "/api/two_step_confirm",
+            "/security/two-step",
+            &[("code", &code_at(&secret, -1))],
+        )
         .await;
     reply.assert_redirect_to("/security/two-step");
     let page = client.follow(&reply).await;
@@ -73,72 +89,155 @@ async fn enrolled(app: &TestApp, email: &str) -> (Client, Vec<u8>, Vec<String>) 
 /// A fresh browser that has entered the right password and now owes the code.
 async fn at_code_step(app: &TestApp, email: &str) -> Client {
     let mut client = app.client();
-    client.log_in(email, PASSWORD, false).await.assert_redirect_to("/login/code");
+    client
+        .log_in(email, PASSWORD, false)
+        .await
+        .assert_redirect_to("/login/code");
     client
 }
 
 async fn submit_code(client: &mut Client, code: &str) -> Reply {
-    client.post_form("/api/login_code", "/login/code", &[("code", code), ("next", "")]).await
+    client
+        .post_form(
+            "/api/login_code",
+            "/login/code",
+            &[("code", code), ("next", "")],
+        )
+        .await
 }
 
 async fn enrolment_needs_a_confirming_code(app: &TestApp) {
     let mut client = app.client();
     client.sign_up("amy@example.com").await;
     let home = client.get("/").await;
-    assert!(home.body.contains("href=\"/security/two-step\""), "home links to the two-step page");
+    assert!(
+        home.body.contains("href=\"/security/two-step\""),
+        "home links to the two-step page"
+    );
     let page = client.get("/security/two-step").await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("Turn on two-step sign-in") && page.body.contains("Two-step sign-in is off."));
+    assert!(
+        page.body.contains("Turn on two-step sign-in")
+            && page.body.contains("Two-step sign-in is off.")
+    );
 
-    client.post_form("/api/two_step_begin", "/security/two-step", &[]).await.assert_redirect_to("/security/two-step");
+    // A cookie alone (a stolen one, say) cannot enrol an authenticator: the password comes first.
+    let reply = client
+        .post_form("/api/two_step_begin", "/security/two-step", &[])
+        .await;
+    reply.assert_redirect_to("/security/confirm?next=/security/two-step");
+    assert_eq!(app.count("SELECT COUNT(*) FROM totp_secrets").await, 0);
+    client.reauth(PASSWORD, "/security/two-step").await;
+    client
+        .post_form("/api/two_step_begin", "/security/two-step", &[])
+        .await
+        .assert_redirect_to("/security/two-step");
     let page = client.get("/security/two-step").await;
     let secret = setup_secret(&page.body);
     assert_eq!(secret.len(), 20, "160-bit secret");
     assert!(page.body.contains("<svg"), "QR code rendered on the server");
     assert!(page.body.contains("Authentication code") && page.body.contains(">Confirm<"));
-    assert!(page.body.contains("otpauth://totp/Keycard:amy%40example.com?secret="), "otpauth link");
+    assert!(
+        page.body
+            .contains("otpauth://totp/Keycard:amy%40example.com?secret="),
+        "otpauth link"
+    );
     // Encrypted at rest: neither the base32 key nor the raw bytes are in the row.
-    let stored: String = sqlx::query_scalar("SELECT secret FROM totp_secrets").fetch_one(&app.state.db.pool).await.unwrap();
+    let stored: String = sqlx::query_scalar("SELECT secret FROM totp_secrets")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
     let base32 = data_encoding::BASE32_NOPAD.encode(&secret);
     assert!(!stored.to_uppercase().contains(&base32) && !stored.contains(&hex_of(&secret)));
-    assert_eq!(app.count("SELECT COUNT(*) FROM totp_secrets WHERE enabled_at IS NULL").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM totp_secrets WHERE enabled_at IS NULL")
+            .await,
+        1
+    );
 
     // Walking away leaves it off: the next sign-in needs only the password.
     let mut other = app.client();
-    other.log_in("amy@example.com", PASSWORD, false).await.assert_redirect_to("/");
+    other
+        .log_in("amy@example.com", PASSWORD, false)
+        .await
+        .assert_redirect_to("/");
 
     // A wrong code does not turn it on.
-    let reply = client.post_form("/api/two_step_confirm", "/security/two-step", &[("code", &code_at(&secret, 5))]).await;
+    let reply = client
+        .post_form(
+            "/api/two_step_confirm",
+            "/security/two-step",
+            &[("code", &code_at(&secret, 5))],
+        )
+        .await;
     let page = client.follow(&reply).await;
-    assert!(page.body.contains("That code is not correct."), "{}", page.body);
-    assert_eq!(app.count("SELECT COUNT(*) FROM totp_secrets WHERE enabled_at IS NOT NULL").await, 0);
+    assert!(
+        page.body.contains("That code is not correct."),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM totp_secrets WHERE enabled_at IS NOT NULL")
+            .await,
+        0
+    );
 
     // The right one does, and the recovery codes are shown exactly once.
-    let reply = client.post_form("/api/two_step_confirm", "/security/two-step", &[("code", &code_at(&secret, 0))]).await;
+    let reply = client
+        .post_form(
+            "/api/two_step_confirm",
+            "/security/two-step",
+            &[("code", &code_at(&secret, 0))],
+        )
+        .await;
     reply.assert_redirect_to("/security/two-step");
     let page = client.follow(&reply).await;
     assert!(page.body.contains("Two-step sign-in is on."));
     let codes = recovery_codes(&page.body);
     assert_eq!(codes.len(), 10);
-    assert!(codes.iter().all(|c| c.len() == 11 && c.as_bytes()[5] == b'-'), "{codes:?}");
+    assert!(
+        codes
+            .iter()
+            .all(|c| c.len() == 11 && c.as_bytes()[5] == b'-'),
+        "{codes:?}"
+    );
     let again = client.get("/security/two-step").await;
     assert!(recovery_codes(&again.body).is_empty(), "shown once");
     assert!(text_of(&again.body).contains("You have 10 recovery codes left."));
-    assert!(again.body.contains("Regenerate recovery codes") && again.body.contains("Turn off two-step sign-in"));
+    assert!(
+        again.body.contains("Regenerate recovery codes")
+            && again.body.contains("Turn off two-step sign-in")
+    );
     // Stored as keyed hashes only; nothing of them in the session row either.
-    let hashes: Vec<String> =
-        sqlx::query_scalar("SELECT code_hash FROM recovery_codes").fetch_all(&app.state.db.pool).await.unwrap();
+    let hashes: Vec<String> = sqlx::query_scalar("SELECT code_hash FROM recovery_codes")
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap();
     assert_eq!(hashes.len(), 10);
-    let sessions: Vec<String> = sqlx::query_scalar("SELECT data FROM sessions").fetch_all(&app.state.db.pool).await.unwrap();
+    let sessions: Vec<String> = sqlx::query_scalar("SELECT data FROM sessions")
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap();
     for code in &codes {
         let bare = code.replace('-', "");
         assert!(hashes.iter().all(|h| !h.contains(&bare)));
-        assert!(sessions.iter().all(|d| !d.contains(&bare) && !d.contains(code.as_str())));
+        assert!(sessions
+            .iter()
+            .all(|d| !d.contains(&bare) && !d.contains(code.as_str())));
     }
     // Starting over is refused once it is on: the confirmed secret stays.
-    let reply = client.post_form("/api/two_step_begin", "/security/two-step", &[]).await;
-    assert!(reply.location().contains("/security/two-step?"), "an error answer: {}", reply.location());
-    let after: String = sqlx::query_scalar("SELECT secret FROM totp_secrets").fetch_one(&app.state.db.pool).await.unwrap();
+    let reply = client
+        .post_form("/api/two_step_begin", "/security/two-step", &[])
+        .await;
+    assert!(
+        reply.location().contains("/security/two-step?"),
+        "an error answer: {}",
+        reply.location()
+    );
+    let after: String = sqlx::query_scalar("SELECT secret FROM totp_secrets")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
     assert_eq!(after, stored);
 }
 
@@ -161,7 +260,10 @@ async fn code_step_gates_every_page_until_the_code(app: &TestApp) {
     let page = client.get("/login/code").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Authentication code") && page.body.contains(">Verify<"));
-    assert!(!page.body.contains("bea@example.com"), "nothing of the account before the code");
+    assert!(
+        !page.body.contains("bea@example.com"),
+        "nothing of the account before the code"
+    );
     let row: (String, String, i64, i64) = {
         use sqlx::Row;
         let r = sqlx::query("SELECT stage, method, created_at, absolute_expires_at FROM sessions WHERE ended_at IS NULL AND stage = 'password_verified'")
@@ -175,7 +277,11 @@ async fn code_step_gates_every_page_until_the_code(app: &TestApp) {
 
     let reply = submit_code(&mut client, &code_at(&secret, 0)).await;
     reply.assert_redirect_to("/");
-    assert_ne!(client.session_cookie().unwrap(), half_cookie, "a new session id after the code");
+    assert_ne!(
+        client.session_cookie().unwrap(),
+        half_cookie,
+        "a new session id after the code"
+    );
     let home = client.follow(&reply).await;
     assert!(home.body.contains("Hello, "));
     assert_eq!(
@@ -184,7 +290,10 @@ async fn code_step_gates_every_page_until_the_code(app: &TestApp) {
     );
     client.get("/login/code").await.assert_redirect_to("/");
     // Signed out, the code step is not reachable.
-    app.client().get("/login/code").await.assert_redirect_to("/login");
+    app.client()
+        .get("/login/code")
+        .await
+        .assert_redirect_to("/login");
     let mut stale = app.client();
     stale.cookies.insert("keycard_session".into(), half_cookie);
     stale.get("/login/code").await.assert_redirect_to("/login");
@@ -197,7 +306,12 @@ async fn the_code_step_carries_next_and_expires(app: &TestApp) {
         .post_form(
             "/api/login",
             "/login?next=/security/two-step",
-            &[("email", "cal@example.com"), ("password", PASSWORD), ("next", "/security/two-step"), ("remember", "on")],
+            &[
+                ("email", "cal@example.com"),
+                ("password", PASSWORD),
+                ("next", "/security/two-step"),
+                ("remember", "on"),
+            ],
         )
         .await
         .assert_redirect_to("/login/code?next=/security/two-step");
@@ -207,18 +321,36 @@ async fn the_code_step_carries_next_and_expires(app: &TestApp) {
         .post_form(
             "/api/login_code",
             "/login/code?next=/security/two-step",
-            &[("code", &code_at(&secret, 0)), ("next", "/security/two-step")],
+            &[
+                ("code", &code_at(&secret, 0)),
+                ("next", "/security/two-step"),
+            ],
         )
         .await;
     reply.assert_redirect_to("/security/two-step");
-    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND remember = 1").await, 1, "remember carried over");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND remember = 1")
+            .await,
+        1,
+        "remember carried over"
+    );
     // A half state past its 5 minutes is over.
     let mut late = at_code_step(app, "cal@example.com").await;
     app.exec("UPDATE sessions SET absolute_expires_at = 1 WHERE stage = 'password_verified' AND ended_at IS NULL").await;
-    late.get("/login/code").await.assert_redirect_to("/login?ended=expired");
+    late.get("/login/code")
+        .await
+        .assert_redirect_to("/login?ended=expired");
     let reply = submit_code(&mut late, &code_at(&secret, 1)).await;
-    assert!(!reply.location().ends_with("/"), "no sign-in with an expired half state: {}", reply.location());
-    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'complete'").await, 2);
+    assert!(
+        !reply.location().ends_with("/"),
+        "no sign-in with an expired half state: {}",
+        reply.location()
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'complete'")
+            .await,
+        2
+    );
 }
 
 async fn a_replayed_code_is_refused(app: &TestApp) {
@@ -230,16 +362,34 @@ async fn a_replayed_code_is_refused(app: &TestApp) {
     let mut second = at_code_step(app, "dan@example.com").await;
     let reply = submit_code(&mut second, &code).await;
     let page = second.follow(&reply).await;
-    assert!(page.body.contains("That code was already used. Wait for the next code."), "{}", page.body);
+    assert!(
+        page.body
+            .contains("That code was already used. Wait for the next code."),
+        "{}",
+        page.body
+    );
     // An older step in the window is refused too; the next step's code works.
     let reply = submit_code(&mut second, &code_at(&secret, -1)).await;
-    assert!(second.follow(&reply).await.body.contains("That code was already used."));
-    submit_code(&mut second, &code_at(&secret, 1)).await.assert_redirect_to("/");
+    assert!(second
+        .follow(&reply)
+        .await
+        .body
+        .contains("That code was already used."));
+    submit_code(&mut second, &code_at(&secret, 1))
+        .await
+        .assert_redirect_to("/");
     // Wrong lengths and characters are plainly wrong.
     let mut third = at_code_step(app, "dan@example.com").await;
     for bad in ["12345", "1234567", "abcdef"] {
         let reply = submit_code(&mut third, bad).await;
-        assert!(third.follow(&reply).await.body.contains("That code is not correct."), "{bad}");
+        assert!(
+            third
+                .follow(&reply)
+                .await
+                .body
+                .contains("That code is not correct."),
+            "{bad}"
+        );
     }
 }
 
@@ -248,37 +398,64 @@ async fn recovery_codes_work_once(app: &TestApp) {
     let mut client = at_code_step(app, "eve@example.com").await;
     // Case, spaces and dashes do not matter.
     let typed = codes[3].to_uppercase().replace('-', " ");
-    submit_code(&mut client, &typed).await.assert_redirect_to("/");
-    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND method = 'recovery_code'").await, 1);
+    submit_code(&mut client, &typed)
+        .await
+        .assert_redirect_to("/");
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND method = 'recovery_code'"
+        )
+        .await,
+        1
+    );
     let page = client.get("/security/two-step").await;
     assert!(text_of(&page.body).contains("You have 9 recovery codes left."));
 
     let mut again = at_code_step(app, "eve@example.com").await;
     let reply = submit_code(&mut again, &codes[3]).await;
     let page = again.follow(&reply).await;
-    assert!(page.body.contains("That code is not correct."), "a used recovery code is refused");
-    submit_code(&mut again, &codes[4]).await.assert_redirect_to("/");
-    assert_eq!(app.count("SELECT COUNT(*) FROM recovery_codes WHERE used_at IS NOT NULL").await, 2);
+    assert!(
+        page.body.contains("That code is not correct."),
+        "a used recovery code is refused"
+    );
+    submit_code(&mut again, &codes[4])
+        .await
+        .assert_redirect_to("/");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM recovery_codes WHERE used_at IS NOT NULL")
+            .await,
+        2
+    );
 }
 
+/// The second factor's budget belongs to the account: wrong codes from any half-signed-in
+/// session (any browser, any instance) count together, the fifth locks it and ends every
+/// half-signed-in session, and signing in with the password again starts no new round.
 async fn five_wrong_codes_end_the_half_signed_in_session(app: &TestApp) {
-    let (_, secret, _) = enrolled(app, "fay@example.com").await;
+    let (mut owner, secret, _) = enrolled(app, "fay@example.com").await;
+    let budget = "SELECT COALESCE(MAX(failures), 0) FROM throttle WHERE key LIKE 'second-factor:%'";
     let wrong = code_at(&secret, 7);
-    // A success resets the count.
+    // A success clears the count.
     let mut client = at_code_step(app, "fay@example.com").await;
     for _ in 0..3 {
         submit_code(&mut client, &wrong).await;
     }
-    assert_eq!(app.count("SELECT failed_attempts FROM totp_secrets").await, 3);
-    submit_code(&mut client, &code_at(&secret, 0)).await.assert_redirect_to("/");
-    assert_eq!(app.count("SELECT failed_attempts FROM totp_secrets").await, 0);
+    assert_eq!(app.count(budget).await, 3);
+    submit_code(&mut client, &code_at(&secret, 0))
+        .await
+        .assert_redirect_to("/");
+    assert_eq!(app.count(budget).await, 0);
 
-    // The count is per account, in the database: two browsers (or two instances) share it.
+    // Two browsers (or two instances) share it.
     let mut a = at_code_step(app, "fay@example.com").await;
     let mut b = at_code_step(app, "fay@example.com").await;
     for _ in 0..2 {
         let reply = submit_code(&mut a, &wrong).await;
-        assert!(a.follow(&reply).await.body.contains("That code is not correct."));
+        assert!(a
+            .follow(&reply)
+            .await
+            .body
+            .contains("That code is not correct."));
     }
     for _ in 0..2 {
         submit_code(&mut b, &wrong).await;
@@ -286,32 +463,101 @@ async fn five_wrong_codes_end_the_half_signed_in_session(app: &TestApp) {
     let reply = submit_code(&mut b, "00000-00000").await;
     reply.assert_redirect_to("/login?ended=codes");
     let page = b.follow(&reply).await;
-    assert!(page.body.contains("Too many wrong codes. Sign in with your password again."), "{}", page.body);
+    assert!(
+        page.body
+            .contains("Too many wrong codes. Sign in with your password again."),
+        "{}",
+        page.body
+    );
     assert!(b.session_cookie().is_none());
     // Both half-signed-in sessions are over; even the right code no longer helps.
     a.get("/login/code").await.assert_redirect_to("/login");
     let reply = submit_code(&mut a, &code_at(&secret, 1)).await;
     assert!(!reply.location().ends_with("/"), "{}", reply.location());
-    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'password_verified'").await, 0);
-    assert_eq!(app.count("SELECT failed_attempts FROM totp_secrets").await, 0);
-    // With the password again, a fresh start.
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'password_verified'"
+        )
+        .await,
+        0
+    );
+
+    // Ending those sessions did not reset the budget: with the password again, the code step
+    // refuses even the right code until the wait is over.
+    assert_eq!(app.count(budget).await, 5);
+    let full_sessions = "SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'complete'";
+    let before = app.count(full_sessions).await;
     let mut c = at_code_step(app, "fay@example.com").await;
-    submit_code(&mut c, &code_at(&secret, 1)).await.assert_redirect_to("/");
+    let reply = submit_code(&mut c, &code_at(&secret, 1)).await;
+    let page = c.follow(&reply).await;
+    assert!(
+        page.body
+            .contains("Too many attempts. Try again in 1 minute."),
+        "{}",
+        page.body
+    );
+    assert_eq!(app.count(full_sessions).await, before, "no new full session");
+
+    // The lock is in the history, and the owner's earlier session sees the banner.
+    let user = app.user_id("fay@example.com").await;
+    assert!(app
+        .history_kinds(user)
+        .await
+        .contains(&"second_factor_locked".to_owned()));
+    let home = owner.get("/").await;
+    assert!(
+        home.body
+            .contains("Someone entered your password but failed the two-step code"),
+        "{}",
+        home.body
+    );
+    assert!(
+        home.body.contains("Firefox 133 on Linux")
+            && home.body.contains("href=\"/security/password\"")
+    );
+
+    // Once the wait is over (1 minute; here: cleared), the right code works and clears the budget.
+    app.exec("UPDATE throttle SET blocked_until = 0").await;
+    submit_code(&mut c, &code_at(&secret, 1))
+        .await
+        .assert_redirect_to("/");
+    assert_eq!(app.count(budget).await, 0);
 }
 
 async fn turning_off_and_new_recovery_codes_need_re_authentication(app: &TestApp) {
     let (mut client, secret, old_codes) = enrolled(app, "gil@example.com").await;
+    // The enrolment's re-authentication is long past.
+    app.set_reauth_at(keycard::core::db::now() - 601).await;
     // Not re-authenticated: sent to the prompt, nothing changes.
-    let reply = client.post_form("/api/two_step_off", "/security/two-step", &[]).await;
+    let reply = client
+        .post_form("/api/two_step_off", "/security/two-step", &[])
+        .await;
     reply.assert_redirect_to("/security/confirm?next=/security/two-step");
-    client.post_form("/api/two_step_recovery", "/security/two-step", &[]).await.assert_redirect_to("/security/confirm?next=/security/two-step");
-    assert_eq!(app.count("SELECT COUNT(*) FROM totp_secrets WHERE enabled_at IS NOT NULL").await, 1);
+    client
+        .post_form("/api/two_step_recovery", "/security/two-step", &[])
+        .await
+        .assert_redirect_to("/security/confirm?next=/security/two-step");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM totp_secrets WHERE enabled_at IS NOT NULL")
+            .await,
+        1
+    );
     let prompt = client.follow(&reply).await;
     assert_eq!(prompt.status, 200);
-    assert!(prompt.body.contains(">Password<") && prompt.body.contains(">Authentication code<") && prompt.body.contains(">Confirm<"));
+    assert!(
+        prompt.body.contains(">Password<")
+            && prompt.body.contains(">Authentication code<")
+            && prompt.body.contains(">Confirm<")
+    );
 
     let referer = "/security/confirm?next=/security/two-step";
-    let fields = |password: &'static str, code: String| vec![("password", password.to_owned()), ("code", code), ("next", "/security/two-step".to_owned())];
+    let fields = |password: &'static str, code: String| {
+        vec![
+            ("password", password.to_owned()),
+            ("code", code),
+            ("next", "/security/two-step".to_owned()),
+        ]
+    };
     let post = |client: &mut Client, f: Vec<(&'static str, String)>| {
         let mut client = client.clone();
         async move {
@@ -320,18 +566,32 @@ async fn turning_off_and_new_recovery_codes_need_re_authentication(app: &TestApp
             (client, reply)
         }
     };
-    let (c, reply) = post(&mut client, fields("not-the-password-at-all", code_at(&secret, 0))).await;
+    let (c, reply) = post(
+        &mut client,
+        fields("not-the-password-at-all", code_at(&secret, 0)),
+    )
+    .await;
     client = c;
-    assert!(client.follow(&reply).await.body.contains("That password is not correct."));
+    assert!(client
+        .follow(&reply)
+        .await
+        .body
+        .contains("That password is not correct."));
     let (c, reply) = post(&mut client, fields(PASSWORD, code_at(&secret, 6))).await;
     client = c;
-    assert!(client.follow(&reply).await.body.contains("That code is not correct."));
+    assert!(client
+        .follow(&reply)
+        .await
+        .body
+        .contains("That code is not correct."));
     let (c, reply) = post(&mut client, fields(PASSWORD, code_at(&secret, 0))).await;
     client = c;
     reply.assert_redirect_to("/security/two-step");
 
     // Recent enough now: new recovery codes replace the old set.
-    let reply = client.post_form("/api/two_step_recovery", "/security/two-step", &[]).await;
+    let reply = client
+        .post_form("/api/two_step_recovery", "/security/two-step", &[])
+        .await;
     reply.assert_redirect_to("/security/two-step");
     let page = client.follow(&reply).await;
     let new_codes = recovery_codes(&page.body);
@@ -340,22 +600,39 @@ async fn turning_off_and_new_recovery_codes_need_re_authentication(app: &TestApp
     assert_eq!(app.count("SELECT COUNT(*) FROM recovery_codes").await, 10);
     let mut old = at_code_step(app, "gil@example.com").await;
     let reply = submit_code(&mut old, &old_codes[0]).await;
-    assert!(old.follow(&reply).await.body.contains("That code is not correct."), "old codes no longer work");
+    assert!(
+        old.follow(&reply)
+            .await
+            .body
+            .contains("That code is not correct."),
+        "old codes no longer work"
+    );
 
     // Once the window (10 minutes) has passed, the prompt comes again.
     app.set_reauth_at(keycard::core::db::now() - 601).await;
-    client.post_form("/api/two_step_off", "/security/two-step", &[]).await.assert_redirect_to("/security/confirm?next=/security/two-step");
-    assert_eq!(app.count("SELECT COUNT(*) FROM totp_secrets WHERE enabled_at IS NOT NULL").await, 1);
+    client
+        .post_form("/api/two_step_off", "/security/two-step", &[])
+        .await
+        .assert_redirect_to("/security/confirm?next=/security/two-step");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM totp_secrets WHERE enabled_at IS NOT NULL")
+            .await,
+        1
+    );
     app.set_reauth_at(keycard::core::db::now() - 590).await;
-    client.post_form("/api/two_step_off", "/security/two-step", &[]).await.assert_redirect_to("/security/two-step");
+    client
+        .post_form("/api/two_step_off", "/security/two-step", &[])
+        .await
+        .assert_redirect_to("/security/two-step");
     assert_eq!(app.count("SELECT COUNT(*) FROM totp_secrets").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM recovery_codes").await, 0);
     let page = client.get("/security/two-step").await;
     assert!(page.body.contains("Turn on two-step sign-in"));
-    app.client().log_in("gil@example.com", PASSWORD, false).await.assert_redirect_to("/");
+    app.client()
+        .log_in("gil@example.com", PASSWORD, false)
+        .await
+        .assert_redirect_to("/");
 }
-
-
 
 async fn two_step_changes_are_in_the_history(app: &TestApp) {
     let email = "hana@example.com";
@@ -366,26 +643,51 @@ async fn two_step_changes_are_in_the_history(app: &TestApp) {
     // A wrong code, then a recovery code, at the code step of another browser.
     let mut other = at_code_step(app, email).await;
     submit_code(&mut other, &code_at(&secret, 9)).await;
-    submit_code(&mut other, &codes[0]).await.assert_redirect_to("/");
-    let kinds = app.history_kinds(user).await;
-    assert_eq!(&kinds[2..], ["code_failed", "recovery_code_used", "signed_in"], "{kinds:?}");
-    let signed_in_with: String = sqlx::query_scalar("SELECT detail FROM history_events WHERE kind = 'signed_in' ORDER BY id DESC")
-        .fetch_one(&app.state.db.pool)
+    submit_code(&mut other, &codes[0])
         .await
-        .unwrap();
+        .assert_redirect_to("/");
+    let kinds = app.history_kinds(user).await;
+    assert_eq!(
+        &kinds[2..],
+        ["code_failed", "recovery_code_used", "signed_in"],
+        "{kinds:?}"
+    );
+    let signed_in_with: String = sqlx::query_scalar(
+        "SELECT detail FROM history_events WHERE kind = 'signed_in' ORDER BY id DESC",
+    )
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
     assert_eq!(signed_in_with, "Recovery code");
 
     // New recovery codes, then two-step off (after re-authenticating with a code).
-    client.reauth_with_code(PASSWORD, &code_at(&secret, 0), "/security/two-step").await;
-    client.post_form("/api/two_step_recovery", "/security/two-step", &[]).await.assert_redirect_to("/security/two-step");
-    client.post_form("/api/two_step_off", "/security/two-step", &[]).await.assert_redirect_to("/security/two-step");
+    client
+        .reauth_with_code(PASSWORD, &code_at(&secret, 0), "/security/two-step")
+        .await;
+    client
+        .post_form("/api/two_step_recovery", "/security/two-step", &[])
+        .await
+        .assert_redirect_to("/security/two-step");
+    client
+        .post_form("/api/two_step_off", "/security/two-step", &[])
+        .await
+        .assert_redirect_to("/security/two-step");
     let kinds = app.history_kinds(user).await;
-    assert_eq!(&kinds[5..], ["recovery_codes_regenerated", "two_step_off"], "{kinds:?}");
+    assert_eq!(
+        &kinds[5..],
+        ["recovery_codes_regenerated", "two_step_off"],
+        "{kinds:?}"
+    );
 
     // The History page words each of them.
     let page = text_of(&client.get("/history").await.body);
-    for label in ["Two-step sign-in turned on", "Wrong code at sign-in", "Recovery code used",
-        "Recovery codes regenerated", "Two-step sign-in turned off"] {
+    for label in [
+        "Two-step sign-in turned on",
+        "Wrong code at sign-in",
+        "Recovery code used",
+        "Recovery codes regenerated",
+        "Two-step sign-in turned off",
+    ] {
         assert!(page.contains(label), "history shows {label}");
     }
 }
