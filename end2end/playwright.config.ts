@@ -10,8 +10,10 @@ import * as path from 'node:path';
 //   `env E2E_EXTERNAL_SERVER=1 npx playwright test` here. The server then uses ./data, which may hold accounts
 //   from earlier runs, so every test creates its own unique account (see tests/helpers.ts).
 //   Keycard allows 10 sign-ups an hour per IP and the suite creates more than that, so the server must trust
-//   127.0.0.1 as a proxy; each test then sends its own X-Forwarded-For address:
-//   `KEYCARD_TRUSTED_PROXIES=127.0.0.1 cargo leptos end-to-end` (cargo-leptos passes its environment on).
+//   127.0.0.1 as a proxy and read the X-Forwarded-For header from it; each test then sends its own address there:
+//   `KEYCARD_TRUSTED_PROXIES=127.0.0.1 KEYCARD_CLIENT_IP_HEADER=x-forwarded-for cargo leptos end-to-end`
+//   (cargo-leptos passes its environment on; scripts/test does this). Without `KEYCARD_CLIENT_IP_HEADER` the
+//   server ignores every forwarding header, even from a trusted proxy.
 // - `npx playwright test` here, with E2E_EXTERNAL_SERVER unset, starts the release binary
 //   (`cargo leptos build --release` first) with a fresh, empty data directory.
 // Point the tests at a server that is already running with `E2E_EXTERNAL_SERVER=1` (and `KEYCARD_E2E_URL=…`
@@ -46,8 +48,10 @@ function webServer(): PlaywrightTestConfig['webServer'] {
       KEYCARD_DATA_DIR: process.env.KEYCARD_E2E_DATA_DIR,
       KEYCARD_ADDR: '127.0.0.1:3000',
       // Lets each test act as its own client through X-Forwarded-For (see tests/helpers.ts): sign-ups are
-      // limited to 10 an hour per IP.
+      // limited to 10 an hour per IP. The server reads the header only from a trusted proxy and only when it
+      // is named as the client-IP header: both settings are needed.
       KEYCARD_TRUSTED_PROXIES: '127.0.0.1',
+      KEYCARD_CLIENT_IP_HEADER: 'x-forwarded-for',
       LEPTOS_SITE_ADDR: '127.0.0.1:3000',
       LEPTOS_SITE_ROOT: 'target/site',
       LEPTOS_SITE_PKG_DIR: 'pkg',

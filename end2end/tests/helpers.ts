@@ -17,9 +17,10 @@ function randomClientIp(): string {
 /// - the helpers learn whether JavaScript is on;
 /// - every test's browser contexts (including `browser.newContext()`) send `X-Forwarded-For` with an address of
 ///   their own (`clientIp`). Keycard lets each IP create only 10 accounts an hour and throttles failed sign-ins per
-///   IP, and all tests come from 127.0.0.1; when the server trusts that peer (`KEYCARD_TRUSTED_PROXIES=127.0.0.1`,
-///   set by playwright.config.ts for the server it starts) each test counts as a separate client. A server that
-///   does not trust 127.0.0.1 ignores the header.
+///   IP, and all tests come from 127.0.0.1; when the server trusts that peer and reads that header
+///   (`KEYCARD_TRUSTED_PROXIES=127.0.0.1` and `KEYCARD_CLIENT_IP_HEADER=x-forwarded-for`, set by
+///   playwright.config.ts for the server it starts and by scripts/test for `cargo leptos end-to-end`) each test
+///   counts as a separate client. A server without both settings ignores the header.
 export const test = base.extend<{ _jsFlag: void; clientIp: string }>({
   _jsFlag: [
     async ({ javaScriptEnabled }, use) => {
@@ -118,6 +119,37 @@ export async function signIn(
 ): Promise<void> {
   await gotoHydrated(page, '/login');
   await submitSignIn(page, email, password, options);
+}
+
+/// The re-authentication prompt that a sensitive change sends the browser to first: `/security/confirm`, returning
+/// to `returnTo` (its `next`, decoded).
+export async function expectConfirmPrompt(page: Page, returnTo: string): Promise<void> {
+  await expect(page).toHaveURL(
+    (url) => url.pathname === '/security/confirm' && url.searchParams.get('next') === returnTo,
+  );
+  await expect(page.getByRole('heading', { level: 1, name: "Confirm it's you" })).toBeVisible();
+}
+
+/// On the re-authentication prompt (see `expectConfirmPrompt`): enters the password and, when two-step is on, a code
+/// (`code`; without it the prompt must not ask for one), confirms, and waits until the browser is back on
+/// `returnTo`. Re-authentication gives the session a new id; the browser keeps it.
+export async function confirmItsYou(
+  page: Page,
+  returnTo: string,
+  options: { password?: string; code?: string } = {},
+): Promise<void> {
+  await expectConfirmPrompt(page, returnTo);
+  await waitForHydration(page);
+  await page.getByLabel('Password', { exact: true }).fill(options.password ?? PASSWORD);
+  const codeField = page.getByLabel('Authentication code', { exact: true });
+  if (options.code === undefined) {
+    await expect(codeField).toHaveCount(0);
+  } else {
+    await codeField.fill(options.code);
+  }
+  await page.getByRole('button', { name: 'Confirm', exact: true }).click();
+  await expectPath(page, returnTo);
+  await waitForHydration(page);
 }
 
 /// Clicks the header's **Sign out** button and waits for the sign-in page.

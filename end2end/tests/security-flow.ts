@@ -8,6 +8,7 @@ import { CHROME_WINDOWS, FIREFOX_LINUX, SIGNED_OUT_ELSEWHERE, device, expectSign
 import { ageReauthentication, makeSessionIdle } from './db';
 import {
   PASSWORD,
+  confirmItsYou,
   expect,
   expectAccountHome,
   expectLoginWithNext,
@@ -42,16 +43,6 @@ async function openSecurity(page: Page): Promise<void> {
   await waitForHydration(page);
 }
 
-/// On the prompt: the password, then back where the person was going.
-async function confirmWithPassword(page: Page, returnTo: string, password: string = PASSWORD): Promise<void> {
-  await expect(page).toHaveURL((url) => url.pathname === '/security/confirm' && url.searchParams.get('next') === returnTo);
-  await waitForHydration(page);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Confirm', exact: true }).click();
-  await expectPath(page, returnTo);
-  await waitForHydration(page);
-}
-
 export async function checkupScenario(browser: Browser, baseURL: string | undefined): Promise<void> {
   const email = uniqueEmail();
   const laptop = await device(browser, baseURL, FIREFOX_LINUX);
@@ -62,7 +53,7 @@ export async function checkupScenario(browser: Browser, baseURL: string | undefi
   await expect(checkupItem(laptop, 'Unused sessions')).toContainText('No sessions unused for more than 30 days.');
   await expect(laptop.getByRole('heading', { name: 'Recognise phishing' })).toBeVisible();
 
-  // Turning two-step on shows in the checkup, with the recovery codes left.
+  // Turning two-step on (through the password prompt) shows in the checkup, with the recovery codes left.
   await checkupItem(laptop, 'Two-step sign-in').getByRole('link', { name: 'Turn on two-step sign-in' }).click();
   await expectPath(laptop, '/security/two-step');
   await enrol(laptop);
@@ -102,7 +93,7 @@ export async function passwordChangeScenario(browser: Browser, baseURL: string |
   // The password page asks for the password first, then returns to it.
   await openSecurity(laptop);
   await checkupItem(laptop, 'Password').getByRole('link', { name: 'Change password' }).click();
-  await confirmWithPassword(laptop, '/security/password');
+  await confirmItsYou(laptop, '/security/password');
   await laptop.getByLabel('Current password', { exact: true }).fill('not-my-password-at-all');
   await laptop.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
   await laptop.getByRole('button', { name: 'Change password', exact: true }).click();
@@ -126,7 +117,7 @@ export async function passwordChangeScenario(browser: Browser, baseURL: string |
   // Ten minutes later the prompt comes again, and again returns to the page.
   ageReauthentication(laptopAgent, 11 * 60);
   await gotoHydrated(laptop, '/security/password');
-  await confirmWithPassword(laptop, '/security/password', NEW_PASSWORD);
+  await confirmItsYou(laptop, '/security/password', { password: NEW_PASSWORD });
   await expect(laptop.getByLabel('Current password', { exact: true })).toBeVisible();
   // The new password works; the old one no longer does.
   const fresh = await device(browser, baseURL, FIREFOX_LINUX);
@@ -144,7 +135,7 @@ export async function deletionScenario(browser: Browser, baseURL: string | undef
 
   await openSecurity(laptop);
   await laptop.getByRole('link', { name: 'Delete your account' }).click();
-  await confirmWithPassword(laptop, '/security/delete');
+  await confirmItsYou(laptop, '/security/delete');
   await laptop.getByLabel('Type your email address to confirm').fill('someone-else@example.com');
   await laptop.getByRole('button', { name: 'Delete account', exact: true }).click();
   await expect(laptop.getByRole('main').getByRole('alert')).toBeVisible();

@@ -1,23 +1,34 @@
-// Two-step sign-in with JavaScript off (project `no-js`): enrolment and the code step are plain forms answered
-// with redirects. Codes come from otplib; the next step's code stands in for waiting 30 seconds.
+// Two-step sign-in with JavaScript off (project `no-js`): enrolment (behind the re-authentication prompt) and the
+// code step are plain forms answered with redirects. Codes come from otplib; the next step's code stands in for
+// waiting 30 seconds.
 
-import { PASSWORD, expect, expectAccountHome, expectPath, signIn, signOut, signUp, test, uniqueEmail } from './helpers';
-import { codeAt, submitCode } from './two-step-flow';
+import {
+  PASSWORD,
+  expect,
+  expectAccountHome,
+  expectConfirmPrompt,
+  expectPath,
+  signIn,
+  signOut,
+  signUp,
+  test,
+  uniqueEmail,
+} from './helpers';
+import { TWO_STEP_PATH, codeAt, enrol, submitCode } from './two-step-flow';
 
 test.use({ javaScriptEnabled: false });
 
 test('without JavaScript: enrol, sign in with a code, replay refused, recovery code once', async ({ page }) => {
   const email = uniqueEmail();
   await signUp(page, email);
-  await page.goto('/security/two-step');
+  // Turning it on is a sensitive change: the first click lands on the password prompt (no code: two-step is off).
+  await page.goto(TWO_STEP_PATH);
   await page.getByRole('button', { name: 'Turn on two-step sign-in', exact: true }).click();
-  const secret = ((await page.getByLabel('Setup key', { exact: true }).textContent()) ?? '').replace(/\s+/g, '');
-  expect(secret).toMatch(/^[A-Z2-7]{32}$/);
-  await page.getByLabel('Authentication code', { exact: true }).fill(codeAt(secret, 0));
-  await page.getByRole('button', { name: 'Confirm', exact: true }).click();
-  const list = page.getByRole('list', { name: 'Recovery codes' });
-  await expect(list.getByRole('listitem')).toHaveCount(10);
-  const recoveryCodes = (await list.getByRole('listitem').allTextContents()).map((c) => c.trim());
+  await expectConfirmPrompt(page, TWO_STEP_PATH);
+  await expect(page.getByLabel('Password', { exact: true })).toBeVisible();
+  await expect(page.getByLabel('Authentication code', { exact: true })).toHaveCount(0);
+  // The whole enrolment: prompt, back to the page, turn on again, confirm a code.
+  const { secret, recoveryCodes } = await enrol(page);
 
   await signOut(page);
   await page.goto('/security/two-step');

@@ -1,12 +1,15 @@
 // Two-step sign-in in the browser (JavaScript on): enrol by reading the setup key from the page, sign in with a
-// code, a replayed code refused, recovery codes (single use), and turning two-step off behind re-authentication.
+// code, a replayed code refused, recovery codes (single use), and turning two-step on and off behind
+// re-authentication (the prompt at /security/confirm, which returns to the two-step page).
 // Codes are computed here with otplib; to avoid waiting for a new 30-second step, the tests use the next step's
 // code (Keycard accepts one step either side) rather than sleeping.
 
 import {
   PASSWORD,
+  confirmItsYou,
   expect,
   expectAccountHome,
+  expectConfirmPrompt,
   expectPath,
   gotoHydrated,
   signIn,
@@ -16,13 +19,23 @@ import {
   uniqueEmail,
   waitForHydration,
 } from './helpers';
-import { codeAt, enrol, passwordStep, submitCode } from './two-step-flow';
+import { TWO_STEP_PATH, beginEnrolment, codeAt, enrol, passwordStep, submitCode } from './two-step-flow';
 
 test('two-step sign-in: enrol, code, replay refused, recovery codes once, turn off', async ({ page }) => {
   const email = uniqueEmail();
   await signUp(page, email);
   await page.getByRole('link', { name: 'Two-step sign-in' }).click();
-  await expectPath(page, '/security/two-step');
+  await expectPath(page, TWO_STEP_PATH);
+  await waitForHydration(page);
+
+  // Turning it on is a sensitive change: the first click asks for the password (no code: two-step is off).
+  await page.getByRole('button', { name: 'Turn on two-step sign-in', exact: true }).click();
+  await expectConfirmPrompt(page, TWO_STEP_PATH);
+  await expect(page.getByLabel('Password', { exact: true })).toBeVisible();
+  await expect(page.getByLabel('Authentication code', { exact: true })).toHaveCount(0);
+  await gotoHydrated(page, TWO_STEP_PATH);
+  await expect(page.getByRole('status')).toHaveText('Two-step sign-in is off.');
+
   const { secret, recoveryCodes } = await enrol(page);
 
   // Nothing of the account is reachable before the code.
@@ -54,16 +67,10 @@ test('two-step sign-in: enrol, code, replay refused, recovery codes once, turn o
   await expectAccountHome(page, email);
 
   // Turning off asks for the password (and a code) again, then returns to the two-step page.
-  await gotoHydrated(page, '/security/two-step');
+  await gotoHydrated(page, TWO_STEP_PATH);
   await expect(page.getByText('You have 8 recovery codes left.')).toBeVisible();
   await page.getByRole('button', { name: 'Turn off two-step sign-in', exact: true }).click();
-  await expectPath(page, '/security/confirm');
-  await waitForHydration(page);
-  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await page.getByLabel('Authentication code', { exact: true }).fill(recoveryCodes[2]);
-  await page.getByRole('button', { name: 'Confirm', exact: true }).click();
-  await expectPath(page, '/security/two-step');
-  await waitForHydration(page);
+  await confirmItsYou(page, TWO_STEP_PATH, { code: recoveryCodes[2] });
   await page.getByRole('button', { name: 'Turn off two-step sign-in', exact: true }).click();
   await expect(page.getByRole('status')).toHaveText('Two-step sign-in is off.');
   await expect(page.getByRole('button', { name: 'Turn on two-step sign-in', exact: true })).toBeVisible();
@@ -77,9 +84,8 @@ test('two-step sign-in: enrol, code, replay refused, recovery codes once, turn o
 test('two-step sign-in: abandoning the enrolment leaves it off', async ({ page }) => {
   const email = uniqueEmail();
   await signUp(page, email);
-  await gotoHydrated(page, '/security/two-step');
-  await page.getByRole('button', { name: 'Turn on two-step sign-in', exact: true }).click();
-  await expect(page.getByLabel('Setup key', { exact: true })).toBeVisible();
+  await gotoHydrated(page, TWO_STEP_PATH);
+  await beginEnrolment(page);
   await signOut(page);
   await signIn(page, email, PASSWORD);
   await expectAccountHome(page, email);

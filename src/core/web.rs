@@ -307,7 +307,7 @@ pub async fn error_pages(req: Request, next: Next) -> Response {
     let is_bare = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .map_or(true, |ct| ct.as_bytes().starts_with(b"text/plain"));
+        .is_none_or(|ct| ct.as_bytes().starts_with(b"text/plain"));
     if status.is_client_error() && is_bare && response.headers().get("serverfnerror").is_none() {
         let message = match status {
             StatusCode::PAYLOAD_TOO_LARGE => "The request was too large.",

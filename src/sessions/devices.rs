@@ -133,7 +133,7 @@ pub async fn revoke_in(
     let Some(row) = row else { return Ok(false) };
     if row.get::<String, _>(1) == "complete" {
         crate::history::store::record(
-            &mut **tx,
+            tx,
             &super::store::session_ended_event(&row, now, EndReason::Revoked),
         )
         .await?;

@@ -180,7 +180,10 @@ impl SessionStore for KeycardStore {
             // The handle enters the session's data only once the row is committed: a failed
             // attempt retried later must still be a new sign-in (with its event), not a rotation.
             let mut data_with_handle = record.data.clone();
-            data_with_handle.insert(AUTH_KEY.to_owned(), serde_json::to_value(&auth).map_err(store_err)?);
+            data_with_handle.insert(
+                AUTH_KEY.to_owned(),
+                serde_json::to_value(&auth).map_err(store_err)?,
+            );
             let data = serde_json::to_string(&data_with_handle).map_err(store_err)?;
             // The row and, for a completed sign-in, its history event (and new-device alert) commit together.
             let mut tx = self.db.pool.begin().await.map_err(store_err)?;

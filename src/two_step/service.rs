@@ -148,8 +148,8 @@ fn hash_codes(state: &AppState, codes: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Checks a 6-digit code or a recovery code and consumes it. Nothing is counted here; see
-/// [`check_sign_in_factor`] for the code step's throttle.
+/// Checks a 6-digit code or a recovery code and consumes it. Nothing is counted here: every way in
+/// calls [`check_factor_within_budget`], which reserves an attempt on the account first.
 pub async fn check_factor(state: &AppState, user_id: i64, input: &str) -> Result<Factor, AppError> {
     let row = store::totp_row(&state.db, user_id)
         .await

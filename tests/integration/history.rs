@@ -20,6 +20,7 @@ on_both_databases!(
     pagination_is_stable_while_events_arrive_and_filters_by_kind,
     export_downloads_as_json_and_csv_for_the_signed_in_account_only,
     retention_purges_old_events_in_batches,
+    alerts_answer_only_to_earlier_sessions,
 );
 
 async fn signed_up(app: &TestApp, email: &str) -> Client {
@@ -286,7 +287,12 @@ async fn no_sign_in_without_its_event(app: &TestApp) {
         .client()
         .log_in("atomic@example.com", PASSWORD, false)
         .await;
-    assert!(reply.status.is_server_error(), "{} {}", reply.status, reply.location());
+    assert!(
+        reply.status.is_server_error(),
+        "{} {}",
+        reply.status,
+        reply.location()
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, sessions);
     app.exec("ALTER TABLE history_events_away RENAME TO history_events")
         .await;
@@ -439,4 +445,60 @@ async fn retention_purges_old_events_in_batches(app: &TestApp) {
         .unwrap();
     assert_eq!(purged, 3);
     assert_eq!(app.count("SELECT COUNT(*) FROM history_events").await, 2);
+}
+
+/// Only a session signed in before an alert may answer it: not the session that raised it (a
+/// thief dismissing the alert about themselves), nor one started after it. The answer is in the
+/// history with the session that gave it.
+async fn alerts_answer_only_to_earlier_sessions(app: &TestApp) {
+    let mut first = signed_up(app, "earlier@example.com").await;
+    let mut thief = signed_in(app, "earlier@example.com", SAFARI_IPHONE).await;
+    let user = app.user_id("earlier@example.com").await;
+    let alert = open_alert_id(app, user).await.to_string();
+    // A session started after the alert (same device as the first: no alert of its own).
+    let mut later = signed_in(app, "earlier@example.com", crate::common::FIREFOX_LINUX).await;
+    assert!(
+        !later.get("/").await.body.contains("It was me"),
+        "not shown to a later session"
+    );
+    for client in [&mut thief, &mut later] {
+        for path in ["/api/history/alerts/ack", "/api/history/alerts/not-me"] {
+            let reply = client.post_form_as_script(path, &[("alert", &alert)]).await;
+            assert_eq!(
+                reply.status,
+                axum::http::StatusCode::NOT_FOUND,
+                "{path}: {}",
+                reply.body
+            );
+        }
+    }
+    assert_eq!(
+        open_alert_id(app, user).await.to_string(),
+        alert,
+        "still open"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'complete'")
+            .await,
+        3
+    );
+    // The first session may; its answer names it.
+    first
+        .post_form("/api/history/alerts/ack", "/", &[("alert", &alert)])
+        .await
+        .assert_redirect_to("/history");
+    let first_handle: String =
+        sqlx::query_scalar("SELECT public_id FROM sessions WHERE id_hash = $1")
+            .bind(first.id_hash())
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+    let answered: (String, Option<String>) = sqlx::query_as(
+        "SELECT detail, session_public_id FROM history_events WHERE user_id = $1 AND kind = 'alert_answered'",
+    )
+    .bind(user)
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(answered, ("It was me".to_owned(), Some(first_handle)));
 }

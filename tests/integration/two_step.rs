@@ -13,6 +13,10 @@ on_both_databases!(
     five_wrong_codes_end_the_half_signed_in_session,
     turning_off_and_new_recovery_codes_need_re_authentication,
     two_step_changes_are_in_the_history,
+    concurrent_wrong_codes_evaluate_at_most_the_free_failures,
+    concurrent_correct_codes_yield_one_session,
+    the_prompt_shares_the_second_factor_budget,
+    re_authentication_rotates_the_session_id,
 );
 
 /// The page's text without tags (Leptos adds comment markers around dynamic text).
@@ -485,7 +489,8 @@ async fn five_wrong_codes_end_the_half_signed_in_session(app: &TestApp) {
     // Ending those sessions did not reset the budget: with the password again, the code step
     // refuses even the right code until the wait is over.
     assert_eq!(app.count(budget).await, 5);
-    let full_sessions = "SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'complete'";
+    let full_sessions =
+        "SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'complete'";
     let before = app.count(full_sessions).await;
     let mut c = at_code_step(app, "fay@example.com").await;
     let reply = submit_code(&mut c, &code_at(&secret, 1)).await;
@@ -496,7 +501,11 @@ async fn five_wrong_codes_end_the_half_signed_in_session(app: &TestApp) {
         "{}",
         page.body
     );
-    assert_eq!(app.count(full_sessions).await, before, "no new full session");
+    assert_eq!(
+        app.count(full_sessions).await,
+        before,
+        "no new full session"
+    );
 
     // The lock is in the history, and the owner's earlier session sees the banner.
     let user = app.user_id("fay@example.com").await;
@@ -690,4 +699,208 @@ async fn two_step_changes_are_in_the_history(app: &TestApp) {
     ] {
         assert!(page.contains(label), "history shows {label}");
     }
+}
+
+/// 30 wrong codes at once in one half-signed-in session: each is reserved on the account's
+/// budget before it is checked, so at most the free failures (+1) are evaluated.
+async fn concurrent_wrong_codes_evaluate_at_most_the_free_failures(app: &TestApp) {
+    let (_, secret, _) = enrolled(app, "swarm@example.com").await;
+    let user = app.user_id("swarm@example.com").await;
+    let client = at_code_step(app, "swarm@example.com").await;
+    let wrong = code_at(&secret, 9);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..30 {
+        let (mut client, wrong) = (client.clone(), wrong.clone());
+        tasks.spawn(async move {
+            client
+                .post_form_as_script("/api/login_code", &[("code", &wrong)])
+                .await
+                .status
+        });
+    }
+    let statuses = tasks.join_all().await;
+    let evaluated = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM history_events WHERE user_id = {user} AND kind = 'code_failed'"
+        ))
+        .await;
+    assert!(
+        evaluated <= 6,
+        "{evaluated} codes were checked: {statuses:?}"
+    );
+    assert!(
+        app.count("SELECT MAX(failures) FROM throttle WHERE key LIKE 'second-factor:%'")
+            .await
+            <= 6
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'password_verified'"
+        )
+        .await,
+        0,
+        "the lock ended the half-signed-in session"
+    );
+}
+
+/// A code and five recovery codes, all correct, sent at once in one half-signed-in session: the
+/// half-signed-in row can be ended only once, so exactly one full session comes of it.
+async fn concurrent_correct_codes_yield_one_session(app: &TestApp) {
+    let (_, secret, codes) = enrolled(app, "twin@example.com").await;
+    let user = app.user_id("twin@example.com").await;
+    let full = format!("SELECT COUNT(*) FROM sessions WHERE user_id = {user} AND ended_at IS NULL AND stage = 'complete'");
+    let before = app.count(&full).await;
+    let client = at_code_step(app, "twin@example.com").await;
+    let mut answers = vec![code_at(&secret, 0)];
+    answers.extend(codes[..5].iter().cloned());
+    let mut tasks = tokio::task::JoinSet::new();
+    for code in answers {
+        let mut client = client.clone();
+        tasks.spawn(async move {
+            client
+                .post_form(
+                    "/api/login_code",
+                    "/login/code",
+                    &[("code", &code), ("next", "")],
+                )
+                .await
+        });
+    }
+    let replies = tasks.join_all().await;
+    let signed_in = replies.iter().filter(|r| r.location() == "/").count();
+    assert_eq!(
+        signed_in,
+        1,
+        "{:?}",
+        replies
+            .iter()
+            .map(|r| r.location().to_owned())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(app.count(&full).await, before + 1);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM history_events WHERE user_id = {user} AND kind = 'signed_in'"
+        ))
+        .await,
+        2,
+        "one sign-in by sign-up, one by the code step"
+    );
+}
+
+/// Wrong codes at the re-authentication prompt count against the same per-account budget as the
+/// code step: a thief at the code step and the owner at the prompt share it, and the failure
+/// that locks it signs the prompting session out.
+async fn the_prompt_shares_the_second_factor_budget(app: &TestApp) {
+    let (mut owner, secret, _) = enrolled(app, "share@example.com").await;
+    let user = app.user_id("share@example.com").await;
+    let mut thief = at_code_step(app, "share@example.com").await;
+    let wrong = code_at(&secret, 8);
+    for _ in 0..3 {
+        submit_code(&mut thief, &wrong).await;
+    }
+    let referer = "/security/confirm?next=/security/two-step";
+    let fields = [
+        ("password", PASSWORD),
+        ("code", wrong.as_str()),
+        ("next", "/security/two-step"),
+    ];
+    let reply = owner.post_form("/api/reauth", referer, &fields).await;
+    assert!(owner
+        .follow(&reply)
+        .await
+        .body
+        .contains("That code is not correct."));
+    let reply = owner.post_form("/api/reauth", referer, &fields).await;
+    reply.assert_redirect_to("/login?ended=locked");
+    assert!(owner.session_cookie().is_none());
+    let details: Vec<String> = sqlx::query_scalar(
+        "SELECT detail FROM history_events WHERE user_id = $1 AND kind = 'code_failed' ORDER BY id",
+    )
+    .bind(user)
+    .fetch_all(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(details[..3], ["Wrong code"; 3]);
+    assert_eq!(details[3..], ["Wrong code when confirming it was you"; 2]);
+    assert!(app
+        .history_kinds(user)
+        .await
+        .contains(&"second_factor_locked".to_owned()));
+    assert_eq!(
+        app.count("SELECT MAX(failures) FROM throttle WHERE key LIKE 'second-factor:%'")
+            .await,
+        5
+    );
+}
+
+/// A successful re-authentication gives the session a new id (ASVS 5.0 7.2.4) and keeps the rest:
+/// the same device row and handle, no new sign-in event, the remembered cookie's expiry.
+async fn re_authentication_rotates_the_session_id(app: &TestApp) {
+    let (_, secret, _) = enrolled(app, "rotate@example.com").await;
+    let user = app.user_id("rotate@example.com").await;
+    let mut client = app.client();
+    client
+        .log_in("rotate@example.com", PASSWORD, true)
+        .await
+        .assert_redirect_to("/login/code");
+    submit_code(&mut client, &code_at(&secret, 0))
+        .await
+        .assert_redirect_to("/");
+    let old_cookie = client.session_cookie().unwrap();
+    let old_hash = client.id_hash();
+    let handle_of = |hash: String| async move {
+        sqlx::query_scalar::<_, String>(
+            "SELECT public_id FROM sessions WHERE id_hash = $1 AND ended_at IS NULL",
+        )
+        .bind(hash)
+        .fetch_optional(&app.state.db.pool)
+        .await
+        .unwrap()
+    };
+    let handle = handle_of(old_hash.clone()).await.expect("live row");
+    let kinds_before = app.history_kinds(user).await;
+
+    let referer = "/security/confirm?next=/security/two-step";
+    let reply = client
+        .post_form(
+            "/api/reauth",
+            referer,
+            &[
+                ("password", PASSWORD),
+                ("code", &code_at(&secret, 1)),
+                ("next", "/security/two-step"),
+            ],
+        )
+        .await;
+    reply.assert_redirect_to("/security/two-step");
+    let new_cookie = client.session_cookie().unwrap();
+    assert_ne!(new_cookie, old_cookie, "a new session id");
+    assert!(
+        reply
+            .set_cookies()
+            .iter()
+            .any(|c| c.starts_with("keycard_session=") && c.contains("Max-Age=259")),
+        "still remembered: {:?}",
+        reply.set_cookies()
+    );
+    assert_eq!(handle_of(old_hash).await, None, "the old id is worthless");
+    assert_eq!(
+        handle_of(client.id_hash()).await,
+        Some(handle),
+        "the same device row"
+    );
+    assert_eq!(
+        app.history_kinds(user).await,
+        kinds_before,
+        "no new sign-in event"
+    );
+    // The old cookie signs nobody in; the new one carries the re-authentication.
+    let mut stale = app.client();
+    stale.cookies.insert("keycard_session".into(), old_cookie);
+    assert!(stale.get("/devices").await.location().starts_with("/login"));
+    client
+        .post_form("/api/two_step_recovery", "/security/two-step", &[])
+        .await
+        .assert_redirect_to("/security/two-step");
 }
