@@ -195,17 +195,21 @@ impl Permits {
     }
 
     /// The attempt failed: each block it leaves runs from now (the reservation set it already,
-    /// from the moment the attempt started; a slow check must not eat into the wait).
-    pub async fn failed(&self, db: &Db) -> Result<(), AppError> {
+    /// from the moment the attempt started; a slow check must not eat into the wait). One
+    /// statement per limit, on the caller's transaction, so the failure's history event commits
+    /// with it and every failure costs the same work, known account or not.
+    pub async fn failed(&self, conn: &mut sqlx::AnyConnection) -> Result<(), AppError> {
         let t = now();
-        for permit in self.0.iter().filter(|p| p.locks()) {
+        for permit in &self.0 {
             let until = t + permit.limit.block_after(permit.attempts);
             sqlx::query(
-                "UPDATE throttle SET blocked_until = $1 WHERE key = $2 AND blocked_until < $1",
+                "UPDATE throttle SET last_failure_at = $1, \
+                 blocked_until = CASE WHEN blocked_until < $2 THEN $2 ELSE blocked_until END WHERE key = $3",
             )
+            .bind(t)
             .bind(until)
             .bind(&permit.limit.key)
-            .execute(&db.pool)
+            .execute(&mut *conn)
             .await?;
         }
         Ok(())

@@ -228,7 +228,6 @@ pub async fn check_factor_within_budget(
         }
         Err(err @ (AppError::WrongCode | AppError::CodeAlreadyUsed)) => {
             let locked = permits.locks();
-            permits.failed(&state.db).await?;
             record_failure(state, user_id, &permits, attempt).await?;
             if locked {
                 tracing::warn!(user_id, "second factor locked after wrong codes");
@@ -255,6 +254,7 @@ async fn record_failure(
         event
     };
     let mut tx = state.db.pool.begin().await?;
+    permits.failed(&mut tx).await?;
     history::record(&mut tx, &event(Kind::CodeFailed, attempt.failure_detail)).await?;
     if let Some(permit) = permits.0.iter().find(|p| p.locks()) {
         let wait = crate::errors::wait_text(permit.limit.block_after(permit.attempts));
