@@ -116,7 +116,5 @@ fn NotFound() -> impl IntoView {
 
 /// The message of a failed action, for a `role="alert"` paragraph.
 pub fn action_error<T>(value: Option<Result<T, crate::errors::AppError>>) -> Option<String> {
-    value
-        .and_then(|result| result.err())
-        .map(|err| err.to_string())
+    value.and_then(|result| result.err()).map(|err| err.to_string())
 }

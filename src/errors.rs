@@ -94,8 +94,9 @@ impl AppError {
     /// Seconds to send in `Retry-After`, for the answers that carry one.
     pub fn retry_after(&self) -> Option<i64> {
         match self {
-            AppError::TooManyAttempts { retry_after_secs }
-            | AppError::Busy { retry_after_secs } => Some((*retry_after_secs).max(1)),
+            AppError::TooManyAttempts { retry_after_secs } | AppError::Busy { retry_after_secs } => {
+                Some((*retry_after_secs).max(1))
+            }
             _ => None,
         }
     }

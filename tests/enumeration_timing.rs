@@ -11,10 +11,7 @@ async fn median_ms_of_failed_sign_ins(app: &TestApp) -> (f64, f64) {
     let (mut known, mut unknown) = (Vec::new(), Vec::new());
     // Interleaved, so drift in machine load affects both alike; the first round warms up.
     for round in 0..16 {
-        for (email, samples) in [
-            ("tia@example.com", &mut known),
-            ("nobody-here@example.com", &mut unknown),
-        ] {
+        for (email, samples) in [("tia@example.com", &mut known), ("nobody-here@example.com", &mut unknown)] {
             let mut client = app.client();
             let start = std::time::Instant::now();
             let reply = client.log_in(email, "wrong-password-123", false).await;
@@ -40,11 +37,7 @@ async fn known_and_unknown_emails_take_the_same_time() {
     for app in apps {
         let (known, unknown) = median_ms_of_failed_sign_ins(&app).await;
         let ratio = known.max(unknown) / known.min(unknown);
-        assert!(
-            ratio < 1.2,
-            "{}: known {known:.1} ms vs unknown {unknown:.1} ms",
-            app.backend
-        );
+        assert!(ratio < 1.2, "{}: known {known:.1} ms vs unknown {unknown:.1} ms", app.backend);
         app.cleanup().await;
     }
 }

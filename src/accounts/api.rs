@@ -12,9 +12,7 @@ const MAX_FIELD_CHARS: usize = 1024;
 #[cfg(feature = "ssr")]
 fn check_field_lengths(fields: &[&str]) -> Result<(), AppError> {
     if fields.iter().any(|f| f.chars().count() > MAX_FIELD_CHARS) {
-        return Err(AppError::Invalid(format!(
-            "Fields are limited to {MAX_FIELD_CHARS} characters."
-        )));
+        return Err(AppError::Invalid(format!("Fields are limited to {MAX_FIELD_CHARS} characters.")));
     }
     Ok(())
 }
@@ -25,10 +23,7 @@ fn code_step_path(next: &str) -> String {
     if next == "/" {
         "/login/code".to_owned()
     } else {
-        format!(
-            "/login/code?next={}",
-            crate::sessions::auth::urlencode(next)
-        )
+        format!("/login/code?next={}", crate::sessions::auth::urlencode(next))
     }
 }
 
@@ -40,16 +35,8 @@ pub async fn sign_up(email: String, password: String) -> Result<(), AppError> {
     check_field_lengths(&[&email, &password])?;
     let ctx = RequestContext::get().await?;
     let user_id = super::service::sign_up(&ctx.state, &email, &password, &ctx.origin.ip).await?;
-    start_session(
-        &ctx.session,
-        &ctx.state,
-        user_id,
-        Stage::Complete,
-        SignInMethod::Password,
-        false,
-        ctx.origin,
-    )
-    .await?;
+    start_session(&ctx.session, &ctx.state, user_id, Stage::Complete, SignInMethod::Password, false, ctx.origin)
+        .await?;
     leptos_axum::redirect("/");
     Ok(())
 }
@@ -68,15 +55,11 @@ pub async fn log_in(
     use crate::sessions::next::safe_next;
     check_field_lengths(&[&email, &password, next.as_deref().unwrap_or_default()])?;
     let ctx = RequestContext::get().await?;
-    let user_id =
-        super::service::verify_credentials(&ctx.state, &email, &password, &ctx.origin.ip).await?;
+    let user_id = super::service::verify_credentials(&ctx.state, &email, &password, &ctx.origin.ip).await?;
     let remember = remember.is_some();
     let next = safe_next(next.as_deref());
     // With two-step on, the password only gets the session to the code step (5 minutes at most).
-    if crate::two_step::store::is_enabled(&ctx.state.db, user_id)
-        .await
-        .map_err(AppError::internal)?
-    {
+    if crate::two_step::store::is_enabled(&ctx.state.db, user_id).await.map_err(AppError::internal)? {
         start_session(
             &ctx.session,
             &ctx.state,
@@ -90,16 +73,8 @@ pub async fn log_in(
         leptos_axum::redirect(&code_step_path(&next));
         return Ok(());
     }
-    start_session(
-        &ctx.session,
-        &ctx.state,
-        user_id,
-        Stage::Complete,
-        SignInMethod::Password,
-        remember,
-        ctx.origin,
-    )
-    .await?;
+    start_session(&ctx.session, &ctx.state, user_id, Stage::Complete, SignInMethod::Password, remember, ctx.origin)
+        .await?;
     leptos_axum::redirect(&next);
     Ok(())
 }
@@ -114,8 +89,5 @@ pub async fn account_home() -> Result<HomeView, AppError> {
         .await
         .map_err(AppError::internal)?
         .ok_or(AppError::NotSignedIn)?;
-    Ok(HomeView {
-        email: account.email,
-        member_since: account.created_at,
-    })
+    Ok(HomeView { email: account.email, member_since: account.created_at })
 }

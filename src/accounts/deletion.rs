@@ -25,11 +25,7 @@ pub async fn delete_account(db: &Db, user_id: i64) -> Result<bool, sqlx::Error> 
     ] {
         sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
     }
-    let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let deleted = sqlx::query("DELETE FROM users WHERE id = $1").bind(user_id).execute(&mut *tx).await?.rows_affected();
     tx.commit().await?;
     Ok(deleted > 0)
 }

@@ -8,8 +8,7 @@ use leptos_router::hooks::use_query_map;
 use super::api::{account_home, LogIn, SignUp};
 use crate::app::action_error;
 use crate::errors::{
-    AppError, ACCOUNT_DELETED, SESSION_EXPIRED, SIGNED_OUT_ELSEWHERE, TOO_MANY_CODES,
-    TOO_MANY_CONFIRMATIONS,
+    AppError, ACCOUNT_DELETED, SESSION_EXPIRED, SIGNED_OUT_ELSEWHERE, TOO_MANY_CODES, TOO_MANY_CONFIRMATIONS,
 };
 
 #[component]
@@ -107,10 +106,7 @@ pub fn HomePage() -> impl IntoView {
 /// Shown when a page's data could not be loaded; a signed-out browser is sent to sign-in.
 #[component]
 pub fn SignedOutNotice(err: AppError) -> impl IntoView {
-    let signed_out = matches!(
-        err,
-        AppError::NotSignedIn | AppError::SignedOutElsewhere | AppError::SessionExpired
-    );
+    let signed_out = matches!(err, AppError::NotSignedIn | AppError::SignedOutElsewhere | AppError::SessionExpired);
     if signed_out {
         #[cfg(feature = "hydrate")]
         {
@@ -120,13 +116,9 @@ pub fn SignedOutNotice(err: AppError) -> impl IntoView {
                 AppError::SessionExpired => "&ended=expired",
                 _ => "",
             };
-            let here = leptos::prelude::window()
-                .location()
-                .pathname()
-                .unwrap_or_else(|_| "/".into());
-            let _ = leptos::prelude::window()
-                .location()
-                .assign(&format!("/login?next={}{ended}", js_sys_encode(&here)));
+            let here = leptos::prelude::window().location().pathname().unwrap_or_else(|_| "/".into());
+            let _ =
+                leptos::prelude::window().location().assign(&format!("/login?next={}{ended}", js_sys_encode(&here)));
         }
     }
     view! {
@@ -141,9 +133,7 @@ pub fn SignedOutNotice(err: AppError) -> impl IntoView {
 fn js_sys_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()

@@ -25,23 +25,17 @@ fn argon2() -> Argon2<'static> {
 pub fn check_new_password(password: &str, context: &[&str]) -> Result<(), AppError> {
     let chars = password.chars().count();
     if chars < MIN_PASSWORD_CHARS {
-        return Err(AppError::Invalid(format!(
-            "Use at least {MIN_PASSWORD_CHARS} characters for your password."
-        )));
+        return Err(AppError::Invalid(format!("Use at least {MIN_PASSWORD_CHARS} characters for your password.")));
     }
     if chars > MAX_PASSWORD_CHARS {
-        return Err(AppError::Invalid(format!(
-            "Use at most {MAX_PASSWORD_CHARS} characters for your password."
-        )));
+        return Err(AppError::Invalid(format!("Use at most {MAX_PASSWORD_CHARS} characters for your password.")));
     }
     let checked: String = password.chars().take(STRENGTH_CHECK_CHARS).collect();
     let estimate = zxcvbn::zxcvbn(&checked, context);
     if (estimate.score() as u8) < 3 {
         let feedback = estimate.feedback();
         let warning = feedback.and_then(|f| f.warning()).map(|w| w.to_string());
-        let suggestion = feedback
-            .and_then(|f| f.suggestions().first())
-            .map(|s| s.to_string());
+        let suggestion = feedback.and_then(|f| f.suggestions().first()).map(|s| s.to_string());
         let mut message = String::from("This password is too easy to guess");
         match warning {
             Some(w) if !w.is_empty() => {
@@ -66,29 +60,20 @@ pub fn check_new_password(password: &str, context: &[&str]) -> Result<(), AppErr
 /// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
 pub fn hash_password(password: &str) -> Result<String, AppError> {
     let salt = SaltString::generate(&mut OsRng);
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(AppError::internal)
+    argon2().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(AppError::internal)
 }
 
 /// Constant-time verification against a stored PHC string (parameters are read from it).
 pub fn verify_password(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => argon2()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
         Err(_) => false,
     }
 }
 
 /// Runs a CPU-heavy closure on the blocking pool.
-pub async fn off_thread<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, AppError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(AppError::internal)
+pub async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(work).await.map_err(AppError::internal)
 }
 
 /// A hash of a random password: verifying against it costs what a real verification costs.
@@ -106,10 +91,7 @@ mod tests {
     #[test]
     fn hashes_are_argon2id_with_owasp_parameters_and_verify() {
         let hash = hash_password("correct horse battery staple").unwrap();
-        assert!(
-            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-            "{hash}"
-        );
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
         assert!(verify_password("correct horse battery staple", &hash));
         assert!(!verify_password("correct horse battery stapler", &hash));
         assert!(!verify_password("anything", "not a phc string"));
@@ -117,32 +99,21 @@ mod tests {
 
     #[test]
     fn length_and_strength_rules() {
-        assert!(
-            matches!(check_new_password("short", &[]), Err(AppError::Invalid(m)) if m.contains("at least 8"))
-        );
+        assert!(matches!(check_new_password("short", &[]), Err(AppError::Invalid(m)) if m.contains("at least 8")));
         let long = "x".repeat(MAX_PASSWORD_CHARS + 1);
-        assert!(
-            matches!(check_new_password(&long, &[]), Err(AppError::Invalid(m)) if m.contains("at most 1024"))
-        );
+        assert!(matches!(check_new_password(&long, &[]), Err(AppError::Invalid(m)) if m.contains("at most 1024")));
         match check_new_password("password123", &[]) {
             Err(AppError::Invalid(m)) => {
                 assert!(m.starts_with("This password is too easy to guess"), "{m}")
             }
             other => panic!("common password accepted: {other:?}"),
         }
-        assert!(check_new_password(
-            "alice.lambert@example.com",
-            &["alice.lambert@example.com", "alice", "lambert"]
-        )
-        .is_err());
+        assert!(check_new_password("alice.lambert@example.com", &["alice.lambert@example.com", "alice", "lambert"])
+            .is_err());
         assert!(check_new_password("quiet-harbor-lantern-1972", &[]).is_ok());
         // No composition rules: a long lowercase phrase is fine; a 1024-character one is checked quickly.
         assert!(check_new_password("umbrella giraffe tuesday orbit", &[]).is_ok());
-        let max: String = "quiet-harbor-lantern-1972 "
-            .repeat(40)
-            .chars()
-            .take(MAX_PASSWORD_CHARS)
-            .collect();
+        let max: String = "quiet-harbor-lantern-1972 ".repeat(40).chars().take(MAX_PASSWORD_CHARS).collect();
         assert!(check_new_password(&max, &[]).is_ok());
     }
 }

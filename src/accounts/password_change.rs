@@ -38,50 +38,29 @@ pub async fn change_password(
     ip: &str,
     at: i64,
 ) -> Result<PasswordChange, AppError> {
-    let account = store::account_by_id(&state.db, user_id)
-        .await?
-        .ok_or(AppError::NotSignedIn)?;
+    let account = store::account_by_id(&state.db, user_id).await?.ok_or(AppError::NotSignedIn)?;
     if new_password == current_password {
-        return Err(AppError::Invalid(
-            "Choose a new password that differs from your current one.".into(),
-        ));
+        return Err(AppError::Invalid("Choose a new password that differs from your current one.".into()));
     }
-    let email_key = super::service::parse_email(&account.email)
-        .map(|e| e.key)
-        .unwrap_or_else(|_| account.email.to_lowercase());
+    let email_key =
+        super::service::parse_email(&account.email).map(|e| e.key).unwrap_or_else(|_| account.email.to_lowercase());
     let new_password = new_password.to_owned();
     let new_password = off_thread(move || {
         // The same context as sign-up: the email and the words of its local part.
         let local = email_key.split('@').next().unwrap_or_default().to_owned();
         let mut context: Vec<&str> = vec![&email_key, &local];
-        context.extend(
-            local
-                .split(|c: char| !c.is_alphanumeric())
-                .filter(|w| w.len() > 2),
-        );
+        context.extend(local.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2));
         check_new_password(&new_password, &context).map(|()| new_password)
     })
     .await??;
-    match verify_account_password(
-        state,
-        user_id,
-        current_password,
-        ip,
-        "Wrong current password on the password page",
-    )
-    .await?
+    match verify_account_password(state, user_id, current_password, ip, "Wrong current password on the password page")
+        .await?
     {
         PasswordCheck::Correct => {}
-        PasswordCheck::Wrong { locked: false } => {
-            return Err(AppError::Invalid(WRONG_CURRENT_PASSWORD.into()))
-        }
+        PasswordCheck::Wrong { locked: false } => return Err(AppError::Invalid(WRONG_CURRENT_PASSWORD.into())),
         PasswordCheck::Wrong { locked: true } => return Ok(PasswordChange::Locked),
     }
-    let hash = state
-        .hashing
-        .admit()?
-        .run(move || hash_password(&new_password))
-        .await??;
+    let hash = state.hashing.admit()?.run(move || hash_password(&new_password)).await??;
 
     let mut tx = state.db.pool.begin().await.map_err(AppError::internal)?;
     sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3")
@@ -91,27 +70,18 @@ pub async fn change_password(
         .execute(&mut *tx)
         .await
         .map_err(AppError::internal)?;
-    let ended =
-        crate::sessions::devices::end_other_sessions_in(&mut tx, user_id, current_hash, at, None)
-            .await
-            .map_err(AppError::internal)?;
+    let ended = crate::sessions::devices::end_other_sessions_in(&mut tx, user_id, current_hash, at, None)
+        .await
+        .map_err(AppError::internal)?;
     // The change and its history event commit together.
     let detail = match ended {
         0 => "No other session was signed in".to_owned(),
         1 => "1 other session signed out".to_owned(),
         n => format!("{n} other sessions signed out"),
     };
-    let event = crate::history::store::Event::now_by_current(
-        user_id,
-        crate::history::Kind::PasswordChanged,
-        at,
-        &detail,
-    );
-    crate::history::store::record(&mut tx, &event)
-        .await
-        .map_err(AppError::internal)?;
+    let event =
+        crate::history::store::Event::now_by_current(user_id, crate::history::Kind::PasswordChanged, at, &detail);
+    crate::history::store::record(&mut tx, &event).await.map_err(AppError::internal)?;
     tx.commit().await.map_err(AppError::internal)?;
-    Ok(PasswordChange::Changed {
-        other_sessions_ended: ended,
-    })
+    Ok(PasswordChange::Changed { other_sessions_ended: ended })
 }

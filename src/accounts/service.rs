@@ -31,9 +31,7 @@ pub fn parse_email(raw: &str) -> Result<Email, AppError> {
         || domain.starts_with('.')
         || domain.ends_with('.')
         || local.contains('@')
-        || display
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+        || display.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
     {
         return Err(invalid());
     }
@@ -45,27 +43,14 @@ pub fn parse_email(raw: &str) -> Result<Email, AppError> {
 /// Each IP may make a limited number of sign-up attempts an hour, counted before the password is
 /// hashed and whether or not the email already has an account (so the "already exists" answer
 /// cannot be used to test many emails).
-pub async fn sign_up(
-    state: &AppState,
-    raw_email: &str,
-    password: &str,
-    ip: &str,
-) -> Result<i64, AppError> {
+pub async fn sign_up(state: &AppState, raw_email: &str, password: &str, ip: &str) -> Result<i64, AppError> {
     let email = parse_email(raw_email)?;
     let password = password.to_owned();
     let context_email = email.key.clone();
     let password = off_thread(move || {
-        let local = context_email
-            .split('@')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
+        let local = context_email.split('@').next().unwrap_or_default().to_owned();
         let mut context: Vec<&str> = vec![&context_email, &local];
-        context.extend(
-            local
-                .split(|c: char| !c.is_alphanumeric())
-                .filter(|w| w.len() > 2),
-        );
+        context.extend(local.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2));
         check_new_password(&password, &context).map(|()| password)
     })
     .await??;
@@ -77,9 +62,9 @@ pub async fn sign_up(
             permits.succeeded(&state.db).await?;
             Ok(id)
         }
-        Err(InsertError::EmailTaken) => Err(AppError::Invalid(
-            "An account with this email already exists. Sign in instead.".into(),
-        )),
+        Err(InsertError::EmailTaken) => {
+            Err(AppError::Invalid("An account with this email already exists. Sign in instead.".into()))
+        }
         Err(InsertError::Db(err)) => Err(err.into()),
     }
 }
@@ -97,18 +82,9 @@ pub enum PasswordCheck {
 /// The account's id when the email and password match. An unknown email costs the same argon2
 /// work (verified against a dummy hash) and gets the same answer as a wrong password; both are
 /// throttled by email and by IP alike (see [`throttle`]), reserved before any password is checked.
-pub async fn verify_credentials(
-    state: &AppState,
-    raw_email: &str,
-    password: &str,
-    ip: &str,
-) -> Result<i64, AppError> {
+pub async fn verify_credentials(state: &AppState, raw_email: &str, password: &str, ip: &str) -> Result<i64, AppError> {
     let key = parse_email(raw_email).map(|e| e.key).unwrap_or_default();
-    let found = if key.is_empty() {
-        None
-    } else {
-        store::credentials_by_email_key(&state.db, &key).await?
-    };
+    let found = if key.is_empty() { None } else { store::credentials_by_email_key(&state.db, &key).await? };
     let user_id = found.as_ref().map(|c| c.user_id);
     match check_password(state, &key, found, password, ip, "Wrong password").await? {
         PasswordCheck::Correct => user_id.ok_or(AppError::WrongCredentials),
@@ -126,18 +102,11 @@ pub async fn verify_account_password(
     ip: &str,
     failure_detail: &str,
 ) -> Result<PasswordCheck, AppError> {
-    let account = store::account_by_id(&state.db, user_id)
-        .await?
-        .ok_or(AppError::NotSignedIn)?;
-    let key = parse_email(&account.email)
-        .map(|e| e.key)
-        .unwrap_or_else(|_| account.email.to_lowercase());
+    let account = store::account_by_id(&state.db, user_id).await?.ok_or(AppError::NotSignedIn)?;
+    let key = parse_email(&account.email).map(|e| e.key).unwrap_or_else(|_| account.email.to_lowercase());
     let found = store::password_hash_by_id(&state.db, user_id)
         .await?
-        .map(|password_hash| store::Credentials {
-            user_id,
-            password_hash,
-        });
+        .map(|password_hash| store::Credentials { user_id, password_hash });
     check_password(state, &key, found, password, ip, failure_detail).await
 }
 
@@ -153,19 +122,13 @@ async fn check_password(
     failure_detail: &str,
 ) -> Result<PasswordCheck, AppError> {
     let admission = state.hashing.admit()?;
-    let permits = throttle::reserve(
-        &state.db,
-        &[Limit::sign_in_email(email_key), Limit::sign_in_ip(ip)],
-    )
-    .await?;
+    let permits = throttle::reserve(&state.db, &[Limit::sign_in_email(email_key), Limit::sign_in_ip(ip)]).await?;
     let (user_id, phc) = match found {
         Some(c) => (Some(c.user_id), c.password_hash),
         None => (None, state.dummy_hash.to_string()),
     };
     let password = password.to_owned();
-    let matches = admission
-        .run(move || verify_password(&password, &phc))
-        .await?;
+    let matches = admission.run(move || verify_password(&password, &phc)).await?;
     match (user_id, matches) {
         (Some(_), true) => {
             permits.succeeded(&state.db).await?;
@@ -185,9 +148,7 @@ async fn check_password(
             permits.failed(&mut tx).await?;
             crate::history::store::record(&mut tx, &event).await?;
             tx.commit().await?;
-            Ok(PasswordCheck::Wrong {
-                locked: permits.locks(),
-            })
+            Ok(PasswordCheck::Wrong { locked: permits.locks() })
         }
         (None, _) => {
             // Unknown emails stay out of every account's history (the server log keeps a trace),
@@ -196,9 +157,7 @@ async fn check_password(
             permits.failed(&mut tx).await?;
             tx.commit().await?;
             tracing::info!(ip, "sign-in attempt for an unknown email");
-            Ok(PasswordCheck::Wrong {
-                locked: permits.locks(),
-            })
+            Ok(PasswordCheck::Wrong { locked: permits.locks() })
         }
     }
 }
@@ -213,20 +172,8 @@ mod tests {
         assert_eq!(e.display, "Alice@Example.COM");
         assert_eq!(e.key, "alice@example.com");
         // NFKC folds compatibility forms (full-width letters) into their plain forms.
-        assert_eq!(
-            parse_email("ａlice@example.com").unwrap().key,
-            "alice@example.com"
-        );
-        for bad in [
-            "",
-            "alice",
-            "@example.com",
-            "alice@",
-            "a b@example.com",
-            "a@b@c",
-            "<a>@x.y",
-            "a@.x",
-        ] {
+        assert_eq!(parse_email("ａlice@example.com").unwrap().key, "alice@example.com");
+        for bad in ["", "alice", "@example.com", "alice@", "a b@example.com", "a@b@c", "<a>@x.y", "a@.x"] {
             assert!(parse_email(bad).is_err(), "{bad:?}");
         }
         assert!(parse_email(&format!("{}@example.com", "a".repeat(250))).is_err());

@@ -13,10 +13,7 @@ pub struct Credentials {
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("user_id", &self.user_id)
-            .field("password_hash", &"[redacted]")
-            .finish()
+        f.debug_struct("Credentials").field("user_id", &self.user_id).field("password_hash", &"[redacted]").finish()
     }
 }
 
@@ -52,35 +49,22 @@ pub async fn insert_user(
     .fetch_one(&db.pool)
     .await
     .map(|row| row.get::<i64, _>(0))
-    .map_err(|err| {
-        if is_unique_violation(&err) {
-            InsertError::EmailTaken
-        } else {
-            InsertError::Db(err)
-        }
-    })
+    .map_err(|err| if is_unique_violation(&err) { InsertError::EmailTaken } else { InsertError::Db(err) })
 }
 
-pub async fn credentials_by_email_key(
-    db: &Db,
-    email_key: &str,
-) -> Result<Option<Credentials>, sqlx::Error> {
+pub async fn credentials_by_email_key(db: &Db, email_key: &str) -> Result<Option<Credentials>, sqlx::Error> {
     let row = sqlx::query("SELECT id, password_hash FROM users WHERE email_key = $1")
         .bind(email_key)
         .fetch_optional(&db.pool)
         .await?;
-    Ok(row.map(|row| Credentials {
-        user_id: row.get(0),
-        password_hash: row.get(1),
-    }))
+    Ok(row.map(|row| Credentials { user_id: row.get(0), password_hash: row.get(1) }))
 }
 
 pub async fn account_by_id(db: &Db, user_id: i64) -> Result<Option<Account>, sqlx::Error> {
-    let row =
-        sqlx::query("SELECT id, email, created_at, password_changed_at FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(&db.pool)
-            .await?;
+    let row = sqlx::query("SELECT id, email, created_at, password_changed_at FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(&db.pool)
+        .await?;
     Ok(row.map(|row| Account {
         id: row.get(0),
         email: row.get(1),
@@ -91,9 +75,7 @@ pub async fn account_by_id(db: &Db, user_id: i64) -> Result<Option<Account>, sql
 
 /// The password hash of an account (for re-authentication of a signed-in person).
 pub async fn password_hash_by_id(db: &Db, user_id: i64) -> Result<Option<String>, sqlx::Error> {
-    let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_optional(&db.pool)
-        .await?;
+    let row =
+        sqlx::query("SELECT password_hash FROM users WHERE id = $1").bind(user_id).fetch_optional(&db.pool).await?;
     Ok(row.map(|row| row.get(0)))
 }

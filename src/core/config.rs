@@ -78,21 +78,13 @@ impl std::str::FromStr for ClientIpHeader {
             "x-forwarded-for" => Ok(ClientIpHeader::XForwardedFor),
             "forwarded" => Ok(ClientIpHeader::Forwarded),
             "x-real-ip" => Ok(ClientIpHeader::XRealIp),
-            _ => Err(format!(
-                "{raw:?} is not one of x-forwarded-for, forwarded, x-real-ip"
-            )),
+            _ => Err(format!("{raw:?} is not one of x-forwarded-for, forwarded, x-real-ip")),
         }
     }
 }
 
 fn client_ip_header(raw: Option<&str>) -> Result<Option<ClientIpHeader>, ConfigError> {
-    raw.map(|raw| {
-        raw.parse().map_err(|problem| ConfigError {
-            name: "KEYCARD_CLIENT_IP_HEADER",
-            problem,
-        })
-    })
-    .transpose()
+    raw.map(|raw| raw.parse().map_err(|problem| ConfigError { name: "KEYCARD_CLIENT_IP_HEADER", problem })).transpose()
 }
 
 impl std::fmt::Debug for Config {
@@ -220,20 +212,16 @@ where
 {
     match var(name) {
         None => Ok(default),
-        Some(raw) => raw.trim().parse().map_err(|e: T::Err| ConfigError {
-            name,
-            problem: format!("cannot parse {raw:?}: {e}"),
-        }),
+        Some(raw) => {
+            raw.trim().parse().map_err(|e: T::Err| ConfigError { name, problem: format!("cannot parse {raw:?}: {e}") })
+        }
     }
 }
 
 fn seconds(name: &'static str, default: u64) -> Result<Duration, ConfigError> {
     let value = parse(name, default)?;
     if value == 0 {
-        return Err(ConfigError {
-            name,
-            problem: "must be at least 1 second".into(),
-        });
+        return Err(ConfigError { name, problem: "must be at least 1 second".into() });
     }
     Ok(Duration::from_secs(value))
 }
@@ -243,13 +231,10 @@ impl Config {
         let addr_default: SocketAddr = var("LEPTOS_SITE_ADDR")
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| "127.0.0.1:3000".parse().expect("valid default address"));
-        let data_dir: PathBuf = var("KEYCARD_DATA_DIR")
-            .unwrap_or_else(|| "./data".into())
-            .into();
+        let data_dir: PathBuf = var("KEYCARD_DATA_DIR").unwrap_or_else(|| "./data".into()).into();
         let database_url = var("KEYCARD_DATABASE_URL").unwrap_or_else(|| sqlite_url_in(&data_dir));
-        let site_root = var("KEYCARD_SITE_ROOT")
-            .or_else(|| var("LEPTOS_SITE_ROOT"))
-            .unwrap_or_else(|| "target/site".into());
+        let site_root =
+            var("KEYCARD_SITE_ROOT").or_else(|| var("LEPTOS_SITE_ROOT")).unwrap_or_else(|| "target/site".into());
         Ok(Config {
             addr: parse("KEYCARD_ADDR", addr_default)?,
             data_dir,
@@ -264,12 +249,7 @@ impl Config {
             header_read_timeout: seconds("KEYCARD_HEADER_TIMEOUT_SECS", 30)?,
             request_timeout: seconds("KEYCARD_REQUEST_TIMEOUT_SECS", 30)?,
             max_connections: match parse("KEYCARD_MAX_CONNECTIONS", 1024usize)? {
-                0 => {
-                    return Err(ConfigError {
-                        name: "KEYCARD_MAX_CONNECTIONS",
-                        problem: "must be at least 1".into(),
-                    })
-                }
+                0 => return Err(ConfigError { name: "KEYCARD_MAX_CONNECTIONS", problem: "must be at least 1".into() }),
                 n => n,
             },
             trusted_proxies: trusted_proxies(var("KEYCARD_TRUSTED_PROXIES").as_deref())?,
@@ -332,17 +312,12 @@ impl Config {
 
 /// The default database: a file in the data directory, created on first run.
 pub fn sqlite_url_in(data_dir: &std::path::Path) -> String {
-    format!(
-        "sqlite://{}?mode=rwc",
-        data_dir.join("keycard.db").display()
-    )
+    format!("sqlite://{}?mode=rwc", data_dir.join("keycard.db").display())
 }
 
 /// The issuer goes into `otpauth://` URIs, where a colon would split the label.
 fn totp_issuer(raw: Option<String>) -> Result<String, ConfigError> {
-    let issuer = raw
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_else(|| "Keycard".into());
+    let issuer = raw.map(|s| s.trim().to_owned()).unwrap_or_else(|| "Keycard".into());
     if issuer.contains(':') || issuer.chars().any(char::is_control) || issuer.chars().count() > 64 {
         return Err(ConfigError {
             name: "KEYCARD_TOTP_ISSUER",
@@ -383,8 +358,7 @@ mod tests {
         assert!(!printed.contains("s3cr3t"), "{printed}");
         assert!(!printed.contains("00ff00ff"), "{printed}");
         assert!(
-            printed
-                .contains("postgres://keycard:[redacted]@db.internal:5432/keycard?sslmode=require"),
+            printed.contains("postgres://keycard:[redacted]@db.internal:5432/keycard?sslmode=require"),
             "{printed}"
         );
         // The field itself is still the whole URL for the code that connects.
@@ -393,55 +367,25 @@ mod tests {
 
     #[test]
     fn redacts_only_passwords() {
-        assert_eq!(
-            redact_url_password("postgres://u:p@h/db"),
-            "postgres://u:[redacted]@h/db"
-        );
-        assert_eq!(
-            redact_url_password("postgres://u@h/db"),
-            "postgres://u@h/db"
-        );
-        assert_eq!(
-            redact_url_password("postgres://u:p%40x@h:1/db"),
-            "postgres://u:[redacted]@h:1/db"
-        );
-        assert_eq!(
-            redact_url_password("postgres://u:p@x@h/db"),
-            "postgres://u:[redacted]@h/db"
-        );
-        assert_eq!(
-            redact_url_password("postgres://u:p/x@h/db"),
-            "postgres://u:[redacted]@h/db"
-        );
+        assert_eq!(redact_url_password("postgres://u:p@h/db"), "postgres://u:[redacted]@h/db");
+        assert_eq!(redact_url_password("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url_password("postgres://u:p%40x@h:1/db"), "postgres://u:[redacted]@h:1/db");
+        assert_eq!(redact_url_password("postgres://u:p@x@h/db"), "postgres://u:[redacted]@h/db");
+        assert_eq!(redact_url_password("postgres://u:p/x@h/db"), "postgres://u:[redacted]@h/db");
         assert_eq!(
             redact_url_password("postgres://h/db?user=u&password=p"),
             "postgres://h/db?user=u&password=[redacted]"
         );
-        assert_eq!(
-            redact_url_password("sqlite://data/keycard.db?mode=rwc"),
-            "sqlite://data/keycard.db?mode=rwc"
-        );
+        assert_eq!(redact_url_password("sqlite://data/keycard.db?mode=rwc"), "sqlite://data/keycard.db?mode=rwc");
     }
 
     #[test]
     fn client_ip_header_names() {
         assert_eq!(client_ip_header(None).unwrap(), None);
-        assert_eq!(
-            client_ip_header(Some("X-Forwarded-For")).unwrap(),
-            Some(ClientIpHeader::XForwardedFor)
-        );
-        assert_eq!(
-            client_ip_header(Some(" forwarded ")).unwrap(),
-            Some(ClientIpHeader::Forwarded)
-        );
-        assert_eq!(
-            client_ip_header(Some("X-REAL-IP")).unwrap(),
-            Some(ClientIpHeader::XRealIp)
-        );
+        assert_eq!(client_ip_header(Some("X-Forwarded-For")).unwrap(), Some(ClientIpHeader::XForwardedFor));
+        assert_eq!(client_ip_header(Some(" forwarded ")).unwrap(), Some(ClientIpHeader::Forwarded));
+        assert_eq!(client_ip_header(Some("X-REAL-IP")).unwrap(), Some(ClientIpHeader::XRealIp));
         let err = client_ip_header(Some("cf-connecting-ip")).unwrap_err();
-        assert!(
-            err.to_string().starts_with("KEYCARD_CLIENT_IP_HEADER: "),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("KEYCARD_CLIENT_IP_HEADER: "), "{err}");
     }
 }

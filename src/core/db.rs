@@ -49,28 +49,19 @@ impl Db {
 
     /// Applies the embedded migrations for this database kind.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
-        let migrator = if self.is_sqlite {
-            &SQLITE_MIGRATIONS
-        } else {
-            &POSTGRES_MIGRATIONS
-        };
+        let migrator = if self.is_sqlite { &SQLITE_MIGRATIONS } else { &POSTGRES_MIGRATIONS };
         migrator.run(&self.pool).await
     }
 
     /// `SELECT 1`, for readiness checks.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
     }
 }
 
 /// The file of a `sqlite:` URL; `None` for in-memory databases.
 fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     let in_memory = query.split('&').any(|pair| pair == "mode=memory");
     if path.is_empty() || path == ":memory:" || in_memory {
@@ -80,10 +71,7 @@ fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
 }
 
 fn sqlite_parent_dir(url: &str) -> Option<std::path::PathBuf> {
-    sqlite_file(url)?
-        .parent()
-        .map(|p| p.to_path_buf())
-        .filter(|p| !p.as_os_str().is_empty())
+    sqlite_file(url)?.parent().map(|p| p.to_path_buf()).filter(|p| !p.as_os_str().is_empty())
 }
 
 /// Before sqlx opens a SQLite database: its directory is created readable by the owner only, and
@@ -97,9 +85,7 @@ fn prepare_sqlite_file(url: &str) -> std::io::Result<()> {
     if let Some(dir) = sqlite_parent_dir(url) {
         super::secrets::create_private_dir(&dir)?;
     }
-    let creates = url
-        .split_once('?')
-        .is_some_and(|(_, query)| query.split('&').any(|pair| pair == "mode=rwc"));
+    let creates = url.split_once('?').is_some_and(|(_, query)| query.split('&').any(|pair| pair == "mode=rwc"));
     if creates && !file.exists() {
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
@@ -138,10 +124,7 @@ fn prepare_sqlite_file(url: &str) -> std::io::Result<()> {
 
 /// Now, in Unix seconds: the only time format stored, identical on both databases.
 pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// True when the error is a unique-constraint violation (duplicate email, say).
@@ -155,14 +138,8 @@ mod tests {
 
     #[test]
     fn parent_dir_of_sqlite_urls() {
-        assert_eq!(
-            sqlite_parent_dir("sqlite://data/k.db?mode=rwc").unwrap(),
-            std::path::Path::new("data")
-        );
-        assert_eq!(
-            sqlite_parent_dir("sqlite:///tmp/x/k.db").unwrap(),
-            std::path::Path::new("/tmp/x")
-        );
+        assert_eq!(sqlite_parent_dir("sqlite://data/k.db?mode=rwc").unwrap(), std::path::Path::new("data"));
+        assert_eq!(sqlite_parent_dir("sqlite:///tmp/x/k.db").unwrap(), std::path::Path::new("/tmp/x"));
         assert!(sqlite_parent_dir("sqlite::memory:").is_none());
         assert!(sqlite_parent_dir("sqlite://k.db").is_none());
         assert!(sqlite_file("sqlite://k.db?mode=memory").is_none());
@@ -174,15 +151,11 @@ mod tests {
     #[tokio::test]
     async fn sqlite_files_are_the_owners_only() {
         use std::os::unix::fs::PermissionsExt;
-        let mode =
-            |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
         let root = std::env::temp_dir().join(format!("kc_db_modes_{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let data_dir = root.join("data");
-        let config = Config::for_tests(
-            &crate::core::config::sqlite_url_in(&data_dir),
-            data_dir.clone(),
-        );
+        let config = Config::for_tests(&crate::core::config::sqlite_url_in(&data_dir), data_dir.clone());
         let db = Db::connect(&config).await.unwrap();
         db.migrate().await.unwrap();
         assert_eq!(mode(&data_dir), 0o700);
@@ -192,11 +165,7 @@ mod tests {
         assert_eq!(mode(&wal), 0o600);
         db.pool.close().await;
 
-        std::fs::set_permissions(
-            data_dir.join("keycard.db"),
-            std::fs::Permissions::from_mode(0o644),
-        )
-        .unwrap();
+        std::fs::set_permissions(data_dir.join("keycard.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
         let db = Db::connect(&config).await.unwrap();
         db.ping().await.unwrap();
         assert_eq!(mode(&data_dir.join("keycard.db")), 0o600);

@@ -41,9 +41,7 @@ fn is_error_param(key: &str) -> bool {
 /// The decoded pairs of a query string, decoded as Leptos decodes them (`+` is a space, `%XX` a
 /// byte).
 fn pairs(query: &str) -> Vec<(String, String)> {
-    form_urlencoded::parse(query.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
+    form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
 
 /// The only value of `name` among `pairs`; `None` when it is missing or given more than once.
@@ -74,10 +72,7 @@ fn with_query(location: &str, query: &str) -> String {
         Some((base, fragment)) => (base, Some(fragment)),
         None => (location, None),
     };
-    let mut out = base
-        .split_once('?')
-        .map_or(base, |(base, _)| base)
-        .to_owned();
+    let mut out = base.split_once('?').map_or(base, |(base, _)| base).to_owned();
     if !query.is_empty() {
         out.push('?');
         out.push_str(query);
@@ -96,13 +91,7 @@ pub fn signed_location(state: &AppState, location: &str, now: i64) -> Option<Str
     let without_fragment = location.split('#').next().unwrap_or_default();
     let query = without_fragment.split_once('?').map(|(_, q)| q)?;
     let pairs = pairs(query);
-    let latest = |name: &str| {
-        pairs
-            .iter()
-            .rev()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.clone())
-    };
+    let latest = |name: &str| pairs.iter().rev().find(|(key, _)| key == name).map(|(_, value)| value.clone());
     let (fn_path, err) = (latest("__path")?, latest("__err")?);
     let page_path = without_fragment.parse::<Uri>().ok()?.path().to_owned();
     let exp = (now + LINK_LIFETIME_SECS).to_string();
@@ -120,21 +109,13 @@ pub fn signed_location(state: &AppState, location: &str, now: i64) -> Option<Str
 
 /// Adds `__exp` and `__sig` to the error redirects that server functions answer failed form posts
 /// with.
-pub async fn sign_error_redirects(
-    State(state): State<AppState>,
-    req: Request,
-    next: Next,
-) -> Response {
+pub async fn sign_error_redirects(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let is_post = req.method() == Method::POST;
     let mut response = next.run(req).await;
     if !is_post || !response.status().is_redirection() {
         return response;
     }
-    let Some(location) = response
-        .headers()
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some(location) = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()) else {
         return response;
     };
     if let Some(signed) = signed_location(&state, location, now()) {
@@ -148,52 +129,35 @@ pub async fn sign_error_redirects(
 /// Whether the error link in `pairs` was signed by this server for the page at `page_path` and
 /// has not expired at `now`.
 fn is_genuine(state: &AppState, page_path: &str, pairs: &[(String, String)], now: i64) -> bool {
-    let (Some(fn_path), Some(err), Some(exp), Some(sig)) = (
-        single(pairs, "__path"),
-        single(pairs, "__err"),
-        single(pairs, "__exp"),
-        single(pairs, "__sig"),
-    ) else {
+    let (Some(fn_path), Some(err), Some(exp), Some(sig)) =
+        (single(pairs, "__path"), single(pairs, "__err"), single(pairs, "__exp"), single(pairs, "__sig"))
+    else {
         return false;
     };
     let expected = signature(state, page_path, fn_path, err, exp);
     if !bool::from(expected.as_bytes().ct_eq(sig.as_bytes())) {
         return false;
     }
-    exp.parse::<i64>()
-        .is_ok_and(|exp| expiry_acceptable(exp, now))
+    exp.parse::<i64>().is_ok_and(|exp| expiry_acceptable(exp, now))
 }
 
 /// Pages reached with an error link that is forged, expired or made for another page are sent to
 /// the same address without the error.
-pub async fn drop_forged_error_links(
-    State(state): State<AppState>,
-    req: Request,
-    next: Next,
-) -> Response {
+pub async fn drop_forged_error_links(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let query = req.uri().query().unwrap_or_default();
     if req.method() != Method::GET || query.is_empty() {
         return next.run(req).await;
     }
     let pairs = pairs(query);
-    if !pairs.iter().any(|(key, _)| is_error_param(key))
-        || is_genuine(&state, req.uri().path(), &pairs, now())
-    {
+    if !pairs.iter().any(|(key, _)| is_error_param(key)) || is_genuine(&state, req.uri().path(), &pairs, now()) {
         return next.run(req).await;
     }
-    let kept: Vec<&(String, String)> = pairs
-        .iter()
-        .filter(|(key, _)| !is_error_param(key))
-        .collect();
+    let kept: Vec<&(String, String)> = pairs.iter().filter(|(key, _)| !is_error_param(key)).collect();
     // One leading slash: `//host` would be another site's address.
     let mut target = format!("/{}", req.uri().path().trim_start_matches(['/', '\\']));
     if !kept.is_empty() {
         target.push('?');
-        target.push_str(
-            &form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(kept)
-                .finish(),
-        );
+        target.push_str(&form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish());
     }
     Redirect::to(&target).into_response()
 }
@@ -209,10 +173,7 @@ mod tests {
         assert!(expiry_acceptable(now, now), "the last second still counts");
         assert!(!expiry_acceptable(now - 1, now), "expired");
         assert!(expiry_acceptable(now + MAX_LINK_LIFETIME_SECS, now));
-        assert!(
-            !expiry_acceptable(now + MAX_LINK_LIFETIME_SECS + 1, now),
-            "too far ahead"
-        );
+        assert!(!expiry_acceptable(now + MAX_LINK_LIFETIME_SECS + 1, now), "too far ahead");
         assert!(!expiry_acceptable(i64::MAX, now));
         assert!(!expiry_acceptable(i64::MIN, now));
         assert!(!expiry_acceptable(0, i64::MAX) && expiry_acceptable(i64::MAX, i64::MAX));
@@ -220,25 +181,11 @@ mod tests {
 
     #[test]
     fn error_params_are_recognised_in_any_spelling() {
-        for query in [
-            "__err=x",
-            "%5F%5Ferr=x",
-            "_%5Ferr=x",
-            "%5f_err=x",
-            "a=1&__%73ig=y",
-            "__path=%2Fapi",
-            "__exp=1",
-        ] {
-            assert!(
-                pairs(query).iter().any(|(key, _)| is_error_param(key)),
-                "{query}"
-            );
+        for query in ["__err=x", "%5F%5Ferr=x", "_%5Ferr=x", "%5f_err=x", "a=1&__%73ig=y", "__path=%2Fapi", "__exp=1"] {
+            assert!(pairs(query).iter().any(|(key, _)| is_error_param(key)), "{query}");
         }
         for query in ["err=x", "+__err=x", "__err+=x", "next=__err", "__errx=1"] {
-            assert!(
-                !pairs(query).iter().any(|(key, _)| is_error_param(key)),
-                "{query}"
-            );
+            assert!(!pairs(query).iter().any(|(key, _)| is_error_param(key)), "{query}");
         }
     }
 
@@ -252,10 +199,7 @@ mod tests {
 
     #[test]
     fn query_replacement_keeps_the_fragment() {
-        assert_eq!(
-            with_query("http://h/login?a=1#top", "b=2"),
-            "http://h/login?b=2#top"
-        );
+        assert_eq!(with_query("http://h/login?a=1#top", "b=2"), "http://h/login?b=2#top");
         assert_eq!(with_query("/login", "b=2"), "/login?b=2");
         assert_eq!(with_query("/login?x", ""), "/login");
     }

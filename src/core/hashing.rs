@@ -39,9 +39,7 @@ impl HashingPool {
 
     /// Sized to the machine: two hashes per core at once, eight per core waiting.
     pub fn for_this_machine() -> HashingPool {
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         HashingPool::new(2 * cores, 8 * cores)
     }
 
@@ -49,15 +47,10 @@ impl HashingPool {
     /// attempt on a throttle, so that a busy answer never counts as a failure.
     pub fn admit(&self) -> Result<Admission, AppError> {
         match self.admitted.clone().try_acquire_owned() {
-            Ok(place) => Ok(Admission {
-                running: self.running.clone(),
-                _place: place,
-            }),
+            Ok(place) => Ok(Admission { running: self.running.clone(), _place: place }),
             Err(_) => {
                 tracing::warn!("password hashing pool full; answering 503");
-                Err(AppError::Busy {
-                    retry_after_secs: 2,
-                })
+                Err(AppError::Busy { retry_after_secs: 2 })
             }
         }
     }
@@ -65,14 +58,9 @@ impl HashingPool {
 
 impl Admission {
     /// Waits for a turn, then runs `work` on the blocking pool.
-    pub async fn run<T: Send + 'static>(
-        self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, AppError> {
+    pub async fn run<T: Send + 'static>(self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
         let _turn = self.running.acquire().await.map_err(AppError::internal)?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(AppError::internal)
+        tokio::task::spawn_blocking(work).await.map_err(AppError::internal)
     }
 }
 

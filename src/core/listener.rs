@@ -40,10 +40,7 @@ pub struct ConnectionLimits {
 
 impl ConnectionLimits {
     pub fn from_config(config: &Config) -> Self {
-        ConnectionLimits {
-            header_read_timeout: config.header_read_timeout,
-            max_connections: config.max_connections,
-        }
+        ConnectionLimits { header_read_timeout: config.header_read_timeout, max_connections: config.max_connections }
     }
 }
 
@@ -59,15 +56,11 @@ pub async fn serve_connections(
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
     tokio::pin!(shutdown);
     loop {
         if permits.available_permits() == 0 {
-            tracing::warn!(
-                max_connections = limits.max_connections,
-                "connection limit reached; new connections wait"
-            );
+            tracing::warn!(max_connections = limits.max_connections, "connection limit reached; new connections wait");
         }
         let permit = tokio::select! {
             biased;
@@ -116,8 +109,6 @@ async fn accept(listener: &TcpListener) -> (tokio::net::TcpStream, SocketAddr) {
 fn is_connection_error(err: &io::Error) -> bool {
     matches!(
         err.kind(),
-        io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
+        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset
     )
 }

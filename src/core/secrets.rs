@@ -106,13 +106,7 @@ impl SecretKey {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let sealed = cipher
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: context.as_bytes(),
-                },
-            )
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: context.as_bytes() })
             .expect("XChaCha20-Poly1305 encryption does not fail for in-memory buffers");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
@@ -128,21 +122,14 @@ impl SecretKey {
         let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
         let cipher = XChaCha20Poly1305::new((&self.encryption).into());
         cipher
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: context.as_bytes(),
-                },
-            )
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: context.as_bytes() })
             .map_err(|_| OpenError)
     }
 
     /// Hex HMAC-SHA256 of `data` under the hashing subkey, with a purpose label: without the key,
     /// a copy of the database cannot be searched offline for the values hashed.
     pub fn keyed_hash(&self, purpose: &str, data: &[u8]) -> String {
-        let mut mac =
-            <HmacSha256 as Mac>::new_from_slice(&self.hashing).expect("HMAC takes any key length");
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.hashing).expect("HMAC takes any key length");
         mac.update(purpose.as_bytes());
         mac.update(&[0]);
         mac.update(data);
@@ -151,10 +138,7 @@ impl SecretKey {
 }
 
 fn file_error(path: &Path, problem: impl std::fmt::Display) -> KeyError {
-    KeyError::File {
-        path: path.display().to_string(),
-        problem: problem.to_string(),
-    }
+    KeyError::File { path: path.display().to_string(), problem: problem.to_string() }
 }
 
 /// Reads the key file, creating it first when missing. Creation writes a temporary file (0600)
@@ -170,8 +154,7 @@ fn load_or_create_file(path: &Path) -> Result<SecretKey, KeyError> {
         let mut random = [0u8; 8];
         rand::rngs::OsRng.fill_bytes(&mut random);
         let temp = path.with_file_name(format!(".{KEY_FILE}.{}.tmp", hex::encode(random)));
-        write_private(&temp, format!("{}\n", hex::encode(master)).as_bytes())
-            .map_err(|e| file_error(&temp, e))?;
+        write_private(&temp, format!("{}\n", hex::encode(master)).as_bytes()).map_err(|e| file_error(&temp, e))?;
         let linked = std::fs::hard_link(&temp, path);
         let _ = std::fs::remove_file(&temp);
         match linked {
@@ -183,12 +166,7 @@ fn load_or_create_file(path: &Path) -> Result<SecretKey, KeyError> {
         }
     }
     let text = std::fs::read_to_string(path).map_err(|e| file_error(path, e))?;
-    SecretKey::parse(&text).map_err(|_| {
-        file_error(
-            path,
-            "does not hold 64 hex characters or base64 of 32 bytes",
-        )
-    })
+    SecretKey::parse(&text).map_err(|_| file_error(path, "does not hold 64 hex characters or base64 of 32 bytes"))
 }
 
 /// Creates `dir` and any missing parents readable by the owner only (0700 on unix). A directory
@@ -235,10 +213,7 @@ mod tests {
         let mut damaged = sealed.clone().into_bytes();
         let last = damaged.len() - 1;
         damaged[last] = if damaged[last] == b'0' { b'1' } else { b'0' };
-        assert_eq!(
-            key.open("totp:1", std::str::from_utf8(&damaged).unwrap()),
-            Err(OpenError)
-        );
+        assert_eq!(key.open("totp:1", std::str::from_utf8(&damaged).unwrap()), Err(OpenError));
         assert_eq!(key.open("totp:1", "zz"), Err(OpenError));
         assert_eq!(key.open("totp:1", ""), Err(OpenError));
     }
@@ -266,17 +241,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.join(KEY_FILE))
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(dir.join(KEY_FILE)).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
             let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
-            assert_eq!(
-                mode & 0o777,
-                0o700,
-                "the data directory is the owner's only"
-            );
+            assert_eq!(mode & 0o777, 0o700, "the data directory is the owner's only");
         }
         let leftovers = std::fs::read_dir(&dir).unwrap().count();
         assert_eq!(leftovers, 1, "no temporary files left behind");

@@ -32,32 +32,19 @@ pub struct RequestContext {
 
 impl RequestContext {
     pub async fn get() -> Result<RequestContext, AppError> {
-        let state =
-            use_context::<AppState>().ok_or_else(|| AppError::internal("AppState missing"))?;
-        let parts = use_context::<axum::http::request::Parts>()
-            .ok_or_else(|| AppError::internal("request parts missing"))?;
-        let session = parts
-            .extensions
-            .get::<Session>()
-            .cloned()
-            .ok_or_else(|| AppError::internal("session layer missing"))?;
+        let state = use_context::<AppState>().ok_or_else(|| AppError::internal("AppState missing"))?;
+        let parts =
+            use_context::<axum::http::request::Parts>().ok_or_else(|| AppError::internal("request parts missing"))?;
+        let session =
+            parts.extensions.get::<Session>().cloned().ok_or_else(|| AppError::internal("session layer missing"))?;
         let origin = RequestOrigin::from_parts(&parts);
-        Ok(RequestContext {
-            state,
-            session,
-            origin,
-        })
+        Ok(RequestContext { state, session, origin })
     }
 }
 
 /// Connects to the database, applies migrations and prepares shared state.
-pub async fn build_state(
-    config: Config,
-) -> Result<AppState, Box<dyn std::error::Error + Send + Sync>> {
-    let secrets = super::secrets::SecretKey::load(
-        config.secret_key.as_ref().map(|k| k.0.as_str()),
-        &config.data_dir,
-    )?;
+pub async fn build_state(config: Config) -> Result<AppState, Box<dyn std::error::Error + Send + Sync>> {
+    let secrets = super::secrets::SecretKey::load(config.secret_key.as_ref().map(|k| k.0.as_str()), &config.data_dir)?;
     let db = Db::connect(&config).await?;
     db.migrate().await?;
     let dummy_hash = crate::accounts::password::off_thread(crate::accounts::password::dummy_hash)
@@ -65,9 +52,7 @@ pub async fn build_state(
         .map_err(|_| "could not prepare the dummy password hash")?;
     // From the repository root (the documented way to run it) Cargo.toml holds the site settings;
     // a deployed binary without it relies on LEPTOS_* variables and the compiled-in defaults.
-    let manifest = std::path::Path::new("Cargo.toml")
-        .exists()
-        .then_some("Cargo.toml");
+    let manifest = std::path::Path::new("Cargo.toml").exists().then_some("Cargo.toml");
     let mut leptos_options = leptos::config::get_configuration(manifest)?.leptos_options;
     leptos_options.site_root = config.site_root.clone().into();
     leptos_options.site_addr = config.addr;
@@ -136,14 +121,9 @@ pub fn request_time_limit(limit: std::time::Duration) -> TimeoutLayer {
 
 /// The time limit's answer has no body; people get a page saying what happened.
 async fn timeout_page(response: axum::response::Response) -> axum::response::Response {
-    let bare = !response
-        .headers()
-        .contains_key(axum::http::header::CONTENT_TYPE);
+    let bare = !response.headers().contains_key(axum::http::header::CONTENT_TYPE);
     if response.status() == StatusCode::SERVICE_UNAVAILABLE && bare {
-        return web::error_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "That took too long. Try again in a moment.",
-        );
+        return web::error_page(StatusCode::SERVICE_UNAVAILABLE, "That took too long. Try again in a moment.");
     }
     response
 }
@@ -177,8 +157,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     );
     let limits = super::listener::ConnectionLimits::from_config(&state.config);
     let router = app(state);
-    let served =
-        super::listener::serve_connections(listener, router, limits, shutdown_signal()).await;
+    let served = super::listener::serve_connections(listener, router, limits, shutdown_signal()).await;
     let _ = stop_sweeper.send(true);
     let _ = sweeper.await;
     served?;

@@ -50,10 +50,7 @@ pub async fn consume_session_key_in(
 ) -> Result<(), tower_sessions::session::Error> {
     match deferred {
         Some(keys) => {
-            keys.0
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .push(key);
+            keys.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(key);
             Ok(())
         }
         None => session.remove_value(key).await.map(|_| ()),
@@ -83,12 +80,7 @@ pub async fn retry_stalled_renders(req: Request, next: Next) -> Response {
         let request = Request::from_parts(attempt_parts, axum::body::Body::empty());
         match tokio::time::timeout(RENDER_ATTEMPT_LIMIT, next.clone().run(request)).await {
             Ok(response) => {
-                let keys = std::mem::take(
-                    &mut *consumed
-                        .0
-                        .lock()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner()),
-                );
+                let keys = std::mem::take(&mut *consumed.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
                 if let Some(session) = parts.extensions.get::<tower_sessions::Session>() {
                     for key in keys {
                         if let Err(err) = session.remove_value(key).await {
@@ -98,24 +90,15 @@ pub async fn retry_stalled_renders(req: Request, next: Next) -> Response {
                 }
                 return response;
             }
-            Err(_) => tracing::warn!(
-                path = parts.uri.path(),
-                attempt,
-                "page render stalled; abandoned"
-            ),
+            Err(_) => tracing::warn!(path = parts.uri.path(), attempt, "page render stalled; abandoned"),
         }
     }
-    super::web::error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "This page took too long to load. Try again.",
-    )
+    super::web::error_page(StatusCode::SERVICE_UNAVAILABLE, "This page took too long to load. Try again.")
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{
-        consume_session_key_in, is_page_render, retry_stalled_renders, ConsumedSessionKeys,
-    };
+    use super::{consume_session_key_in, is_page_render, retry_stalled_renders, ConsumedSessionKeys};
     use axum::{
         body::Body,
         http::{Method, Request, StatusCode},
@@ -148,10 +131,7 @@ mod tests {
                 }),
             )
             .layer(from_fn(retry_stalled_renders));
-        let response = app
-            .oneshot(Request::get("/devices").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+        let response = app.oneshot(Request::get("/devices").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(attempts.load(Ordering::SeqCst), 2);
     }
@@ -168,9 +148,7 @@ mod tests {
             let counter = counter.clone();
             async move {
                 let value: Option<String> = session.get("codes").await.unwrap();
-                consume_session_key_in(Some(&keys), &session, "codes")
-                    .await
-                    .unwrap();
+                consume_session_key_in(Some(&keys), &session, "codes").await.unwrap();
                 if counter.fetch_add(1, Ordering::SeqCst) == 0 {
                     std::future::pending::<()>().await;
                 }
@@ -178,79 +156,32 @@ mod tests {
             }
         };
         let app = Router::new()
-            .route(
-                "/stash",
-                post(|session: Session| async move {
-                    session.insert("codes", "abc-def").await.unwrap()
-                }),
-            )
+            .route("/stash", post(|session: Session| async move { session.insert("codes", "abc-def").await.unwrap() }))
             .route("/two-step", get(page))
             .layer(from_fn(retry_stalled_renders))
             .layer(SessionManagerLayer::new(MemoryStore::default()));
-        let stashed = app
-            .clone()
-            .oneshot(Request::post("/stash").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let cookie = stashed.headers()[header::SET_COOKIE]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        let get = |cookie: String| {
-            Request::get("/two-step")
-                .header(header::COOKIE, cookie)
-                .body(Body::empty())
+        let stashed = app.clone().oneshot(Request::post("/stash").body(Body::empty()).unwrap()).await.unwrap();
+        let cookie = stashed.headers()[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let get =
+            |cookie: String| Request::get("/two-step").header(header::COOKIE, cookie).body(Body::empty()).unwrap();
+        let body = |response: axum::response::Response| async move {
+            String::from_utf8(http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes().to_vec())
                 .unwrap()
         };
-        let body = |response: axum::response::Response| async move {
-            String::from_utf8(
-                http_body_util::BodyExt::collect(response.into_body())
-                    .await
-                    .unwrap()
-                    .to_bytes()
-                    .to_vec(),
-            )
-            .unwrap()
-        };
         let shown = app.clone().oneshot(get(cookie.clone())).await.unwrap();
-        assert_eq!(
-            body(shown).await,
-            "abc-def",
-            "the retry still had the value"
-        );
+        assert_eq!(body(shown).await, "abc-def", "the retry still had the value");
         assert_eq!(attempts.load(Ordering::SeqCst), 2);
         let again = app.oneshot(get(cookie)).await.unwrap();
-        assert_eq!(
-            body(again).await,
-            "",
-            "shown once: gone after the successful render"
-        );
+        assert_eq!(body(again).await, "", "shown once: gone after the successful render");
     }
 
     #[test]
     fn only_page_renders_are_retried() {
-        for page in [
-            "/",
-            "/devices",
-            "/history",
-            "/security/two-step",
-            "/login",
-            "/nowhere",
-        ] {
+        for page in ["/", "/devices", "/history", "/security/two-step", "/login", "/nowhere"] {
             assert!(is_page_render(&Method::GET, page), "{page}");
         }
         assert!(!is_page_render(&Method::POST, "/devices"));
-        for other in [
-            "/api/login",
-            "/pkg/keycard.wasm",
-            "/healthz",
-            "/readyz",
-            "/history/export.csv",
-            "/favicon.ico",
-        ] {
+        for other in ["/api/login", "/pkg/keycard.wasm", "/healthz", "/readyz", "/history/export.csv", "/favicon.ico"] {
             assert!(!is_page_render(&Method::GET, other), "{other}");
         }
     }

@@ -69,10 +69,7 @@ impl Limit {
             key: format!("signin-email:{email_key}"),
             free: 5,
             lapse_secs: DAY,
-            curve: Curve::Doubling {
-                first: 1,
-                max: HOUR,
-            },
+            curve: Curve::Doubling { first: 1, max: HOUR },
             on_success: OnSuccess::Clear,
         }
     }
@@ -83,10 +80,7 @@ impl Limit {
             key: format!("signin-ip:{}", network_key(ip)),
             free: 20,
             lapse_secs: HOUR,
-            curve: Curve::Doubling {
-                first: 1,
-                max: HOUR,
-            },
+            curve: Curve::Doubling { first: 1, max: HOUR },
             on_success: OnSuccess::GiveBack,
         }
     }
@@ -109,10 +103,7 @@ impl Limit {
             key: format!("second-factor:user:{user_id}"),
             free: 5,
             lapse_secs: 7 * DAY,
-            curve: Curve::Doubling {
-                first: 60,
-                max: HOUR,
-            },
+            curve: Curve::Doubling { first: 60, max: HOUR },
             on_success: OnSuccess::Clear,
         }
     }
@@ -158,9 +149,7 @@ impl Limit {
 /// The key of an address for per-IP limits ([`crate::core::web::ip_limit_key`]: IPv6 clients by
 /// their /64); text that is no address is its own key.
 fn network_key(ip: &str) -> String {
-    ip.parse()
-        .map(crate::core::web::ip_limit_key)
-        .unwrap_or_else(|_| ip.to_owned())
+    ip.parse().map(crate::core::web::ip_limit_key).unwrap_or_else(|_| ip.to_owned())
 }
 
 /// One reserved attempt.
@@ -235,17 +224,12 @@ pub async fn reserve(db: &Db, limits: &[Limit]) -> Result<Permits, AppError> {
     let mut permits = Vec::with_capacity(limits.len());
     for limit in limits {
         match reserve_one(db, limit, t).await? {
-            Some(attempts) => permits.push(Permit {
-                limit: limit.clone(),
-                attempts,
-            }),
+            Some(attempts) => permits.push(Permit { limit: limit.clone(), attempts }),
             None => {
                 for permit in &permits {
                     give_back(db, &permit.limit).await?;
                 }
-                return Err(AppError::TooManyAttempts {
-                    retry_after_secs: retry_after(db, limit, t).await?,
-                });
+                return Err(AppError::TooManyAttempts { retry_after_secs: retry_after(db, limit, t).await? });
             }
         }
     }
@@ -268,12 +252,7 @@ async fn reserve_one(db: &Db, limit: &Limit, t: i64) -> Result<Option<i64>, AppE
         first = limit.block_after(1),
         next = limit.block_sql("throttle.failures + 1"),
     );
-    let row = sqlx::query(&sql)
-        .bind(&limit.key)
-        .bind(t)
-        .bind(limit.lapse_secs)
-        .fetch_optional(&db.pool)
-        .await?;
+    let row = sqlx::query(&sql).bind(&limit.key).bind(t).bind(limit.lapse_secs).fetch_optional(&db.pool).await?;
     Ok(row.map(|row| row.get::<i64, _>(0)))
 }
 
@@ -301,10 +280,7 @@ async fn give_back(db: &Db, limit: &Limit) -> Result<(), AppError> {
 
 /// Forgets the count of a limit.
 async fn clear(db: &Db, limit: &Limit) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM throttle WHERE key = $1")
-        .bind(&limit.key)
-        .execute(&db.pool)
-        .await?;
+    sqlx::query("DELETE FROM throttle WHERE key = $1").bind(&limit.key).execute(&db.pool).await?;
     Ok(())
 }
 
@@ -335,10 +311,7 @@ mod tests {
     #[test]
     fn sign_in_back_off_grows_exponentially_and_is_capped() {
         let limit = Limit::sign_in_email("a@example.com");
-        assert_eq!(
-            (1..5).map(|n| limit.block_after(n)).collect::<Vec<_>>(),
-            vec![0; 4]
-        );
+        assert_eq!((1..5).map(|n| limit.block_after(n)).collect::<Vec<_>>(), vec![0; 4]);
         assert_eq!(limit.block_after(5), 1);
         assert_eq!(limit.block_after(6), 2);
         assert_eq!(limit.block_after(10), 32);
@@ -375,29 +348,14 @@ mod tests {
             "CASE WHEN n < 5 THEN 0 WHEN n = 5 THEN 60 WHEN n = 6 THEN 120 WHEN n = 7 THEN 240 \
              WHEN n = 8 THEN 480 WHEN n = 9 THEN 960 WHEN n = 10 THEN 1920 ELSE 3600 END"
         );
-        assert_eq!(
-            Limit::sign_up_ip("x").block_sql("n"),
-            "CASE WHEN n < 10 THEN 0 ELSE 3600 END"
-        );
+        assert_eq!(Limit::sign_up_ip("x").block_sql("n"), "CASE WHEN n < 10 THEN 0 ELSE 3600 END");
     }
 
     #[test]
     fn per_ip_limits_key_ipv6_clients_by_their_64() {
-        assert_eq!(
-            Limit::sign_in_ip("2001:db8:1:2:aaaa::1"),
-            Limit::sign_in_ip("2001:db8:1:2:ffff::9")
-        );
-        assert_ne!(
-            Limit::sign_in_ip("2001:db8:1:2::1"),
-            Limit::sign_in_ip("2001:db8:1:3::1")
-        );
-        assert_eq!(
-            Limit::sign_up_ip("2001:db8:1:2::1").key,
-            "signup-ip:2001:db8:1:2::/64"
-        );
-        assert_eq!(
-            Limit::sign_in_ip("::ffff:192.0.2.9").key,
-            "signin-ip:192.0.2.9"
-        );
+        assert_eq!(Limit::sign_in_ip("2001:db8:1:2:aaaa::1"), Limit::sign_in_ip("2001:db8:1:2:ffff::9"));
+        assert_ne!(Limit::sign_in_ip("2001:db8:1:2::1"), Limit::sign_in_ip("2001:db8:1:3::1"));
+        assert_eq!(Limit::sign_up_ip("2001:db8:1:2::1").key, "signup-ip:2001:db8:1:2::/64");
+        assert_eq!(Limit::sign_in_ip("::ffff:192.0.2.9").key, "signin-ip:192.0.2.9");
     }
 }

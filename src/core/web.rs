@@ -23,19 +23,10 @@ pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Ne
     let peer = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip())
-        .or_else(|| {
-            extensions
-                .get::<MockConnectInfo<SocketAddr>>()
-                .map(|MockConnectInfo(addr)| addr.ip())
-        })
+        .or_else(|| extensions.get::<MockConnectInfo<SocketAddr>>().map(|MockConnectInfo(addr)| addr.ip()))
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     let config = &state.config;
-    let ip = resolve_client_ip(
-        peer,
-        req.headers(),
-        &config.trusted_proxies,
-        config.client_ip_header,
-    );
+    let ip = resolve_client_ip(peer, req.headers(), &config.trusted_proxies, config.client_ip_header);
     req.extensions_mut().insert(ClientIp(ip));
     next.run(req).await
 }
@@ -60,24 +51,14 @@ pub fn resolve_client_ip(
     };
     let forwarded: Vec<IpAddr> = match header {
         ClientIpHeader::Forwarded => parse_forwarded_for(&value),
-        ClientIpHeader::XForwardedFor => value
-            .split(',')
-            .filter_map(|part| parse_ip_token(part.trim()))
-            .collect(),
+        ClientIpHeader::XForwardedFor => value.split(',').filter_map(|part| parse_ip_token(part.trim())).collect(),
         ClientIpHeader::XRealIp => {
             // One address, from one header line: several lines or a list is not what a proxy writes.
             let single = headers.get_all(header.name()).iter().count() == 1 && !value.contains(',');
-            return single
-                .then(|| parse_ip_token(value.trim()))
-                .flatten()
-                .unwrap_or(peer);
+            return single.then(|| parse_ip_token(value.trim())).flatten().unwrap_or(peer);
         }
     };
-    forwarded
-        .into_iter()
-        .rev()
-        .find(|ip| !trusted.contains(ip))
-        .unwrap_or(peer)
+    forwarded.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer)
 }
 
 /// The key per-IP limits count under: an IPv4 address (also when IPv4-mapped) as itself, any other
@@ -97,11 +78,7 @@ pub fn ip_limit_key(ip: IpAddr) -> String {
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
-    let values: Vec<&str> = headers
-        .get_all(name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
+    let values: Vec<&str> = headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
     (!values.is_empty()).then(|| values.join(","))
 }
 
@@ -112,9 +89,7 @@ pub fn parse_forwarded_for(value: &str) -> Vec<IpAddr> {
         .flat_map(|element| element.split(';'))
         .filter_map(|pair| {
             let (key, val) = pair.trim().split_once('=')?;
-            key.trim()
-                .eq_ignore_ascii_case("for")
-                .then(|| parse_ip_token(val.trim().trim_matches('"')))?
+            key.trim().eq_ignore_ascii_case("for").then(|| parse_ip_token(val.trim().trim_matches('"')))?
         })
         .collect()
 }
@@ -133,14 +108,9 @@ fn parse_ip_token(token: &str) -> Option<IpAddr> {
 /// Refuses state-changing requests sent by another site (CSRF), on top of SameSite=Lax cookies:
 /// `Sec-Fetch-Site: cross-site`/`same-site`, or an `Origin` whose host is not this one.
 pub async fn refuse_cross_site(req: Request, next: Next) -> Response {
-    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
-        && is_cross_site(req.headers())
-    {
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) && is_cross_site(req.headers()) {
         tracing::warn!(path = %req.uri().path(), "refused a cross-site request");
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "This request came from another site and was refused.",
-        );
+        return error_page(StatusCode::FORBIDDEN, "This request came from another site and was refused.");
     }
     next.run(req).await
 }
@@ -154,10 +124,7 @@ pub fn is_cross_site(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
     let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
     origin == "null" || !origin_host.eq_ignore_ascii_case(host)
 }
@@ -166,16 +133,9 @@ pub fn is_cross_site(headers: &HeaderMap) -> bool {
 /// failure, answer with the status of their [`AppError`] instead of a blanket 500.
 pub async fn server_fn_guard(req: Request, next: Next) -> Response {
     if req.method() == Method::POST {
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         if !content_type.starts_with("application/x-www-form-urlencoded") {
-            return error_page(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "This address accepts only form submissions.",
-            );
+            return error_page(StatusCode::UNSUPPORTED_MEDIA_TYPE, "This address accepts only form submissions.");
         }
     }
     let response = next.run(req).await;
@@ -183,16 +143,11 @@ pub async fn server_fn_guard(req: Request, next: Next) -> Response {
         return response;
     }
     let (mut parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, 64 * 1024)
-        .await
-        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
     if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
-        parts.status =
-            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        parts.status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if let Some(secs) = err.retry_after() {
-            parts
-                .headers
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            parts.headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
     }
     Response::from_parts(parts, Body::from(bytes))
@@ -209,8 +164,7 @@ pub fn page_csp(nonce: &str) -> String {
 }
 
 /// Leptos pages set their own nonce policy ([`page_csp`]); everything else gets one with no scripts.
-const DEFAULT_CSP: &str =
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+const DEFAULT_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
                            frame-ancestors 'none'; object-src 'none'; base-uri 'none'";
 
 /// The script nonce of one page request, chosen by [`security_headers`] before rendering so that
@@ -235,11 +189,7 @@ pub fn provide_page_csp() {
 }
 
 /// Headers on every response. Dynamic pages are never stored by caches: they show account data.
-pub async fn security_headers(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+pub async fn security_headers(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let is_asset = req.uri().path().starts_with("/pkg/") || req.uri().path() == "/favicon.ico";
     let page_nonce = super::stalled_renders::is_page_render(req.method(), req.uri().path())
         .then(|| PageNonce(leptos::nonce::Nonce::new().to_string()));
@@ -249,27 +199,20 @@ pub async fn security_headers(
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        let is_html = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("text/html"));
+        let is_html =
+            headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
         let policy = match &page_nonce {
-            Some(nonce) if is_html => HeaderValue::from_str(&page_csp(&nonce.0))
-                .unwrap_or(HeaderValue::from_static(DEFAULT_CSP)),
+            Some(nonce) if is_html => {
+                HeaderValue::from_str(&page_csp(&nonce.0)).unwrap_or(HeaderValue::from_static(DEFAULT_CSP))
+            }
             _ => HeaderValue::from_static(DEFAULT_CSP),
         };
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
     if state.config.secure_cookies {
-        headers.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000"),
-        );
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     }
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     headers.insert(
@@ -292,22 +235,15 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
         title = escape_html(title),
         message = escape_html(message),
     );
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        body,
-    )
-        .into_response()
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
 }
 
 /// Turns bare 4xx answers from axum and tower-http (413 body too large, 405, 400 …) into pages.
 pub async fn error_pages(req: Request, next: Next) -> Response {
     let response = next.run(req).await;
     let status = response.status();
-    let is_bare = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_none_or(|ct| ct.as_bytes().starts_with(b"text/plain"));
+    let is_bare =
+        response.headers().get(header::CONTENT_TYPE).is_none_or(|ct| ct.as_bytes().starts_with(b"text/plain"));
     if status.is_client_error() && is_bare && response.headers().get("serverfnerror").is_none() {
         let message = match status {
             StatusCode::PAYLOAD_TOO_LARGE => "The request was too large.",
@@ -360,27 +296,12 @@ mod tests {
         use ClientIpHeader::*;
         let proxy: IpAddr = "10.0.0.1".parse().unwrap();
         let h = headers(&[("x-forwarded-for", "203.0.113.9, 198.51.100.7")]);
-        assert_eq!(
-            resolve_client_ip(proxy, &h, &[], Some(XForwardedFor)),
-            proxy
-        );
-        assert_eq!(
-            resolve_client_ip(proxy, &h, &[proxy], Some(XForwardedFor)),
-            ip("198.51.100.7")
-        );
-        let h = headers(&[(
-            "forwarded",
-            "for=192.0.2.60;proto=http, for=\"[2001:db8::1]:4711\"",
-        )]);
-        assert_eq!(
-            resolve_client_ip(proxy, &h, &[proxy], Some(Forwarded)),
-            ip("2001:db8::1")
-        );
+        assert_eq!(resolve_client_ip(proxy, &h, &[], Some(XForwardedFor)), proxy);
+        assert_eq!(resolve_client_ip(proxy, &h, &[proxy], Some(XForwardedFor)), ip("198.51.100.7"));
+        let h = headers(&[("forwarded", "for=192.0.2.60;proto=http, for=\"[2001:db8::1]:4711\"")]);
+        assert_eq!(resolve_client_ip(proxy, &h, &[proxy], Some(Forwarded)), ip("2001:db8::1"));
         let h = headers(&[("x-forwarded-for", "garbage, <script>")]);
-        assert_eq!(
-            resolve_client_ip(proxy, &h, &[proxy], Some(XForwardedFor)),
-            proxy
-        );
+        assert_eq!(resolve_client_ip(proxy, &h, &[proxy], Some(XForwardedFor)), proxy);
     }
 
     #[test]
@@ -392,62 +313,29 @@ mod tests {
             ("forwarded", "for=198.51.100.2"),
             ("x-real-ip", "198.51.100.3"),
         ]);
-        assert_eq!(
-            resolve_client_ip(proxy, &h, &[proxy], None),
-            proxy,
-            "no header configured: the peer"
-        );
-        assert_eq!(
-            resolve_client_ip(proxy, &h, &[proxy], Some(XForwardedFor)),
-            ip("198.51.100.1")
-        );
-        assert_eq!(
-            resolve_client_ip(proxy, &h, &[proxy], Some(Forwarded)),
-            ip("198.51.100.2")
-        );
-        assert_eq!(
-            resolve_client_ip(proxy, &h, &[proxy], Some(XRealIp)),
-            ip("198.51.100.3")
-        );
+        assert_eq!(resolve_client_ip(proxy, &h, &[proxy], None), proxy, "no header configured: the peer");
+        assert_eq!(resolve_client_ip(proxy, &h, &[proxy], Some(XForwardedFor)), ip("198.51.100.1"));
+        assert_eq!(resolve_client_ip(proxy, &h, &[proxy], Some(Forwarded)), ip("198.51.100.2"));
+        assert_eq!(resolve_client_ip(proxy, &h, &[proxy], Some(XRealIp)), ip("198.51.100.3"));
         // Configured but absent: the other headers are not a fallback.
-        let h = headers(&[
-            ("forwarded", "for=198.51.100.2"),
-            ("x-real-ip", "198.51.100.3"),
-        ]);
-        assert_eq!(
-            resolve_client_ip(proxy, &h, &[proxy], Some(XForwardedFor)),
-            proxy
-        );
+        let h = headers(&[("forwarded", "for=198.51.100.2"), ("x-real-ip", "198.51.100.3")]);
+        assert_eq!(resolve_client_ip(proxy, &h, &[proxy], Some(XForwardedFor)), proxy);
         // From an untrusted peer nothing is read.
         let stranger = ip("192.0.2.9");
         let h = headers(&[("x-real-ip", "198.51.100.3")]);
-        assert_eq!(
-            resolve_client_ip(stranger, &h, &[proxy], Some(XRealIp)),
-            stranger
-        );
+        assert_eq!(resolve_client_ip(stranger, &h, &[proxy], Some(XRealIp)), stranger);
     }
 
     #[test]
     fn x_real_ip_is_one_address() {
         let proxy = ip("10.0.0.1");
         let real = |pairs: &[(&'static str, &str)]| {
-            resolve_client_ip(
-                proxy,
-                &headers(pairs),
-                &[proxy],
-                Some(ClientIpHeader::XRealIp),
-            )
+            resolve_client_ip(proxy, &headers(pairs), &[proxy], Some(ClientIpHeader::XRealIp))
         };
         assert_eq!(real(&[("x-real-ip", " 2001:db8::7 ")]), ip("2001:db8::7"));
-        assert_eq!(
-            real(&[("x-real-ip", "[2001:db8::7]:443")]),
-            ip("2001:db8::7")
-        );
+        assert_eq!(real(&[("x-real-ip", "[2001:db8::7]:443")]), ip("2001:db8::7"));
         assert_eq!(real(&[("x-real-ip", "198.51.100.1, 198.51.100.2")]), proxy);
-        assert_eq!(
-            real(&[("x-real-ip", "198.51.100.1"), ("x-real-ip", "198.51.100.2")]),
-            proxy
-        );
+        assert_eq!(real(&[("x-real-ip", "198.51.100.1"), ("x-real-ip", "198.51.100.2")]), proxy);
         assert_eq!(real(&[("x-real-ip", "unknown")]), proxy);
     }
 
@@ -455,18 +343,9 @@ mod tests {
     fn limit_keys_group_ipv6_by_64() {
         assert_eq!(ip_limit_key(ip("203.0.113.7")), "203.0.113.7");
         assert_eq!(ip_limit_key(ip("::ffff:203.0.113.7")), "203.0.113.7");
-        assert_eq!(
-            ip_limit_key(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")),
-            "2001:db8:1:2::/64"
-        );
-        assert_eq!(
-            ip_limit_key(ip("2001:db8:1:2::1")),
-            ip_limit_key(ip("2001:db8:1:2:ffff::9"))
-        );
-        assert_ne!(
-            ip_limit_key(ip("2001:db8:1:2::1")),
-            ip_limit_key(ip("2001:db8:1:3::1"))
-        );
+        assert_eq!(ip_limit_key(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")), "2001:db8:1:2::/64");
+        assert_eq!(ip_limit_key(ip("2001:db8:1:2::1")), ip_limit_key(ip("2001:db8:1:2:ffff::9")));
+        assert_ne!(ip_limit_key(ip("2001:db8:1:2::1")), ip_limit_key(ip("2001:db8:1:3::1")));
         assert_eq!(ip_limit_key(ip("::1")), "::/64");
         assert_eq!(ip_limit_key(ip("fe80::1")), "fe80::/64");
     }
@@ -474,30 +353,15 @@ mod tests {
     #[test]
     fn cross_site_detection() {
         assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
-        assert!(is_cross_site(&headers(&[
-            ("origin", "http://evil.test"),
-            ("host", "127.0.0.1:3000")
-        ])));
-        assert!(is_cross_site(&headers(&[
-            ("origin", "null"),
-            ("host", "127.0.0.1:3000")
-        ])));
-        assert!(!is_cross_site(&headers(&[
-            ("origin", "http://127.0.0.1:3000"),
-            ("host", "127.0.0.1:3000")
-        ])));
-        assert!(!is_cross_site(&headers(&[(
-            "sec-fetch-site",
-            "same-origin"
-        )])));
+        assert!(is_cross_site(&headers(&[("origin", "http://evil.test"), ("host", "127.0.0.1:3000")])));
+        assert!(is_cross_site(&headers(&[("origin", "null"), ("host", "127.0.0.1:3000")])));
+        assert!(!is_cross_site(&headers(&[("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")])));
+        assert!(!is_cross_site(&headers(&[("sec-fetch-site", "same-origin")])));
         assert!(!is_cross_site(&headers(&[])));
     }
 
     #[test]
     fn escapes_markup() {
-        assert_eq!(
-            escape_html("<a href='x'>&</a>"),
-            "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;"
-        );
+        assert_eq!(escape_html("<a href='x'>&</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;");
     }
 }

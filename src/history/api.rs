@@ -12,25 +12,16 @@ pub const PAGE_SIZE: i64 = 25;
 /// One page of the signed-in account's history, newest first, optionally of one kind, with ids
 /// below `before`.
 #[server(prefix = "/api", endpoint = "history")]
-pub async fn history_page(
-    kind: Option<String>,
-    before: Option<i64>,
-) -> Result<HistoryPageView, AppError> {
+pub async fn history_page(kind: Option<String>, before: Option<i64>) -> Result<HistoryPageView, AppError> {
     use crate::core::{db::now, server::RequestContext};
     let ctx = RequestContext::get().await?;
     let auth = crate::sessions::auth::require_signed_in_for_page(&ctx.session, &ctx.state).await?;
     let kind = kind.as_deref().and_then(super::Kind::parse);
     let (events, next_before) =
-        super::store::list(&ctx.state.db, auth.user_id, kind, before, PAGE_SIZE)
-            .await
-            .map_err(AppError::internal)?;
+        super::store::list(&ctx.state.db, auth.user_id, kind, before, PAGE_SIZE).await.map_err(AppError::internal)?;
     let t = now();
     let events = events.into_iter().map(|e| view_of(e, t)).collect();
-    Ok(HistoryPageView {
-        events,
-        next_before,
-        kind,
-    })
+    Ok(HistoryPageView { events, next_before, kind })
 }
 
 #[cfg(feature = "ssr")]
@@ -59,9 +50,7 @@ fn view_of(e: super::store::StoredEvent, now: i64) -> super::EventView {
 /// The signed-in session as a viewer of alerts.
 #[cfg(feature = "ssr")]
 fn viewer(auth: &crate::sessions::auth::SessionAuth) -> super::store::Viewer<'_> {
-    super::store::Viewer {
-        public_id: auth.public_id.as_deref().unwrap_or_default(),
-    }
+    super::store::Viewer { public_id: auth.public_id.as_deref().unwrap_or_default() }
 }
 
 /// Open alerts this session may answer: raised by the account's other sessions after this one
@@ -107,21 +96,8 @@ pub async fn not_me(alert: i64) -> Result<(), AppError> {
     use crate::core::{db::now, server::RequestContext};
     let ctx = RequestContext::get().await?;
     let auth = crate::sessions::auth::require_signed_in(&ctx.session).await?;
-    let current = ctx
-        .session
-        .id()
-        .map(|id| crate::sessions::store::hash_id(&id))
-        .ok_or(AppError::NotSignedIn)?;
-    if !super::store::not_me(
-        &ctx.state.db,
-        auth.user_id,
-        alert,
-        viewer(&auth),
-        &current,
-        now(),
-    )
-    .await?
-    {
+    let current = ctx.session.id().map(|id| crate::sessions::store::hash_id(&id)).ok_or(AppError::NotSignedIn)?;
+    if !super::store::not_me(&ctx.state.db, auth.user_id, alert, viewer(&auth), &current, now()).await? {
         return Err(AppError::NotFound);
     }
     leptos_axum::redirect("/security/password");

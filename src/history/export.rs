@@ -120,16 +120,10 @@ impl Format {
 
 /// The signed-in account whose history may be downloaded now, or the answer to give instead.
 async fn authorize(state: &AppState, session: &Session) -> Result<i64, Response> {
-    let auth = require_signed_in(session)
-        .await
-        .map_err(|_| Redirect::to("/login?next=/history").into_response())?;
-    let recent = crate::sessions::reauth::is_recent(session, state.config.reauth_window)
-        .await
-        .unwrap_or(false);
+    let auth = require_signed_in(session).await.map_err(|_| Redirect::to("/login?next=/history").into_response())?;
+    let recent = crate::sessions::reauth::is_recent(session, state.config.reauth_window).await.unwrap_or(false);
     if !recent {
-        return Err(
-            Redirect::to(&crate::sessions::reauth::prompt_path(EXPORT_LINKS_PATH)).into_response(),
-        );
+        return Err(Redirect::to(&crate::sessions::reauth::prompt_path(EXPORT_LINKS_PATH)).into_response());
     }
     Ok(auth.user_id)
 }
@@ -142,14 +136,8 @@ async fn download(state: AppState, session: Session, format: Format) -> Response
     match export_body(&state.db, user_id, format, MAX_EXPORT_EVENTS).await {
         Ok(body) => (
             [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(format.content_type()),
-                ),
-                (
-                    header::CONTENT_DISPOSITION,
-                    HeaderValue::from_static(format.disposition()),
-                ),
+                (header::CONTENT_TYPE, HeaderValue::from_static(format.content_type())),
+                (header::CONTENT_DISPOSITION, HeaderValue::from_static(format.disposition())),
             ],
             body,
         )
@@ -228,34 +216,19 @@ impl Cursor {
 /// events, read [`EXPORT_PAGE_SIZE`] at a time while the client downloads. The first page is
 /// read before this returns, so a database that fails at once gives an error page; a later
 /// failure aborts the body, so the client sees a broken download rather than a short file.
-pub async fn export_body(
-    db: &Db,
-    user_id: i64,
-    format: Format,
-    max_events: usize,
-) -> Result<Body, sqlx::Error> {
-    let mut cursor = Cursor {
-        db: db.clone(),
-        user_id,
-        format,
-        left: max_events,
-        first: true,
-        step: Step::Page(None),
-    };
+pub async fn export_body(db: &Db, user_id: i64, format: Format, max_events: usize) -> Result<Body, sqlx::Error> {
+    let mut cursor = Cursor { db: db.clone(), user_id, format, left: max_events, first: true, step: Step::Page(None) };
     let mut opening = String::from(format.opening());
     if let Some(first_page) = cursor.next_chunk().await {
         opening.push_str(&first_page?);
     }
-    let stream = futures_util::stream::unfold(
-        (Some(opening), cursor),
-        |(opening, mut cursor)| async move {
-            let chunk = match opening {
-                Some(opening) => Ok(opening),
-                None => cursor.next_chunk().await?,
-            };
-            Some((chunk, (None, cursor)))
-        },
-    );
+    let stream = futures_util::stream::unfold((Some(opening), cursor), |(opening, mut cursor)| async move {
+        let chunk = match opening {
+            Some(opening) => Ok(opening),
+            None => cursor.next_chunk().await?,
+        };
+        Some((chunk, (None, cursor)))
+    });
     Ok(Body::from_stream(stream))
 }
 
@@ -280,24 +253,15 @@ fn csv_line(out: &mut String, r: &ExportRow) {
         r.user_agent.clone(),
         r.new_device.to_string(),
     ];
-    out.push_str(
-        &fields
-            .iter()
-            .map(|f| csv_field(f))
-            .collect::<Vec<_>>()
-            .join(","),
-    );
+    out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
     out.push_str("\r\n");
 }
 
 /// RFC 4180 quoting; a field that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab,
 /// CR at the start) gets a leading `'` so it stays text (user agents come from the browser).
 pub fn csv_field(field: &str) -> String {
-    let guarded = if field.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{field}")
-    } else {
-        field.to_owned()
-    };
+    let guarded =
+        if field.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{field}") } else { field.to_owned() };
     if guarded.contains([',', '"', '\n', '\r']) || guarded != field {
         format!("\"{}\"", guarded.replace('"', "\"\""))
     } else {

@@ -19,10 +19,7 @@ pub fn HistoryPage() -> impl IntoView {
     let events = Resource::new(
         move || {
             let q = query.get();
-            (
-                q.get("kind"),
-                q.get("before").and_then(|b| b.parse::<i64>().ok()),
-            )
+            (q.get("kind"), q.get("before").and_then(|b| b.parse::<i64>().ok()))
         },
         |(kind, before)| history_page(kind, before),
     );
@@ -103,8 +100,7 @@ pub fn NewDeviceBanner() -> impl IntoView {
     let alerts = Resource::new(|| (), |_| open_alerts());
     let ack = ServerAction::<AcknowledgeAlert>::new();
     let not_me = ServerAction::<NotMe>::new();
-    let error =
-        move || action_error(ack.value().get()).or_else(|| action_error(not_me.value().get()));
+    let error = move || action_error(ack.value().get()).or_else(|| action_error(not_me.value().get()));
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {

@@ -53,12 +53,9 @@ pub fn is_new_device(earlier_sign_ins: i64, seen_recently: bool) -> bool {
 mod tests {
     use super::*;
 
-    const FIREFOX_LINUX: &str =
-        "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
-    const FIREFOX_LINUX_NEWER: &str =
-        "Mozilla/5.0 (X11; Linux x86_64; rv:134.0) Gecko/20100101 Firefox/134.0";
-    const CHROME_WINDOWS: &str =
-        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
+    const FIREFOX_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    const FIREFOX_LINUX_NEWER: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:134.0) Gecko/20100101 Firefox/134.0";
+    const CHROME_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
         Chrome/131.0.0.0 Safari/537.36";
 
     #[test]
@@ -67,10 +64,7 @@ mod tests {
         assert_eq!(network("203.0.113.250"), network("203.0.113.1"));
         assert_ne!(network("203.0.114.1"), network("203.0.113.1"));
         assert_eq!(network("2001:db8:abcd:12::1"), "2001:db8:abcd::/48");
-        assert_eq!(
-            network("2001:db8:abcd:ffff::9"),
-            network("2001:db8:abcd::1")
-        );
+        assert_eq!(network("2001:db8:abcd:ffff::9"), network("2001:db8:abcd::1"));
         assert_ne!(network("2001:db8:abce::1"), network("2001:db8:abcd::1"));
         assert_eq!(network("::ffff:198.51.100.7"), "198.51.100.0/24");
         assert_eq!(network(""), "unknown");
@@ -78,18 +72,9 @@ mod tests {
 
     #[test]
     fn keys_ignore_versions_but_not_browser_os_or_network() {
-        assert_eq!(
-            device_key(FIREFOX_LINUX, "198.51.100.7"),
-            device_key(FIREFOX_LINUX_NEWER, "198.51.100.200")
-        );
-        assert_ne!(
-            device_key(FIREFOX_LINUX, "198.51.100.7"),
-            device_key(CHROME_WINDOWS, "198.51.100.7")
-        );
-        assert_ne!(
-            device_key(FIREFOX_LINUX, "198.51.100.7"),
-            device_key(FIREFOX_LINUX, "198.51.101.7")
-        );
+        assert_eq!(device_key(FIREFOX_LINUX, "198.51.100.7"), device_key(FIREFOX_LINUX_NEWER, "198.51.100.200"));
+        assert_ne!(device_key(FIREFOX_LINUX, "198.51.100.7"), device_key(CHROME_WINDOWS, "198.51.100.7"));
+        assert_ne!(device_key(FIREFOX_LINUX, "198.51.100.7"), device_key(FIREFOX_LINUX, "198.51.101.7"));
         assert_eq!(device_key("", "x"), "UNKNOWN|UNKNOWN|unknown");
     }
 

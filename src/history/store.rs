@@ -55,10 +55,7 @@ impl Actor {
         leptos::prelude::use_context::<axum::http::request::Parts>()
             .map(|parts| {
                 let origin = crate::sessions::auth::RequestOrigin::from_parts(&parts);
-                Actor {
-                    ip: origin.ip,
-                    user_agent: origin.user_agent,
-                }
+                Actor { ip: origin.ip, user_agent: origin.user_agent }
             })
             .unwrap_or_default()
     }
@@ -186,27 +183,18 @@ pub struct Viewer<'a> {
 }
 
 /// SQL: the alert `h` was raised after the viewer (`$viewer`, a handle) signed in, by another session.
-const RAISED_AFTER_VIEWER: &str =
-    "COALESCE(h.session_public_id, '') <> $viewer AND h.id > COALESCE(\
+const RAISED_AFTER_VIEWER: &str = "COALESCE(h.session_public_id, '') <> $viewer AND h.id > COALESCE(\
     (SELECT MAX(v.id) FROM history_events v WHERE v.user_id = h.user_id AND v.kind = 'signed_in' \
      AND v.session_public_id = $viewer), 9223372036854775807)";
 
 /// Open alerts of `user_id` that `viewer` may answer (new-device sign-ins, second-factor locks).
-pub async fn open_alerts(
-    db: &Db,
-    user_id: i64,
-    viewer: Viewer<'_>,
-) -> Result<Vec<StoredEvent>, sqlx::Error> {
+pub async fn open_alerts(db: &Db, user_id: i64, viewer: Viewer<'_>) -> Result<Vec<StoredEvent>, sqlx::Error> {
     let sql = format!(
         "SELECT h.id, h.kind, h.at, h.ip, h.user_agent, h.detail, h.alert FROM history_events h \
          WHERE h.user_id = $1 AND h.alert = 1 AND h.alert_ack_at IS NULL AND {} ORDER BY h.id DESC LIMIT 5",
         RAISED_AFTER_VIEWER.replace("$viewer", "$2"),
     );
-    let rows = sqlx::query(&sql)
-        .bind(user_id)
-        .bind(viewer.public_id)
-        .fetch_all(&db.pool)
-        .await?;
+    let rows = sqlx::query(&sql).bind(user_id).bind(viewer.public_id).fetch_all(&db.pool).await?;
     Ok(rows.iter().filter_map(stored).collect())
 }
 
@@ -225,13 +213,8 @@ async fn answer(
          AND alert_ack_at IS NULL RETURNING session_public_id",
         RAISED_AFTER_VIEWER.replace("$viewer", "$4"),
     );
-    let row = sqlx::query(&sql)
-        .bind(alert_id)
-        .bind(user_id)
-        .bind(at)
-        .bind(viewer.public_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let row =
+        sqlx::query(&sql).bind(alert_id).bind(user_id).bind(at).bind(viewer.public_id).fetch_optional(&mut *tx).await?;
     Ok(row.map(|row| row.get(0)))
 }
 
@@ -252,10 +235,7 @@ pub async fn acknowledge(
     at: i64,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
-    if answer(&mut tx, user_id, alert_id, viewer, at)
-        .await?
-        .is_none()
-    {
+    if answer(&mut tx, user_id, alert_id, viewer, at).await?.is_none() {
         tx.rollback().await?;
         return Ok(false);
     }
@@ -280,11 +260,7 @@ pub async fn not_me(
         tx.rollback().await?;
         return Ok(false);
     };
-    record(
-        &mut tx,
-        &answered_event(user_id, viewer, at, "This wasn't me"),
-    )
-    .await?;
+    record(&mut tx, &answered_event(user_id, viewer, at, "This wasn't me")).await?;
     if let Some(handle) = raised_by {
         crate::sessions::devices::revoke_in(&mut tx, user_id, &handle, current_hash, at).await?;
     }
@@ -294,12 +270,10 @@ pub async fn not_me(
 
 /// Deletes events older than `cutoff`, at most `batch` rows; returns how many went.
 pub async fn purge_batch(db: &Db, cutoff: i64, batch: i64) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "DELETE FROM history_events WHERE id IN (SELECT id FROM history_events WHERE at < $1 LIMIT $2)",
-    )
-    .bind(cutoff)
-    .bind(batch)
-    .execute(&db.pool)
-    .await?
-    .rows_affected())
+    Ok(sqlx::query("DELETE FROM history_events WHERE id IN (SELECT id FROM history_events WHERE at < $1 LIMIT $2)")
+        .bind(cutoff)
+        .bind(batch)
+        .execute(&db.pool)
+        .await?
+        .rows_affected())
 }

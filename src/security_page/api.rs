@@ -18,11 +18,7 @@ pub async fn security_checkup() -> Result<SecurityView, AppError> {
     use crate::sessions::devices::relative;
     let ctx = RequestContext::get().await?;
     let auth = crate::sessions::auth::require_signed_in_for_page(&ctx.session, &ctx.state).await?;
-    let current = ctx
-        .session
-        .id()
-        .map(|id| crate::sessions::store::hash_id(&id))
-        .ok_or(AppError::NotSignedIn)?;
+    let current = ctx.session.id().map(|id| crate::sessions::store::hash_id(&id)).ok_or(AppError::NotSignedIn)?;
     let t = now();
     let checkup = super::checkup::compute(&ctx.state.db, auth.user_id, &current, t)
         .await
@@ -47,12 +43,8 @@ async fn sensitive_page(return_to: &str) -> Result<SensitivePageView, AppError> 
         .await
         .map_err(AppError::internal)?
         .ok_or(AppError::NotSignedIn)?;
-    let confirmed =
-        crate::sessions::reauth::require_recent(&ctx.session, &ctx.state, return_to).await?;
-    Ok(SensitivePageView {
-        confirmed,
-        email: account.email,
-    })
+    let confirmed = crate::sessions::reauth::require_recent(&ctx.session, &ctx.state, return_to).await?;
+    Ok(SensitivePageView { confirmed, email: account.email })
 }
 
 /// The password page's data (sends a session without recent re-authentication to the prompt).
@@ -73,14 +65,8 @@ pub async fn sign_out_stale_sessions() -> Result<(), AppError> {
     use crate::core::{db::now, server::RequestContext};
     let ctx = RequestContext::get().await?;
     let auth = crate::sessions::auth::require_signed_in(&ctx.session).await?;
-    let current = ctx
-        .session
-        .id()
-        .map(|id| crate::sessions::store::hash_id(&id))
-        .ok_or(AppError::NotSignedIn)?;
-    super::checkup::sign_out_stale(&ctx.state.db, auth.user_id, &current, now())
-        .await
-        .map_err(AppError::internal)?;
+    let current = ctx.session.id().map(|id| crate::sessions::store::hash_id(&id)).ok_or(AppError::NotSignedIn)?;
+    super::checkup::sign_out_stale(&ctx.state.db, auth.user_id, &current, now()).await.map_err(AppError::internal)?;
     leptos_axum::redirect(SECURITY_PATH);
     Ok(())
 }
@@ -88,33 +74,22 @@ pub async fn sign_out_stale_sessions() -> Result<(), AppError> {
 /// **Change password**: needs a recent re-authentication and the current password; signs out
 /// every other session and keeps this one under a fresh id.
 #[server(prefix = "/api", endpoint = "security/password")]
-pub async fn change_password(
-    current_password: String,
-    new_password: String,
-) -> Result<(), AppError> {
+pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
     use crate::accounts::password::MAX_PASSWORD_CHARS;
     use crate::accounts::password_change::PasswordChange;
     use crate::core::{db::now, server::RequestContext};
     if current_password.chars().count() > MAX_PASSWORD_CHARS {
-        return Err(AppError::Invalid(
-            crate::accounts::password_change::WRONG_CURRENT_PASSWORD.into(),
-        ));
+        return Err(AppError::Invalid(crate::accounts::password_change::WRONG_CURRENT_PASSWORD.into()));
     }
     if new_password.chars().count() > MAX_PASSWORD_CHARS {
-        return Err(AppError::Invalid(format!(
-            "Use at most {MAX_PASSWORD_CHARS} characters for your password."
-        )));
+        return Err(AppError::Invalid(format!("Use at most {MAX_PASSWORD_CHARS} characters for your password.")));
     }
     let ctx = RequestContext::get().await?;
     let auth = crate::sessions::auth::require_signed_in(&ctx.session).await?;
     if !crate::sessions::reauth::require_recent(&ctx.session, &ctx.state, PASSWORD_PATH).await? {
         return Ok(());
     }
-    let current = ctx
-        .session
-        .id()
-        .map(|id| crate::sessions::store::hash_id(&id))
-        .ok_or(AppError::NotSignedIn)?;
+    let current = ctx.session.id().map(|id| crate::sessions::store::hash_id(&id)).ok_or(AppError::NotSignedIn)?;
     let change = crate::accounts::password_change::change_password(
         &ctx.state,
         auth.user_id,
@@ -154,13 +129,9 @@ pub async fn delete_account(confirm_email: String) -> Result<(), AppError> {
         .map_err(AppError::internal)?
         .ok_or(AppError::NotSignedIn)?;
     if !crate::accounts::deletion::confirms_email(&confirm_email, &account.email) {
-        return Err(AppError::Invalid(
-            "Type your account's email address exactly to confirm.".into(),
-        ));
+        return Err(AppError::Invalid("Type your account's email address exactly to confirm.".into()));
     }
-    crate::accounts::deletion::delete_account(&ctx.state.db, auth.user_id)
-        .await
-        .map_err(AppError::internal)?;
+    crate::accounts::deletion::delete_account(&ctx.state.db, auth.user_id).await.map_err(AppError::internal)?;
     // The row is gone; flushing clears the cookie and the session data.
     ctx.session.flush().await.map_err(AppError::internal)?;
     leptos_axum::redirect("/login?deleted=1");

@@ -16,12 +16,7 @@ use crate::core::db::Db;
 ///   order them, so two events in the same second are never confused.
 /// - Open alerts are the alerts not yet answered that this session may answer (raised by other
 ///   sessions after this one signed in), exactly as the banner shows them.
-pub async fn compute(
-    db: &Db,
-    user_id: i64,
-    current_hash: &str,
-    now: i64,
-) -> Result<Option<Checkup>, sqlx::Error> {
+pub async fn compute(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Result<Option<Checkup>, sqlx::Error> {
     let row = sqlx::query(
         "WITH cur AS (SELECT COALESCE(public_id, '') AS public_id FROM sessions WHERE id_hash = $4), \
          this_visit AS (SELECT COALESCE(MAX(h.id), (SELECT COALESCE(MAX(id), 0) + 1 FROM history_events)) AS id \
@@ -70,12 +65,7 @@ pub async fn compute(
 /// Signs out (reason 'revoked') every live session of `user_id` unused for more than 30 days,
 /// never the one asking, with one history event in the same transaction. Returns how many were
 /// ended.
-pub async fn sign_out_stale(
-    db: &Db,
-    user_id: i64,
-    current_hash: &str,
-    now: i64,
-) -> Result<u64, sqlx::Error> {
+pub async fn sign_out_stale(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Result<u64, sqlx::Error> {
     use crate::history::{store, Kind};
     let mut tx = db.pool.begin().await?;
     let ended = crate::sessions::devices::end_other_sessions_in(
@@ -92,11 +82,7 @@ pub async fn sign_out_stale(
         } else {
             format!("{ended} unused sessions signed out")
         };
-        store::record(
-            &mut tx,
-            &store::Event::now_by_current(user_id, Kind::OtherSessionsEnded, now, &detail),
-        )
-        .await?;
+        store::record(&mut tx, &store::Event::now_by_current(user_id, Kind::OtherSessionsEnded, now, &detail)).await?;
     }
     tx.commit().await?;
     Ok(ended)

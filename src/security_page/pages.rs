@@ -5,10 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::api::{
-    delete_page, password_page, security_checkup, ChangePassword, DeleteAccount,
-    SignOutStaleSessions,
-};
+use super::api::{delete_page, password_page, security_checkup, ChangePassword, DeleteAccount, SignOutStaleSessions};
 use super::{SecurityView, SensitivePageView, LOW_RECOVERY_CODES};
 use crate::accounts::pages::SignedOutNotice;
 use crate::app::action_error;
@@ -52,11 +49,8 @@ fn Item(ok: bool, title: &'static str, state: String, children: Children) -> imp
 fn Checkup(view: SecurityView) -> impl IntoView {
     let sign_out_stale = ServerAction::<SignOutStaleSessions>::new();
     let c = view.checkup;
-    let two_step_state = if c.two_step_on {
-        "Two-step sign-in is on.".to_owned()
-    } else {
-        "Two-step sign-in is off.".to_owned()
-    };
+    let two_step_state =
+        if c.two_step_on { "Two-step sign-in is on.".to_owned() } else { "Two-step sign-in is off.".to_owned() };
     let codes_ok = !c.two_step_on || c.recovery_codes_left >= LOW_RECOVERY_CODES;
     let codes_state = if c.two_step_on {
         format!("{} recovery codes left.", c.recovery_codes_left)
@@ -73,8 +67,7 @@ fn Checkup(view: SecurityView) -> impl IntoView {
         (n, last) => format!(
             "{n} failed sign-in{} to your account since your last visit{}.",
             if n == 1 { "" } else { "s" },
-            last.map(|l| format!(", the latest {l}"))
-                .unwrap_or_default()
+            last.map(|l| format!(", the latest {l}")).unwrap_or_default()
         ),
     };
     let alerts_state = match c.open_alerts {

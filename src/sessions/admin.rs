@@ -17,8 +17,7 @@ use super::store::EndReason;
 use crate::core::db::{now, Db};
 use crate::history::{store as history, Kind};
 
-pub const USAGE: &str =
-    "usage: keycard admin sessions <email> | sign-out <email> | sign-out-everyone";
+pub const USAGE: &str = "usage: keycard admin sessions <email> | sign-out <email> | sign-out-everyone";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AdminCommand {
@@ -30,18 +29,9 @@ pub enum AdminCommand {
 impl AdminCommand {
     /// Parses the words after `admin`.
     pub fn parse(args: &[String]) -> Result<AdminCommand, String> {
-        match args
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .as_slice()
-        {
-            ["sessions", email] => Ok(AdminCommand::Sessions {
-                email: (*email).to_owned(),
-            }),
-            ["sign-out", email] => Ok(AdminCommand::SignOut {
-                email: (*email).to_owned(),
-            }),
+        match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+            ["sessions", email] => Ok(AdminCommand::Sessions { email: (*email).to_owned() }),
+            ["sign-out", email] => Ok(AdminCommand::SignOut { email: (*email).to_owned() }),
             ["sign-out-everyone"] => Ok(AdminCommand::SignOutEveryone),
             _ => Err(USAGE.to_owned()),
         }
@@ -90,31 +80,19 @@ pub async fn run(db: &Db, command: &AdminCommand) -> Result<String, AdminError> 
         }
         AdminCommand::SignOutEveryone => {
             let (sessions, accounts) = sign_out_everyone(db, now()).await?;
-            Ok(format!(
-                "signed out {sessions} session(s) of {accounts} account(s)\n"
-            ))
+            Ok(format!("signed out {sessions} session(s) of {accounts} account(s)\n"))
         }
     }
 }
 
 async fn account_id(db: &Db, email: &str) -> Result<i64, AdminError> {
-    let key = crate::accounts::service::parse_email(email)
-        .map(|e| e.key)
-        .unwrap_or_default();
-    let row = sqlx::query("SELECT id FROM users WHERE email_key = $1")
-        .bind(&key)
-        .fetch_optional(&db.pool)
-        .await?;
-    row.map(|r| r.get(0))
-        .ok_or_else(|| AdminError::UnknownAccount(email.to_owned()))
+    let key = crate::accounts::service::parse_email(email).map(|e| e.key).unwrap_or_default();
+    let row = sqlx::query("SELECT id FROM users WHERE email_key = $1").bind(&key).fetch_optional(&db.pool).await?;
+    row.map(|r| r.get(0)).ok_or_else(|| AdminError::UnknownAccount(email.to_owned()))
 }
 
 /// The live (not ended, not expired) sessions of `user_id`, newest activity first.
-pub async fn live_sessions(
-    db: &Db,
-    user_id: i64,
-    now: i64,
-) -> Result<Vec<LiveSession>, sqlx::Error> {
+pub async fn live_sessions(db: &Db, user_id: i64, now: i64) -> Result<Vec<LiveSession>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT public_id, user_agent, ip, method, created_at, last_seen_at FROM sessions \
          WHERE user_id = $1 AND ended_at IS NULL AND idle_expires_at > $2 AND absolute_expires_at > $2 \
@@ -179,11 +157,7 @@ pub async fn sign_out_everyone(db: &Db, now: i64) -> Result<(u64, u64), sqlx::Er
 }
 
 fn admin_event(user_id: i64, at: i64, ended: u64) -> history::Event {
-    let detail = if ended == 1 {
-        "1 session signed out".to_owned()
-    } else {
-        format!("{ended} sessions signed out")
-    };
+    let detail = if ended == 1 { "1 session signed out".to_owned() } else { format!("{ended} sessions signed out") };
     history::Event {
         user_id,
         kind: Kind::SignedOutByAdmin,
@@ -207,26 +181,14 @@ mod tests {
     fn parses_the_three_commands_and_refuses_anything_else() {
         assert_eq!(
             AdminCommand::parse(&args(&["sessions", "a@example.com"])),
-            Ok(AdminCommand::Sessions {
-                email: "a@example.com".into()
-            })
+            Ok(AdminCommand::Sessions { email: "a@example.com".into() })
         );
         assert_eq!(
             AdminCommand::parse(&args(&["sign-out", "a@example.com"])),
-            Ok(AdminCommand::SignOut {
-                email: "a@example.com".into()
-            })
+            Ok(AdminCommand::SignOut { email: "a@example.com".into() })
         );
-        assert_eq!(
-            AdminCommand::parse(&args(&["sign-out-everyone"])),
-            Ok(AdminCommand::SignOutEveryone)
-        );
-        for bad in [
-            &[][..],
-            &["sign-out"],
-            &["sessions", "a", "b"],
-            &["drop-tables"],
-        ] {
+        assert_eq!(AdminCommand::parse(&args(&["sign-out-everyone"])), Ok(AdminCommand::SignOutEveryone));
+        for bad in [&[][..], &["sign-out"], &["sessions", "a", "b"], &["drop-tables"]] {
             assert!(AdminCommand::parse(&args(bad)).is_err(), "{bad:?}");
         }
     }

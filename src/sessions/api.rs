@@ -12,9 +12,8 @@ pub async fn signed_in_email() -> Result<Option<String>, AppError> {
     let Ok(auth) = super::auth::require_signed_in(&ctx.session).await else {
         return Ok(None);
     };
-    let account = crate::accounts::store::account_by_id(&ctx.state.db, auth.user_id)
-        .await
-        .map_err(AppError::internal)?;
+    let account =
+        crate::accounts::store::account_by_id(&ctx.state.db, auth.user_id).await.map_err(AppError::internal)?;
     Ok(account.map(|a| a.email))
 }
 

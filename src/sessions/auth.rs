@@ -93,11 +93,7 @@ pub struct RequestOrigin {
 
 impl RequestOrigin {
     pub fn from_parts(parts: &axum::http::request::Parts) -> RequestOrigin {
-        let ip = parts
-            .extensions
-            .get::<ClientIp>()
-            .map(|ClientIp(ip)| ip.to_string())
-            .unwrap_or_default();
+        let ip = parts.extensions.get::<ClientIp>().map(|ClientIp(ip)| ip.to_string()).unwrap_or_default();
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
@@ -140,10 +136,7 @@ pub async fn start_session(
     };
     session.clear().await;
     session.cycle_id().await.map_err(AppError::internal)?;
-    session
-        .insert(AUTH_KEY, &auth)
-        .await
-        .map_err(AppError::internal)?;
+    session.insert(AUTH_KEY, &auth).await.map_err(AppError::internal)?;
     session.set_expiry(Some(if remember && stage == Stage::Complete {
         Expiry::AtDateTime(time::OffsetDateTime::now_utc() + lifetime)
     } else {
@@ -161,8 +154,7 @@ pub async fn rotate_id(session: &Session) -> Result<(), AppError> {
     let auth = require_signed_in(session).await?;
     session.cycle_id().await.map_err(AppError::internal)?;
     if auth.remember {
-        let until = time::OffsetDateTime::from_unix_timestamp(auth.absolute_expires_at)
-            .map_err(AppError::internal)?;
+        let until = time::OffsetDateTime::from_unix_timestamp(auth.absolute_expires_at).map_err(AppError::internal)?;
         session.set_expiry(Some(Expiry::AtDateTime(until)));
     }
     session.save().await.map_err(AppError::internal)
@@ -170,10 +162,7 @@ pub async fn rotate_id(session: &Session) -> Result<(), AppError> {
 
 /// The signed-in state of this session, if any.
 pub async fn current_auth(session: &Session) -> Result<Option<SessionAuth>, AppError> {
-    session
-        .get::<SessionAuth>(AUTH_KEY)
-        .await
-        .map_err(AppError::internal)
+    session.get::<SessionAuth>(AUTH_KEY).await.map_err(AppError::internal)
 }
 
 /// The user of a fully signed-in session, or [`AppError::NotSignedIn`].
@@ -188,10 +177,7 @@ pub async fn require_signed_in(session: &Session) -> Result<SessionAuth, AppErro
 /// cookie names a session that was ended (from another device, or by expiry) the error says so.
 /// A client-side navigation meets the end of a session here, not in [`guard_pages`], and this
 /// request's answer already clears the cookie, so the reason must travel with the error.
-pub async fn require_signed_in_for_page(
-    session: &Session,
-    state: &AppState,
-) -> Result<SessionAuth, AppError> {
+pub async fn require_signed_in_for_page(session: &Session, state: &AppState) -> Result<SessionAuth, AppError> {
     match require_signed_in(session).await {
         Err(AppError::NotSignedIn) => {
             let parts = leptos::prelude::use_context::<axum::http::request::Parts>();
@@ -209,10 +195,7 @@ pub async fn require_signed_in_for_page(
 /// Signs this session out: the row is marked ended and the cookie is cleared.
 pub async fn sign_out(session: &Session, store: &KeycardStore) -> Result<(), AppError> {
     if let Some(id) = session.id() {
-        store
-            .end(&hash_id(&id), EndReason::SignedOut)
-            .await
-            .map_err(AppError::internal)?;
+        store.end(&hash_id(&id), EndReason::SignedOut).await.map_err(AppError::internal)?;
     }
     session.flush().await.map_err(AppError::internal)?;
     Ok(())
@@ -240,15 +223,8 @@ pub fn page_access(path: &str) -> Access {
 /// session ended (signed out elsewhere, expired); a session still owing the code goes to the code
 /// step for every protected page, and only such a session may open the code step. Runs inside the
 /// session layer.
-pub async fn guard_pages(
-    State(state): State<AppState>,
-    session: Session,
-    req: Request,
-    next: Next,
-) -> Response {
-    if !matches!(*req.method(), Method::GET | Method::HEAD)
-        || page_access(req.uri().path()) == Access::Anyone
-    {
+pub async fn guard_pages(State(state): State<AppState>, session: Session, req: Request, next: Next) -> Response {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) || page_access(req.uri().path()) == Access::Anyone {
         return next.run(req).await;
     }
     let auth = match current_auth(&session).await {
@@ -263,18 +239,12 @@ pub async fn guard_pages(
     let stage = auth.as_ref().map(|a| a.stage);
     let access = page_access(req.uri().path());
     match (access, stage) {
-        (Access::SignedIn, Some(Stage::Complete))
-        | (Access::CodeStep, Some(Stage::PasswordVerified)) => {
+        (Access::SignedIn, Some(Stage::Complete)) | (Access::CodeStep, Some(Stage::PasswordVerified)) => {
             return next.run(req).await;
         }
         (Access::SignedIn, Some(Stage::PasswordVerified)) => {
-            let wanted = req
-                .uri()
-                .path_and_query()
-                .map(|pq| pq.as_str())
-                .unwrap_or("/");
-            return Redirect::to(&format!("/login/code?next={}", urlencode(wanted)))
-                .into_response();
+            let wanted = req.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
+            return Redirect::to(&format!("/login/code?next={}", urlencode(wanted))).into_response();
         }
         // Already fully signed in: nothing to enter.
         (Access::CodeStep, Some(Stage::Complete)) => return Redirect::to("/").into_response(),
@@ -283,11 +253,7 @@ pub async fn guard_pages(
     let mut target = if access == Access::CodeStep {
         "/login?".to_owned()
     } else {
-        let wanted = req
-            .uri()
-            .path_and_query()
-            .map(|pq| pq.as_str())
-            .unwrap_or("/");
+        let wanted = req.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
         format!("/login?next={}&", urlencode(wanted))
     };
     let cookie = session_cookie(req.headers(), state.config.cookie_name());
@@ -316,21 +282,14 @@ fn session_cookie(headers: &axum::http::HeaderMap, cookie_name: &str) -> Option<
 
 /// For a cookie that no longer loads a session: why that session ended.
 async fn ended_reason(state: &AppState, cookie: Option<Id>) -> Option<EndReason> {
-    state
-        .sessions
-        .end_reason(&hash_id(&cookie?))
-        .await
-        .ok()
-        .flatten()
+    state.sessions.end_reason(&hash_id(&cookie?)).await.ok().flatten()
 }
 
 pub fn urlencode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }

@@ -18,12 +18,7 @@ const MAX_ROWS: i64 = 200;
 
 /// All sessions of `user_id` worth showing: live ones and those ended in the last 30 days.
 /// `current_hash` marks the session asking ("This device").
-pub async fn list(
-    db: &Db,
-    user_id: i64,
-    current_hash: Option<&str>,
-    now: i64,
-) -> Result<DevicesView, sqlx::Error> {
+pub async fn list(db: &Db, user_id: i64, current_hash: Option<&str>, now: i64) -> Result<DevicesView, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT public_id, id_hash, user_agent, ip, created_at, last_seen_at, method, remember, \
          idle_expires_at, absolute_expires_at, ended_at, end_reason FROM sessions \
@@ -36,10 +31,7 @@ pub async fn list(
     .bind(MAX_ROWS)
     .fetch_all(&db.pool)
     .await?;
-    let mut view = DevicesView {
-        active: Vec::new(),
-        recent: Vec::new(),
-    };
+    let mut view = DevicesView { active: Vec::new(), recent: Vec::new() };
     for row in rows {
         let user_agent: String = row.get(2);
         let label = describe(&user_agent);
@@ -50,20 +42,13 @@ pub async fn list(
         // A live row past its expiry is not accepted by the store any more: show it as expired,
         // at the moment it expired, never as active.
         let ended = match ended_at {
-            Some(at) => Some((
-                at,
-                end_reason
-                    .as_deref()
-                    .and_then(EndReason::parse)
-                    .unwrap_or(EndReason::SignedOut),
-            )),
+            Some(at) => Some((at, end_reason.as_deref().and_then(EndReason::parse).unwrap_or(EndReason::SignedOut))),
             None if now >= idle_expires_at || now >= absolute_expires_at => {
                 Some((idle_expires_at.min(absolute_expires_at), EndReason::Expired))
             }
             None => None,
         };
-        let is_current =
-            ended.is_none() && current_hash.is_some_and(|h| h == row.get::<String, _>(1));
+        let is_current = ended.is_none() && current_hash.is_some_and(|h| h == row.get::<String, _>(1));
         let device = DeviceView {
             handle: row.get(0),
             name: label.name,
@@ -84,25 +69,14 @@ pub async fn list(
         }
     }
     // Newest activity first for live sessions; most recently ended first for the others.
-    view.recent.sort_by(|a, b| {
-        b.ended
-            .as_ref()
-            .map(|e| &e.0.iso)
-            .cmp(&a.ended.as_ref().map(|e| &e.0.iso))
-    });
+    view.recent.sort_by(|a, b| b.ended.as_ref().map(|e| &e.0.iso).cmp(&a.ended.as_ref().map(|e| &e.0.iso)));
     Ok(view)
 }
 
 /// Ends one live, unexpired session of `user_id` named by its public handle, other than the one
 /// asking, with its history event. Returns false when there is no such session (another
 /// account's, already ended, unknown): the caller answers 404 and nothing has changed.
-pub async fn revoke(
-    db: &Db,
-    user_id: i64,
-    handle: &str,
-    current_hash: &str,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
+pub async fn revoke(db: &Db, user_id: i64, handle: &str, current_hash: &str, now: i64) -> Result<bool, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
     let ended = revoke_in(&mut tx, user_id, handle, current_hash, now).await?;
     tx.commit().await?;
@@ -132,31 +106,19 @@ pub async fn revoke_in(
     .await?;
     let Some(row) = row else { return Ok(false) };
     if row.get::<String, _>(1) == "complete" {
-        crate::history::store::record(
-            tx,
-            &super::store::session_ended_event(&row, now, EndReason::Revoked),
-        )
-        .await?;
+        crate::history::store::record(tx, &super::store::session_ended_event(&row, now, EndReason::Revoked)).await?;
     }
     Ok(true)
 }
 
 /// Ends every other live session of `user_id` in one statement, with one history event when any
 /// was ended. Returns how many were ended.
-pub async fn revoke_others(
-    db: &Db,
-    user_id: i64,
-    current_hash: &str,
-    now: i64,
-) -> Result<u64, sqlx::Error> {
+pub async fn revoke_others(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Result<u64, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
     let ended = end_other_sessions_in(&mut tx, user_id, current_hash, now, None).await?;
     if ended > 0 {
-        let detail = if ended == 1 {
-            "1 session signed out".to_owned()
-        } else {
-            format!("{ended} sessions signed out")
-        };
+        let detail =
+            if ended == 1 { "1 session signed out".to_owned() } else { format!("{ended} sessions signed out") };
         let event = crate::history::store::Event::now_by_current(
             user_id,
             crate::history::Kind::OtherSessionsEnded,
@@ -214,16 +176,8 @@ pub fn reason_label(reason: EndReason) -> &'static str {
 
 /// `at` worded relative to `now`, with its exact UTC time.
 pub fn moment(at: i64, now: i64) -> Moment {
-    let dt =
-        time::OffsetDateTime::from_unix_timestamp(at).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let (y, mo, d, h, mi, s) = (
-        dt.year(),
-        dt.month() as u8,
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second(),
-    );
+    let dt = time::OffsetDateTime::from_unix_timestamp(at).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let (y, mo, d, h, mi, s) = (dt.year(), dt.month() as u8, dt.day(), dt.hour(), dt.minute(), dt.second());
     Moment {
         relative: relative(at, now),
         exact: format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02} UTC"),
@@ -236,11 +190,7 @@ pub fn relative(at: i64, now: i64) -> String {
     let delta = now - at;
     let (amount, future) = (delta.unsigned_abs(), delta < 0);
     if amount < 60 {
-        return if future {
-            "in less than a minute".into()
-        } else {
-            "just now".into()
-        };
+        return if future { "in less than a minute".into() } else { "just now".into() };
     }
     let (n, unit) = match amount {
         a if a < 3600 => (a / 60, "minute"),

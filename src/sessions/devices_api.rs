@@ -13,9 +13,7 @@ pub async fn list_devices() -> Result<DevicesView, AppError> {
     let ctx = RequestContext::get().await?;
     let auth = super::auth::require_signed_in_for_page(&ctx.session, &ctx.state).await?;
     let current = ctx.session.id().map(|id| super::store::hash_id(&id));
-    super::devices::list(&ctx.state.db, auth.user_id, current.as_deref(), now())
-        .await
-        .map_err(AppError::internal)
+    super::devices::list(&ctx.state.db, auth.user_id, current.as_deref(), now()).await.map_err(AppError::internal)
 }
 
 /// Signs out one other session of this account, named by its public handle. Another account's
@@ -28,11 +26,7 @@ pub async fn revoke_device(handle: String) -> Result<(), AppError> {
     }
     let ctx = RequestContext::get().await?;
     let auth = super::auth::require_signed_in(&ctx.session).await?;
-    let current = ctx
-        .session
-        .id()
-        .map(|id| super::store::hash_id(&id))
-        .ok_or(AppError::NotSignedIn)?;
+    let current = ctx.session.id().map(|id| super::store::hash_id(&id)).ok_or(AppError::NotSignedIn)?;
     let ended = super::devices::revoke(&ctx.state.db, auth.user_id, &handle, &current, now())
         .await
         .map_err(AppError::internal)?;
@@ -49,14 +43,8 @@ pub async fn revoke_other_devices() -> Result<(), AppError> {
     use crate::core::{db::now, server::RequestContext};
     let ctx = RequestContext::get().await?;
     let auth = super::auth::require_signed_in(&ctx.session).await?;
-    let current = ctx
-        .session
-        .id()
-        .map(|id| super::store::hash_id(&id))
-        .ok_or(AppError::NotSignedIn)?;
-    super::devices::revoke_others(&ctx.state.db, auth.user_id, &current, now())
-        .await
-        .map_err(AppError::internal)?;
+    let current = ctx.session.id().map(|id| super::store::hash_id(&id)).ok_or(AppError::NotSignedIn)?;
+    super::devices::revoke_others(&ctx.state.db, auth.user_id, &current, now()).await.map_err(AppError::internal)?;
     leptos_axum::redirect("/devices");
     Ok(())
 }

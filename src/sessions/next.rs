@@ -30,10 +30,7 @@ mod tests {
     #[test]
     fn keeps_same_site_paths() {
         assert_eq!(safe_next(Some("/devices")), "/devices");
-        assert_eq!(
-            safe_next(Some("/history?kind=sign_in")),
-            "/history?kind=sign_in"
-        );
+        assert_eq!(safe_next(Some("/history?kind=sign_in")), "/history?kind=sign_in");
         assert_eq!(safe_next(Some("/")), "/");
     }
 

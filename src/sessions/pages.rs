@@ -20,9 +20,7 @@ pub fn DevicesPage() -> impl IntoView {
     let revoke = ServerAction::<RevokeDevice>::new();
     let revoke_others = ServerAction::<RevokeOtherDevices>::new();
     let sign_out = ServerAction::<SignOut>::new();
-    let error = move || {
-        action_error(revoke.value().get()).or_else(|| action_error(revoke_others.value().get()))
-    };
+    let error = move || action_error(revoke.value().get()).or_else(|| action_error(revoke_others.value().get()));
     view! {
         <Title text="Devices"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -109,10 +107,7 @@ fn DeviceRow(device: DeviceView, revoke: ServerAction<RevokeDevice>) -> impl Int
 
 #[component]
 fn EndedRow(device: DeviceView) -> impl IntoView {
-    let (ended_at, how) = device
-        .ended
-        .clone()
-        .unwrap_or_else(|| (device.last_active.clone(), String::new()));
+    let (ended_at, how) = device.ended.clone().unwrap_or_else(|| (device.last_active.clone(), String::new()));
     view! {
         <li class="device">
             <p class="device-name"><strong title=device.user_agent.clone()>{device.name.clone()}</strong>

@@ -25,9 +25,7 @@ pub fn prompt_path(return_to: &str) -> String {
     path.push_str("?next=");
     for b in return_to.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                path.push(b as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => path.push(b as char),
             _ => path.push_str(&format!("%{b:02X}")),
         }
     }
@@ -36,10 +34,7 @@ pub fn prompt_path(return_to: &str) -> String {
 
 /// Whether this session re-authenticated within `window`.
 #[cfg(feature = "ssr")]
-pub async fn is_recent(
-    session: &tower_sessions::Session,
-    window: std::time::Duration,
-) -> Result<bool, AppError> {
+pub async fn is_recent(session: &tower_sessions::Session, window: std::time::Duration) -> Result<bool, AppError> {
     let at: Option<i64> = session.get(REAUTH_KEY).await.map_err(AppError::internal)?;
     Ok(at.is_some_and(|at| {
         let age = crate::core::db::now() - at;
@@ -92,14 +87,8 @@ pub async fn confirm(
     if two_step_on && code.is_none() {
         return Err(AppError::WrongCode);
     }
-    match verify_account_password(
-        state,
-        auth.user_id,
-        password,
-        ip,
-        "Wrong password when confirming it was you",
-    )
-    .await?
+    match verify_account_password(state, auth.user_id, password, ip, "Wrong password when confirming it was you")
+        .await?
     {
         PasswordCheck::Correct => {}
         PasswordCheck::Wrong { locked: false } => {
@@ -118,10 +107,7 @@ pub async fn confirm(
             StepOutcome::LockedOut => return signed_out(state, session).await,
         }
     }
-    session
-        .insert(REAUTH_KEY, crate::core::db::now())
-        .await
-        .map_err(AppError::internal)?;
+    session.insert(REAUTH_KEY, crate::core::db::now()).await.map_err(AppError::internal)?;
     super::auth::rotate_id(session).await?;
     Ok(Confirmation::Confirmed)
 }
@@ -141,33 +127,19 @@ pub async fn reauth_needs_code() -> Result<bool, AppError> {
     use crate::core::server::RequestContext;
     let ctx = RequestContext::get().await?;
     let auth = super::auth::require_signed_in(&ctx.session).await?;
-    crate::two_step::store::is_enabled(&ctx.state.db, auth.user_id)
-        .await
-        .map_err(AppError::internal)
+    crate::two_step::store::is_enabled(&ctx.state.db, auth.user_id).await.map_err(AppError::internal)
 }
 
 /// The prompt's form: on success, back to `next` (a same-site path; the two-step page by default).
 #[server(prefix = "/api", endpoint = "reauth")]
-pub async fn confirm_identity(
-    password: String,
-    code: Option<String>,
-    next: Option<String>,
-) -> Result<(), AppError> {
+pub async fn confirm_identity(password: String, code: Option<String>, next: Option<String>) -> Result<(), AppError> {
     use crate::core::server::RequestContext;
     if password.chars().count() > 1024 || code.as_deref().is_some_and(|c| c.len() > 64) {
         return Err(AppError::BadRequest);
     }
     let ctx = RequestContext::get().await?;
     let auth = super::auth::require_signed_in(&ctx.session).await?;
-    let confirmation = confirm(
-        &ctx.state,
-        &ctx.session,
-        &auth,
-        &password,
-        code.as_deref(),
-        &ctx.origin.ip,
-    )
-    .await?;
+    let confirmation = confirm(&ctx.state, &ctx.session, &auth, &password, code.as_deref(), &ctx.origin.ip).await?;
     if confirmation == Confirmation::SignedOut {
         leptos_axum::redirect("/login?ended=locked");
         return Ok(());

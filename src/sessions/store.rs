@@ -67,11 +67,7 @@ pub fn public_handle() -> String {
 }
 
 /// The `session_ended` event of a row returned as `user_id, stage, ip, user_agent, public_id`.
-pub fn session_ended_event(
-    row: &sqlx::any::AnyRow,
-    at: i64,
-    reason: EndReason,
-) -> crate::history::store::Event {
+pub fn session_ended_event(row: &sqlx::any::AnyRow, at: i64, reason: EndReason) -> crate::history::store::Event {
     crate::history::store::Event {
         user_id: row.get(0),
         kind: crate::history::Kind::SessionEnded,
@@ -89,11 +85,7 @@ fn store_err(err: impl std::fmt::Display) -> session_store::Error {
 
 impl KeycardStore {
     pub fn new(db: Db, idle_timeout: Duration, last_seen_interval: Duration) -> Self {
-        KeycardStore {
-            db,
-            idle_timeout,
-            last_seen_interval,
-        }
+        KeycardStore { db, idle_timeout, last_seen_interval }
     }
 
     fn idle_secs(&self, stage: Stage) -> i64 {
@@ -132,23 +124,21 @@ impl KeycardStore {
     /// one live row. False when it was already gone (a concurrent correct code, the lock-out, an
     /// expiry): then no full session may be created.
     pub async fn finish_password_step(&self, id_hash: &str) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query(
-            "DELETE FROM sessions WHERE id_hash = $1 AND stage = 'password_verified' AND ended_at IS NULL",
-        )
-        .bind(id_hash)
-        .execute(&self.db.pool)
-        .await?;
+        let done =
+            sqlx::query("DELETE FROM sessions WHERE id_hash = $1 AND stage = 'password_verified' AND ended_at IS NULL")
+                .bind(id_hash)
+                .execute(&self.db.pool)
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Why the session with this id hash stopped working, if it did.
     pub async fn end_reason(&self, id_hash: &str) -> Result<Option<EndReason>, sqlx::Error> {
-        let row = sqlx::query(
-            "SELECT end_reason, idle_expires_at, absolute_expires_at FROM sessions WHERE id_hash = $1",
-        )
-        .bind(id_hash)
-        .fetch_optional(&self.db.pool)
-        .await?;
+        let row =
+            sqlx::query("SELECT end_reason, idle_expires_at, absolute_expires_at FROM sessions WHERE id_hash = $1")
+                .bind(id_hash)
+                .fetch_optional(&self.db.pool)
+                .await?;
         Ok(row.and_then(|row| {
             let reason: Option<String> = row.get(0);
             match reason {
@@ -156,8 +146,7 @@ impl KeycardStore {
                 // Still marked live but past its expiry: the sweeper has not reached it yet.
                 None => {
                     let t = now();
-                    (t >= row.get::<i64, _>(1) || t >= row.get::<i64, _>(2))
-                        .then_some(EndReason::Expired)
+                    (t >= row.get::<i64, _>(1) || t >= row.get::<i64, _>(2)).then_some(EndReason::Expired)
                 }
             }
         }))
@@ -180,10 +169,7 @@ impl SessionStore for KeycardStore {
             // The handle enters the session's data only once the row is committed: a failed
             // attempt retried later must still be a new sign-in (with its event), not a rotation.
             let mut data_with_handle = record.data.clone();
-            data_with_handle.insert(
-                AUTH_KEY.to_owned(),
-                serde_json::to_value(&auth).map_err(store_err)?,
-            );
+            data_with_handle.insert(AUTH_KEY.to_owned(), serde_json::to_value(&auth).map_err(store_err)?);
             let data = serde_json::to_string(&data_with_handle).map_err(store_err)?;
             // The row and, for a completed sign-in, its history event (and new-device alert) commit together.
             let mut tx = self.db.pool.begin().await.map_err(store_err)?;
@@ -222,9 +208,7 @@ impl SessionStore for KeycardStore {
                         detail: super::devices::method_label(auth.method.as_str()).to_owned(),
                         session_public_id: Some(public_id),
                     };
-                    crate::history::store::record_sign_in(&mut tx, &event)
-                        .await
-                        .map_err(store_err)?;
+                    crate::history::store::record_sign_in(&mut tx, &event).await.map_err(store_err)?;
                 }
                 tx.commit().await.map_err(store_err)?;
                 record.data = data_with_handle;
@@ -238,22 +222,18 @@ impl SessionStore for KeycardStore {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let Some(auth) = SessionAuth::from_record(record) else {
-            return Err(store_err(
-                "refusing to store a session that is not signed in",
-            ));
+            return Err(store_err("refusing to store a session that is not signed in"));
         };
         let data = serde_json::to_string(&record.data).map_err(store_err)?;
         // Only live rows are updated: a session ended elsewhere is never brought back.
-        sqlx::query(
-            "UPDATE sessions SET data = $1, stage = $2, method = $3 WHERE id_hash = $4 AND ended_at IS NULL",
-        )
-        .bind(&data)
-        .bind(auth.stage.as_str())
-        .bind(auth.method.as_str())
-        .bind(hash_id(&record.id))
-        .execute(&self.db.pool)
-        .await
-        .map_err(store_err)?;
+        sqlx::query("UPDATE sessions SET data = $1, stage = $2, method = $3 WHERE id_hash = $4 AND ended_at IS NULL")
+            .bind(&data)
+            .bind(auth.stage.as_str())
+            .bind(auth.method.as_str())
+            .bind(hash_id(&record.id))
+            .execute(&self.db.pool)
+            .await
+            .map_err(store_err)?;
         Ok(())
     }
 
@@ -269,16 +249,13 @@ impl SessionStore for KeycardStore {
         .map_err(store_err)?;
         let Some(row) = row else { return Ok(None) };
         let data: String = row.get(0);
-        let stage =
-            Stage::parse(row.get::<String, _>(1).as_str()).unwrap_or(Stage::PasswordVerified);
+        let stage = Stage::parse(row.get::<String, _>(1).as_str()).unwrap_or(Stage::PasswordVerified);
         let last_seen_at: i64 = row.get(2);
         let idle_expires_at: i64 = row.get(3);
         let absolute_expires_at: i64 = row.get(4);
         let t = now();
         if t >= idle_expires_at || t >= absolute_expires_at {
-            self.end(&id_hash, EndReason::Expired)
-                .await
-                .map_err(store_err)?;
+            self.end(&id_hash, EndReason::Expired).await.map_err(store_err)?;
             return Ok(None);
         }
         if t - last_seen_at >= self.last_seen_interval.as_secs() as i64 {
@@ -301,13 +278,8 @@ impl SessionStore for KeycardStore {
         {
             auth.insert("public_id".to_owned(), serde_json::Value::String(handle));
         }
-        let expiry_date =
-            OffsetDateTime::from_unix_timestamp(absolute_expires_at).map_err(store_err)?;
-        Ok(Some(Record {
-            id: *id,
-            data,
-            expiry_date,
-        }))
+        let expiry_date = OffsetDateTime::from_unix_timestamp(absolute_expires_at).map_err(store_err)?;
+        Ok(Some(Record { id: *id, data, expiry_date }))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {

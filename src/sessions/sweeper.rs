@@ -55,11 +55,7 @@ pub async fn sweep_once(db: &Db, now: i64, batch: i64) -> Result<SweepReport, sq
             let Some(row) = row else { continue };
             done += 1;
             if row.get::<String, _>(1) == "complete" {
-                let event = super::store::session_ended_event(
-                    &row,
-                    row.get(5),
-                    super::store::EndReason::Expired,
-                );
+                let event = super::store::session_ended_event(&row, row.get(5), super::store::EndReason::Expired);
                 crate::history::store::record(&mut tx, &event).await?;
             }
         }
@@ -93,12 +89,7 @@ pub async fn sweep_once(db: &Db, now: i64, batch: i64) -> Result<SweepReport, sq
 pub const DEFAULT_HISTORY_RETENTION_SECS: i64 = 365 * 24 * 3600;
 
 /// Deletes history events older than `retention_secs`, in batches. Returns how many went.
-pub async fn purge_history(
-    db: &Db,
-    now: i64,
-    retention_secs: i64,
-    batch: i64,
-) -> Result<u64, sqlx::Error> {
+pub async fn purge_history(db: &Db, now: i64, retention_secs: i64, batch: i64) -> Result<u64, sqlx::Error> {
     let mut purged = 0;
     loop {
         let done = crate::history::store::purge_batch(db, now - retention_secs, batch).await?;
@@ -111,11 +102,7 @@ pub async fn purge_history(
 }
 
 /// Runs [`sweep_once`] every `interval` until `stop` turns true (or its sender is dropped).
-pub fn spawn(
-    db: Db,
-    interval: Duration,
-    stop: watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
+pub fn spawn(db: Db, interval: Duration, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
     spawn_with_history(db, interval, DEFAULT_HISTORY_RETENTION_SECS, stop)
 }
 
@@ -141,11 +128,7 @@ pub fn spawn_with_history(
             }
             match sweep_once(&db, now(), BATCH).await {
                 Ok(report) if report != SweepReport::default() => {
-                    tracing::info!(
-                        expired = report.expired,
-                        purged = report.purged,
-                        "session sweep"
-                    );
+                    tracing::info!(expired = report.expired, purged = report.purged, "session sweep");
                 }
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "session sweep failed; will retry"),

@@ -22,10 +22,7 @@ const UNKNOWN: &str = "UNKNOWN";
 
 pub fn describe(user_agent: &str) -> DeviceLabel {
     let Some(parsed) = Parser::new().parse(user_agent) else {
-        return DeviceLabel {
-            name: UNKNOWN_DEVICE.to_owned(),
-            kind: "Unknown device",
-        };
+        return DeviceLabel { name: UNKNOWN_DEVICE.to_owned(), kind: "Unknown device" };
     };
     let browser = known(parsed.name).map(|name| match major(parsed.version) {
         Some(version) => format!("{name} {version}"),
@@ -74,26 +71,13 @@ mod tests {
 
     #[test]
     fn common_browsers() {
-        let firefox =
-            describe("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0");
-        assert_eq!(
-            firefox,
-            DeviceLabel {
-                name: "Firefox 133 on Linux".into(),
-                kind: "Computer"
-            }
-        );
+        let firefox = describe("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0");
+        assert_eq!(firefox, DeviceLabel { name: "Firefox 133 on Linux".into(), kind: "Computer" });
         let safari = describe(
             "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 \
              (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
         );
-        assert_eq!(
-            safari,
-            DeviceLabel {
-                name: "Safari 17 on iPhone".into(),
-                kind: "Phone"
-            }
-        );
+        assert_eq!(safari, DeviceLabel { name: "Safari 17 on iPhone".into(), kind: "Phone" });
         let chrome = describe(
             "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
              Chrome/131.0.0.0 Safari/537.36",
@@ -109,13 +93,7 @@ mod tests {
 
     #[test]
     fn unknown_agents_fall_back() {
-        for agent in [
-            "",
-            "curl-ish/1",
-            "<script>alert(1)</script>",
-            "\u{0}\u{7f}",
-            &"x".repeat(600),
-        ] {
+        for agent in ["", "curl-ish/1", "<script>alert(1)</script>", "\u{0}\u{7f}", &"x".repeat(600)] {
             let label = describe(agent);
             assert!(!label.name.contains('<'), "{agent:?} -> {label:?}");
             if label.name != UNKNOWN_DEVICE {
@@ -129,11 +107,9 @@ mod tests {
 
     #[test]
     fn markup_inside_a_known_agent_stays_out_of_the_label() {
-        let label = describe("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/<img src=x onerror=alert(1)>");
-        assert!(
-            !label.name.contains('<') && !label.name.contains('>'),
-            "{label:?}"
-        );
+        let label =
+            describe("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/<img src=x onerror=alert(1)>");
+        assert!(!label.name.contains('<') && !label.name.contains('>'), "{label:?}");
     }
 
     #[test]

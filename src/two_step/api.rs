@@ -108,15 +108,8 @@ pub async fn verify_sign_in_code(code: String, next: Option<String>) -> Result<(
         Some(auth) if auth.stage == Stage::PasswordVerified => auth,
         _ => return Err(AppError::NotSignedIn),
     };
-    let id_hash = ctx
-        .session
-        .id()
-        .map(|id| crate::sessions::store::hash_id(&id))
-        .ok_or(AppError::NotSignedIn)?;
-    let attempt = Attempt {
-        session_public_id: auth.public_id.as_deref(),
-        failure_detail: "Wrong code",
-    };
+    let id_hash = ctx.session.id().map(|id| crate::sessions::store::hash_id(&id)).ok_or(AppError::NotSignedIn)?;
+    let attempt = Attempt { session_public_id: auth.public_id.as_deref(), failure_detail: "Wrong code" };
     match check_factor_within_budget(&ctx.state, auth.user_id, &code, attempt).await? {
         StepOutcome::Passed(factor) => {
             if !ctx.state.sessions.finish_password_step(&id_hash).await? {
@@ -126,27 +119,14 @@ pub async fn verify_sign_in_code(code: String, next: Option<String>) -> Result<(
                 Factor::Code => SignInMethod::PasswordAndCode,
                 Factor::RecoveryCode => SignInMethod::RecoveryCode,
             };
-            start_session(
-                &ctx.session,
-                &ctx.state,
-                auth.user_id,
-                Stage::Complete,
-                method,
-                auth.remember,
-                ctx.origin,
-            )
-            .await?;
+            start_session(&ctx.session, &ctx.state, auth.user_id, Stage::Complete, method, auth.remember, ctx.origin)
+                .await?;
             leptos_axum::redirect(&safe_next(next.as_deref()));
             Ok(())
         }
         StepOutcome::Refused(err) => Err(err),
         StepOutcome::LockedOut => {
-            super::store::end_code_step_sessions(
-                &ctx.state.db,
-                auth.user_id,
-                crate::core::db::now(),
-            )
-            .await?;
+            super::store::end_code_step_sessions(&ctx.state.db, auth.user_id, crate::core::db::now()).await?;
             ctx.session.flush().await.map_err(AppError::internal)?;
             leptos_axum::redirect("/login?ended=codes");
             Ok(())

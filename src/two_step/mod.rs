@@ -43,20 +43,12 @@ pub struct Enrolment {
 // `Debug` never prints TOTP secrets or recovery codes (they would end up in logs).
 impl std::fmt::Debug for TwoStepView {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let TwoStepView {
-            enabled,
-            pending,
-            recovery_codes_left,
-            fresh_recovery_codes,
-        } = self;
+        let TwoStepView { enabled, pending, recovery_codes_left, fresh_recovery_codes } = self;
         f.debug_struct("TwoStepView")
             .field("enabled", enabled)
             .field("pending", pending)
             .field("recovery_codes_left", recovery_codes_left)
-            .field(
-                "fresh_recovery_codes",
-                &format_args!("[redacted; {}]", fresh_recovery_codes.len()),
-            )
+            .field("fresh_recovery_codes", &format_args!("[redacted; {}]", fresh_recovery_codes.len()))
             .finish()
     }
 }
@@ -77,8 +69,7 @@ mod debug_tests {
             enabled: false,
             pending: Some(Enrolment {
                 setup_key: "JBSW Y3DP EHPK 3PXP".into(),
-                otpauth_uri: "otpauth://totp/Keycard:a%40b?secret=JBSWY3DPEHPK3PXP&issuer=Keycard"
-                    .into(),
+                otpauth_uri: "otpauth://totp/Keycard:a%40b?secret=JBSWY3DPEHPK3PXP&issuer=Keycard".into(),
                 qr_svg: "<svg>JBSWY3DPEHPK3PXP</svg>".into(),
             }),
             recovery_codes_left: 2,

@@ -6,8 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{
-    two_step_status, ConfirmTwoStep, RegenerateRecoveryCodes, TurnOffTwoStep, TurnOnTwoStep,
-    VerifySignInCode,
+    two_step_status, ConfirmTwoStep, RegenerateRecoveryCodes, TurnOffTwoStep, TurnOnTwoStep, VerifySignInCode,
 };
 use super::{Enrolment, TwoStepView};
 use crate::accounts::pages::SignedOutNotice;
@@ -31,12 +30,7 @@ pub fn TwoStepPage() -> impl IntoView {
 
 #[component]
 fn TwoStepCard(view: TwoStepView) -> impl IntoView {
-    let TwoStepView {
-        enabled,
-        pending,
-        recovery_codes_left,
-        fresh_recovery_codes,
-    } = view;
+    let TwoStepView { enabled, pending, recovery_codes_left, fresh_recovery_codes } = view;
     let body = if enabled {
         view! { <EnabledPanel recovery_codes_left/> }.into_any()
     } else if let Some(enrolment) = pending {
@@ -77,11 +71,7 @@ fn OffPanel() -> impl IntoView {
 fn EnrolmentPanel(enrolment: Enrolment) -> impl IntoView {
     let action = ServerAction::<ConfirmTwoStep>::new();
     let error = move || action_error(action.value().get());
-    let Enrolment {
-        setup_key,
-        otpauth_uri,
-        qr_svg,
-    } = enrolment;
+    let Enrolment { setup_key, otpauth_uri, qr_svg } = enrolment;
     view! {
         <h2>"Set up your authenticator app"</h2>
         <ol>

@@ -17,9 +17,7 @@ pub fn generate() -> Vec<String> {
     let mut rng = rand::rngs::OsRng;
     (0..COUNT)
         .map(|_| {
-            let raw: String = (0..LEN)
-                .map(|_| SYMBOLS[rng.gen_range(0..SYMBOLS.len())] as char)
-                .collect();
+            let raw: String = (0..LEN).map(|_| SYMBOLS[rng.gen_range(0..SYMBOLS.len())] as char).collect();
             format!("{}-{}", &raw[..5], &raw[5..])
         })
         .collect()
@@ -76,16 +74,7 @@ mod tests {
         assert_eq!(normalise(" abcde fghjk ").as_deref(), Some("abcdefghjk"));
         assert_eq!(normalise("abcdefghjk").as_deref(), Some("abcdefghjk"));
         assert_eq!(normalise("O0IL1-abcde").as_deref(), Some("00111abcde"));
-        for bad in [
-            "",
-            "abcde",
-            "abcde-fghjkm",
-            "abcde-fghj",
-            "abcde-fghj!",
-            "abcde-fghju",
-            "äbcde-fghjk",
-            "123456",
-        ] {
+        for bad in ["", "abcde", "abcde-fghjkm", "abcde-fghj", "abcde-fghj!", "abcde-fghju", "äbcde-fghjk", "123456"] {
             assert_eq!(normalise(bad), None, "{bad:?}");
         }
     }

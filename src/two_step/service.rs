@@ -29,73 +29,37 @@ pub enum Factor {
 
 /// What the two-step page shows for this account. Fresh recovery codes are taken out of the
 /// session: they are shown once.
-pub async fn status(
-    state: &AppState,
-    session: &Session,
-    user_id: i64,
-    email: &str,
-) -> Result<TwoStepView, AppError> {
-    let row = store::totp_row(&state.db, user_id)
-        .await
-        .map_err(AppError::internal)?;
+pub async fn status(state: &AppState, session: &Session, user_id: i64, email: &str) -> Result<TwoStepView, AppError> {
+    let row = store::totp_row(&state.db, user_id).await.map_err(AppError::internal)?;
     let enabled = row.as_ref().is_some_and(|r| r.enabled);
     let pending = match row {
         Some(row) if !row.enabled => Some(enrolment(state, user_id, email, &row.secret)?),
         _ => None,
     };
-    let recovery_codes_left = if enabled {
-        store::recovery_codes_left(&state.db, user_id)
-            .await
-            .map_err(AppError::internal)?
-    } else {
-        0
-    };
+    let recovery_codes_left =
+        if enabled { store::recovery_codes_left(&state.db, user_id).await.map_err(AppError::internal)? } else { 0 };
     let fresh_recovery_codes = take_fresh_codes(state, session, user_id).await?;
-    Ok(TwoStepView {
-        enabled,
-        pending,
-        recovery_codes_left,
-        fresh_recovery_codes,
-    })
+    Ok(TwoStepView { enabled, pending, recovery_codes_left, fresh_recovery_codes })
 }
 
 fn open_secret(state: &AppState, user_id: i64, sealed: &str) -> Result<Vec<u8>, AppError> {
-    state
-        .secrets
-        .open(&secret_context(user_id), sealed)
-        .map_err(|_| {
-            AppError::internal(format!(
-                "the TOTP secret of user {user_id} does not open with this server's key"
-            ))
-        })
+    state.secrets.open(&secret_context(user_id), sealed).map_err(|_| {
+        AppError::internal(format!("the TOTP secret of user {user_id} does not open with this server's key"))
+    })
 }
 
-fn enrolment(
-    state: &AppState,
-    user_id: i64,
-    email: &str,
-    sealed: &str,
-) -> Result<Enrolment, AppError> {
+fn enrolment(state: &AppState, user_id: i64, email: &str, sealed: &str) -> Result<Enrolment, AppError> {
     let secret = open_secret(state, user_id, sealed)?;
     let otpauth_uri = totp::otpauth_uri(&secret, &state.config.totp_issuer, email);
     let qr_svg = totp::qr_svg(&otpauth_uri).map_err(AppError::internal)?;
-    Ok(Enrolment {
-        setup_key: totp::setup_key(&secret),
-        otpauth_uri,
-        qr_svg,
-    })
+    Ok(Enrolment { setup_key: totp::setup_key(&secret), otpauth_uri, qr_svg })
 }
 
 /// Starts (or restarts) an enrolment with a fresh secret. Two-step stays off until
 /// [`confirm_enrolment`]; a person who walks away leaves it off.
 pub async fn begin_enrolment(state: &AppState, user_id: i64) -> Result<(), AppError> {
-    let sealed = state
-        .secrets
-        .seal(&secret_context(user_id), &totp::new_secret());
-    if !store::begin_enrolment(&state.db, user_id, &sealed, now())
-        .await
-        .map_err(AppError::internal)?
-    {
+    let sealed = state.secrets.seal(&secret_context(user_id), &totp::new_secret());
+    if !store::begin_enrolment(&state.db, user_id, &sealed, now()).await.map_err(AppError::internal)? {
         return Err(AppError::Invalid("Two-step sign-in is already on.".into()));
     }
     Ok(())
@@ -103,35 +67,21 @@ pub async fn begin_enrolment(state: &AppState, user_id: i64) -> Result<(), AppEr
 
 /// Confirms the pending enrolment with a current code: two-step turns on and the first recovery
 /// codes are made. Returns the codes (to show once).
-pub async fn confirm_enrolment(
-    state: &AppState,
-    user_id: i64,
-    code: &str,
-) -> Result<Vec<String>, AppError> {
-    let row = store::totp_row(&state.db, user_id)
-        .await
-        .map_err(AppError::internal)?;
+pub async fn confirm_enrolment(state: &AppState, user_id: i64, code: &str) -> Result<Vec<String>, AppError> {
+    let row = store::totp_row(&state.db, user_id).await.map_err(AppError::internal)?;
     let Some(row) = row.filter(|r| !r.enabled) else {
-        return Err(AppError::Invalid(
-            "Start by choosing Turn on two-step sign-in.".into(),
-        ));
+        return Err(AppError::Invalid("Start by choosing Turn on two-step sign-in.".into()));
     };
     let secret = open_secret(state, user_id, &row.secret)?;
     let totp::Check::Accepted(step) = totp::check(&secret, code, now(), row.last_used_step) else {
         return Err(AppError::Invalid(
-            "That code is not correct. Enter the 6-digit code your authenticator app shows now."
-                .into(),
+            "That code is not correct. Enter the 6-digit code your authenticator app shows now.".into(),
         ));
     };
     let codes = recovery::generate();
     let hashes = hash_codes(state, &codes);
-    if !store::confirm_enrolment(&state.db, user_id, step, &hashes, now())
-        .await
-        .map_err(AppError::internal)?
-    {
-        return Err(AppError::Invalid(
-            "Start by choosing Turn on two-step sign-in.".into(),
-        ));
+    if !store::confirm_enrolment(&state.db, user_id, step, &hashes, now()).await.map_err(AppError::internal)? {
+        return Err(AppError::Invalid("Start by choosing Turn on two-step sign-in.".into()));
     }
     Ok(codes)
 }
@@ -139,21 +89,14 @@ pub async fn confirm_enrolment(
 fn hash_codes(state: &AppState, codes: &[String]) -> Vec<String> {
     codes
         .iter()
-        .map(|c| {
-            recovery::hash(
-                &state.secrets,
-                &recovery::normalise(c).expect("generated codes are well formed"),
-            )
-        })
+        .map(|c| recovery::hash(&state.secrets, &recovery::normalise(c).expect("generated codes are well formed")))
         .collect()
 }
 
 /// Checks a 6-digit code or a recovery code and consumes it. Nothing is counted here: every way in
 /// calls [`check_factor_within_budget`], which reserves an attempt on the account first.
 pub async fn check_factor(state: &AppState, user_id: i64, input: &str) -> Result<Factor, AppError> {
-    let row = store::totp_row(&state.db, user_id)
-        .await
-        .map_err(AppError::internal)?;
+    let row = store::totp_row(&state.db, user_id).await.map_err(AppError::internal)?;
     let Some(row) = row.filter(|r| r.enabled) else {
         return Err(AppError::WrongCode);
     };
@@ -161,10 +104,7 @@ pub async fn check_factor(state: &AppState, user_id: i64, input: &str) -> Result
         let secret = open_secret(state, user_id, &row.secret)?;
         return match totp::check(&secret, input, now(), row.last_used_step) {
             totp::Check::Accepted(step) => {
-                if store::use_step(&state.db, user_id, step)
-                    .await
-                    .map_err(AppError::internal)?
-                {
+                if store::use_step(&state.db, user_id, step).await.map_err(AppError::internal)? {
                     Ok(Factor::Code)
                 } else {
                     // Another request used this step (or a newer one) between our read and write.
@@ -179,10 +119,7 @@ pub async fn check_factor(state: &AppState, user_id: i64, input: &str) -> Result
         return Err(AppError::WrongCode);
     };
     let hash = recovery::hash(&state.secrets, &normalised);
-    if store::use_recovery_code(&state.db, user_id, &hash, now())
-        .await
-        .map_err(AppError::internal)?
-    {
+    if store::use_recovery_code(&state.db, user_id, &hash, now()).await.map_err(AppError::internal)? {
         Ok(Factor::RecoveryCode)
     } else {
         Err(AppError::WrongCode)
@@ -258,10 +195,7 @@ async fn record_failure(
     history::record(&mut tx, &event(Kind::CodeFailed, attempt.failure_detail)).await?;
     if let Some(permit) = permits.0.iter().find(|p| p.locks()) {
         let wait = crate::errors::wait_text(permit.limit.block_after(permit.attempts));
-        let lock = event(
-            Kind::SecondFactorLocked,
-            &format!("{} wrong codes; next try in {wait}", permit.attempts),
-        );
+        let lock = event(Kind::SecondFactorLocked, &format!("{} wrong codes; next try in {wait}", permit.attempts));
         if permit.first_lock() {
             history::record_alert(&mut tx, &lock).await?;
         } else {
@@ -273,16 +207,10 @@ async fn record_failure(
 }
 
 /// A new set of recovery codes replaces the old one (in one transaction). Returns the codes.
-pub async fn regenerate_recovery_codes(
-    state: &AppState,
-    user_id: i64,
-) -> Result<Vec<String>, AppError> {
+pub async fn regenerate_recovery_codes(state: &AppState, user_id: i64) -> Result<Vec<String>, AppError> {
     let codes = recovery::generate();
     let hashes = hash_codes(state, &codes);
-    if !store::replace_recovery_codes(&state.db, user_id, &hashes, now())
-        .await
-        .map_err(AppError::internal)?
-    {
+    if !store::replace_recovery_codes(&state.db, user_id, &hashes, now()).await.map_err(AppError::internal)? {
         return Err(AppError::Invalid("Two-step sign-in is off.".into()));
     }
     Ok(codes)
@@ -290,9 +218,7 @@ pub async fn regenerate_recovery_codes(
 
 /// Turns two-step off: the secret and the recovery codes are deleted.
 pub async fn disable(state: &AppState, user_id: i64) -> Result<(), AppError> {
-    store::disable(&state.db, user_id)
-        .await
-        .map_err(AppError::internal)
+    store::disable(&state.db, user_id).await.map_err(AppError::internal)
 }
 
 /// Keeps just-made codes in the session, sealed, until the page shows them once.
@@ -304,31 +230,15 @@ pub async fn stash_fresh_codes(
 ) -> Result<(), AppError> {
     let json = serde_json::to_vec(codes).map_err(AppError::internal)?;
     let sealed = state.secrets.seal(&fresh_codes_context(user_id), &json);
-    session
-        .insert(FRESH_CODES_KEY, sealed)
-        .await
-        .map_err(AppError::internal)
+    session.insert(FRESH_CODES_KEY, sealed).await.map_err(AppError::internal)
 }
 
-async fn take_fresh_codes(
-    state: &AppState,
-    session: &Session,
-    user_id: i64,
-) -> Result<Vec<String>, AppError> {
-    let Some(sealed) = session
-        .get::<String>(FRESH_CODES_KEY)
-        .await
-        .map_err(AppError::internal)?
-    else {
+async fn take_fresh_codes(state: &AppState, session: &Session, user_id: i64) -> Result<Vec<String>, AppError> {
+    let Some(sealed) = session.get::<String>(FRESH_CODES_KEY).await.map_err(AppError::internal)? else {
         return Ok(Vec::new());
     };
     // Gone once this page is shown (not merely attempted: see `core::stalled_renders`).
-    crate::core::stalled_renders::consume_session_key(session, FRESH_CODES_KEY)
-        .await
-        .map_err(AppError::internal)?;
-    let json = state
-        .secrets
-        .open(&fresh_codes_context(user_id), &sealed)
-        .unwrap_or_default();
+    crate::core::stalled_renders::consume_session_key(session, FRESH_CODES_KEY).await.map_err(AppError::internal)?;
+    let json = state.secrets.open(&fresh_codes_context(user_id), &sealed).unwrap_or_default();
     Ok(serde_json::from_slice(&json).unwrap_or_default())
 }

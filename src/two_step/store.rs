@@ -25,12 +25,10 @@ impl std::fmt::Debug for TotpRow {
 }
 
 pub async fn totp_row(db: &Db, user_id: i64) -> Result<Option<TotpRow>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT secret, enabled_at, last_used_step FROM totp_secrets WHERE user_id = $1",
-    )
-    .bind(user_id)
-    .fetch_optional(&db.pool)
-    .await?;
+    let row = sqlx::query("SELECT secret, enabled_at, last_used_step FROM totp_secrets WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_optional(&db.pool)
+        .await?;
     Ok(row.map(|row| TotpRow {
         secret: row.get(0),
         enabled: row.get::<Option<i64>, _>(1).is_some(),
@@ -44,12 +42,7 @@ pub async fn is_enabled(db: &Db, user_id: i64) -> Result<bool, sqlx::Error> {
 
 /// Stores a new pending secret, replacing an earlier pending one. Does nothing (returns false)
 /// when two-step is already on: the confirmed secret is never overwritten this way.
-pub async fn begin_enrolment(
-    db: &Db,
-    user_id: i64,
-    sealed: &str,
-    at: i64,
-) -> Result<bool, sqlx::Error> {
+pub async fn begin_enrolment(db: &Db, user_id: i64, sealed: &str, at: i64) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
         "INSERT INTO totp_secrets (user_id, secret, enabled_at, last_used_step, created_at) \
          VALUES ($1, $2, NULL, 0, $3) \
@@ -108,10 +101,7 @@ async fn insert_recovery_codes(
     code_hashes: &[String],
     at: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-        .bind(user_id)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut **tx).await?;
     for hash in code_hashes {
         sqlx::query("INSERT INTO recovery_codes (user_id, code_hash, created_at, used_at) VALUES ($1, $2, $3, NULL)")
             .bind(user_id)
@@ -131,13 +121,12 @@ pub async fn replace_recovery_codes(
     at: i64,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
-    let enabled: Option<i64> = sqlx::query(
-        "SELECT COUNT(*) FROM totp_secrets WHERE user_id = $1 AND enabled_at IS NOT NULL",
-    )
-    .bind(user_id)
-    .fetch_one(&mut *tx)
-    .await?
-    .get(0);
+    let enabled: Option<i64> =
+        sqlx::query("SELECT COUNT(*) FROM totp_secrets WHERE user_id = $1 AND enabled_at IS NOT NULL")
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .get(0);
     if enabled.unwrap_or(0) == 0 {
         tx.rollback().await?;
         return Ok(false);
@@ -145,12 +134,7 @@ pub async fn replace_recovery_codes(
     insert_recovery_codes(&mut tx, user_id, code_hashes, at).await?;
     crate::history::store::record(
         &mut tx,
-        &crate::history::store::Event::now_by_current(
-            user_id,
-            crate::history::Kind::RecoveryCodesRegenerated,
-            at,
-            "",
-        ),
+        &crate::history::store::Event::now_by_current(user_id, crate::history::Kind::RecoveryCodesRegenerated, at, ""),
     )
     .await?;
     tx.commit().await?;
@@ -172,44 +156,28 @@ pub async fn use_step(db: &Db, user_id: i64, step: i64) -> Result<bool, sqlx::Er
 }
 
 /// Marks an unused recovery code used. False when no such unused code exists.
-pub async fn use_recovery_code(
-    db: &Db,
-    user_id: i64,
-    code_hash: &str,
-    at: i64,
-) -> Result<bool, sqlx::Error> {
+pub async fn use_recovery_code(db: &Db, user_id: i64, code_hash: &str, at: i64) -> Result<bool, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
-    let result = sqlx::query(
-        "UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
-    )
-    .bind(user_id)
-    .bind(code_hash)
-    .bind(at)
-    .execute(&mut *tx)
-    .await?;
+    let result =
+        sqlx::query("UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL")
+            .bind(user_id)
+            .bind(code_hash)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
     if result.rows_affected() != 1 {
         tx.rollback().await?;
         return Ok(false);
     }
-    let left: i64 =
-        sqlx::query("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
-            .bind(user_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .get(0);
-    let detail = if left == 1 {
-        "1 code left".to_owned()
-    } else {
-        format!("{left} codes left")
-    };
+    let left: i64 = sqlx::query("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+        .bind(user_id)
+        .fetch_one(&mut *tx)
+        .await?
+        .get(0);
+    let detail = if left == 1 { "1 code left".to_owned() } else { format!("{left} codes left") };
     crate::history::store::record(
         &mut tx,
-        &crate::history::store::Event::now_by_current(
-            user_id,
-            crate::history::Kind::RecoveryCodeUsed,
-            at,
-            &detail,
-        ),
+        &crate::history::store::Event::now_by_current(user_id, crate::history::Kind::RecoveryCodeUsed, at, &detail),
     )
     .await?;
     tx.commit().await?;
@@ -217,13 +185,11 @@ pub async fn use_recovery_code(
 }
 
 pub async fn recovery_codes_left(db: &Db, user_id: i64) -> Result<i64, sqlx::Error> {
-    Ok(
-        sqlx::query("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
-            .bind(user_id)
-            .fetch_one(&db.pool)
-            .await?
-            .get(0),
-    )
+    Ok(sqlx::query("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+        .bind(user_id)
+        .fetch_one(&db.pool)
+        .await?
+        .get(0))
 }
 
 /// The second factor was locked: every half-signed-in session of the account ends, on whichever
@@ -245,21 +211,14 @@ pub async fn end_code_step_sessions(db: &Db, user_id: i64, at: i64) -> Result<u6
 /// `two_step_off` history event when it was on.
 pub async fn disable(db: &Db, user_id: i64) -> Result<(), sqlx::Error> {
     let mut tx = db.pool.begin().await?;
-    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+    let was_on = sqlx::query("DELETE FROM totp_secrets WHERE user_id = $1 AND enabled_at IS NOT NULL")
         .bind(user_id)
         .execute(&mut *tx)
-        .await?;
-    let was_on =
-        sqlx::query("DELETE FROM totp_secrets WHERE user_id = $1 AND enabled_at IS NOT NULL")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            > 0;
-    sqlx::query("DELETE FROM totp_secrets WHERE user_id = $1")
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected()
+        > 0;
+    sqlx::query("DELETE FROM totp_secrets WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
     if was_on {
         crate::history::store::record(
             &mut tx,

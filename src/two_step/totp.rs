@@ -24,23 +24,12 @@ pub fn new_secret() -> Vec<u8> {
 /// The secret as base32 without padding, in groups of four for reading and typing.
 pub fn setup_key(secret: &[u8]) -> String {
     let encoded = data_encoding::BASE32_NOPAD.encode(secret);
-    encoded
-        .as_bytes()
-        .chunks(4)
-        .map(|c| std::str::from_utf8(c).unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join(" ")
+    encoded.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect::<Vec<_>>().join(" ")
 }
 
 fn generator(secret: &[u8]) -> TOTP {
     // Unchecked only skips totp-rs's minimum-length check; our secrets are 160 bits.
-    TOTP::new_unchecked(
-        Algorithm::SHA1,
-        DIGITS,
-        0,
-        STEP_SECS as u64,
-        secret.to_vec(),
-    )
+    TOTP::new_unchecked(Algorithm::SHA1, DIGITS, 0, STEP_SECS as u64, secret.to_vec())
 }
 
 /// The time step a Unix time falls in.
@@ -67,9 +56,7 @@ fn uri_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -142,11 +129,7 @@ mod tests {
             (1234567890, "89005924"),
             (2000000000, "69279037"),
         ] {
-            assert_eq!(
-                code_for_step(RFC_SECRET, step_at(time)),
-                eight[2..],
-                "t={time}"
-            );
+            assert_eq!(code_for_step(RFC_SECRET, step_at(time)), eight[2..], "t={time}");
         }
     }
 
@@ -156,40 +139,23 @@ mod tests {
         let current = step_at(now);
         for offset in [-1, 0, 1] {
             let code = code_for_step(RFC_SECRET, current + offset);
-            assert_eq!(
-                check(RFC_SECRET, &code, now, 0),
-                Check::Accepted(current + offset),
-                "offset {offset}"
-            );
+            assert_eq!(check(RFC_SECRET, &code, now, 0), Check::Accepted(current + offset), "offset {offset}");
         }
         for offset in [-3, -2, 2, 3] {
             let code = code_for_step(RFC_SECRET, current + offset);
-            assert_eq!(
-                check(RFC_SECRET, &code, now, 0),
-                Check::Wrong,
-                "offset {offset}"
-            );
+            assert_eq!(check(RFC_SECRET, &code, now, 0), Check::Wrong, "offset {offset}");
         }
         // Edges of the step: the first and last second of a step see the same window.
         let first = current * STEP_SECS;
         let last = first + STEP_SECS - 1;
         let behind = code_for_step(RFC_SECRET, current - 1);
-        assert_eq!(
-            check(RFC_SECRET, &behind, first, 0),
-            Check::Accepted(current - 1)
-        );
-        assert_eq!(
-            check(RFC_SECRET, &behind, last, 0),
-            Check::Accepted(current - 1)
-        );
+        assert_eq!(check(RFC_SECRET, &behind, first, 0), Check::Accepted(current - 1));
+        assert_eq!(check(RFC_SECRET, &behind, last, 0), Check::Accepted(current - 1));
         // One second later the window has moved on and that step is two behind.
         assert_eq!(check(RFC_SECRET, &behind, last + 1, 0), Check::Wrong);
         let ahead = code_for_step(RFC_SECRET, current + 1);
         assert_eq!(check(RFC_SECRET, &ahead, first - 1, 0), Check::Wrong);
-        assert_eq!(
-            check(RFC_SECRET, &ahead, first, 0),
-            Check::Accepted(current + 1)
-        );
+        assert_eq!(check(RFC_SECRET, &ahead, first, 0), Check::Accepted(current + 1));
     }
 
     #[test]
@@ -197,45 +163,23 @@ mod tests {
         let now = 1_700_000_015;
         let current = step_at(now);
         let code = code_for_step(RFC_SECRET, current);
-        assert_eq!(
-            check(RFC_SECRET, &code, now, current - 1),
-            Check::Accepted(current)
-        );
+        assert_eq!(check(RFC_SECRET, &code, now, current - 1), Check::Accepted(current));
         assert_eq!(check(RFC_SECRET, &code, now, current), Check::Replayed);
         // An older step in the window is refused once a newer one was used.
         let older = code_for_step(RFC_SECRET, current - 1);
         assert_eq!(check(RFC_SECRET, &older, now, current), Check::Replayed);
         let newer = code_for_step(RFC_SECRET, current + 1);
-        assert_eq!(
-            check(RFC_SECRET, &newer, now, current),
-            Check::Accepted(current + 1)
-        );
+        assert_eq!(check(RFC_SECRET, &newer, now, current), Check::Accepted(current + 1));
     }
 
     #[test]
     fn wrong_lengths_and_characters_are_wrong() {
         let now = 1_700_000_015;
         let code = code_for_step(RFC_SECRET, step_at(now));
-        assert_eq!(
-            check(
-                RFC_SECRET,
-                &format!("{} {}", &code[..3], &code[3..]),
-                now,
-                0
-            ),
-            Check::Accepted(step_at(now))
-        );
-        for bad in [
-            "",
-            "12345",
-            "1234567",
-            "abcdef",
-            "12345a",
-            "１２３４５６",
-            &format!("{code}0"),
-            &code[1..],
-            "-12345",
-        ] {
+        assert_eq!(check(RFC_SECRET, &format!("{} {}", &code[..3], &code[3..]), now, 0), Check::Accepted(step_at(now)));
+        for bad in
+            ["", "12345", "1234567", "abcdef", "12345a", "１２３４５６", &format!("{code}0"), &code[1..], "-12345"]
+        {
             assert_eq!(check(RFC_SECRET, bad, now, 0), Check::Wrong, "{bad:?}");
         }
         // Another secret's code is wrong.
@@ -249,17 +193,9 @@ mod tests {
         assert_ne!(secret, new_secret());
         let key = setup_key(&secret);
         assert_eq!(key.replace(' ', "").len(), 32);
-        assert_eq!(
-            data_encoding::BASE32_NOPAD
-                .decode(key.replace(' ', "").as_bytes())
-                .unwrap(),
-            secret
-        );
+        assert_eq!(data_encoding::BASE32_NOPAD.decode(key.replace(' ', "").as_bytes()).unwrap(), secret);
         let uri = otpauth_uri(&secret, "Keycard", "ann+x@example.com");
-        assert!(
-            uri.starts_with("otpauth://totp/Keycard:ann%2Bx%40example.com?secret="),
-            "{uri}"
-        );
+        assert!(uri.starts_with("otpauth://totp/Keycard:ann%2Bx%40example.com?secret="), "{uri}");
         assert!(uri.contains("&issuer=Keycard&algorithm=SHA1&digits=6&period=30"));
         let svg = qr_svg(&uri).unwrap();
         assert!(svg.contains("<svg") && svg.contains("</svg>"));

@@ -54,10 +54,7 @@ fn real_router(app: &TestApp) -> Router {
 }
 
 fn limits(header_read_timeout_secs: u64, max_connections: usize) -> ConnectionLimits {
-    ConnectionLimits {
-        header_read_timeout: Duration::from_secs(header_read_timeout_secs),
-        max_connections,
-    }
+    ConnectionLimits { header_read_timeout: Duration::from_secs(header_read_timeout_secs), max_connections }
 }
 
 /// Reads until the server closes the connection (or `limit` passes: then `None`).
@@ -90,9 +87,7 @@ async fn get_status(addr: SocketAddr, path: &str, limit: Duration) -> u16 {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
-    let response = read_until_closed(&mut stream, limit)
-        .await
-        .expect("an answer in time");
+    let response = read_until_closed(&mut stream, limit).await.expect("an answer in time");
     status_of(&response)
 }
 
@@ -110,28 +105,18 @@ fn a_stalled_request_head_is_disconnected_after_the_header_timeout() {
             .expect("the server closes a connection that does not finish its request head");
         let waited = started.elapsed();
         eprintln!("stalled request head closed after {waited:?}");
-        assert!(
-            waited >= Duration::from_millis(900),
-            "closed after {waited:?}, before the 1 s timeout"
-        );
+        assert!(waited >= Duration::from_millis(900), "closed after {waited:?}, before the 1 s timeout");
         assert!(!String::from_utf8_lossy(&received).contains("200 OK"));
 
         // A kept-alive connection that goes quiet after its answer is closed the same way.
         let mut idle = TcpStream::connect(server.addr).await.unwrap();
-        idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            .await
-            .unwrap();
+        idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.unwrap();
         let started = Instant::now();
-        let received = read_until_closed(&mut idle, Duration::from_secs(10))
-            .await
-            .expect("idle connection closed");
+        let received = read_until_closed(&mut idle, Duration::from_secs(10)).await.expect("idle connection closed");
         let waited = started.elapsed();
         eprintln!("idle keep-alive connection closed after {waited:?}");
         assert_eq!(status_of(&received), 200);
-        assert!(
-            waited >= Duration::from_millis(900),
-            "closed after {waited:?}"
-        );
+        assert!(waited >= Duration::from_millis(900), "closed after {waited:?}");
 
         server.stop().await;
         app.cleanup().await;
@@ -152,32 +137,18 @@ fn connections_beyond_the_cap_wait_until_one_closes() {
         }
         // The third connects (the kernel queues it) but is not served while both slots are taken.
         let mut third = TcpStream::connect(server.addr).await.unwrap();
-        third
-            .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            .await
-            .unwrap();
+        third.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").await.unwrap();
         let mut byte = [0u8; 1];
         let early = tokio::time::timeout(Duration::from_millis(1500), third.read(&mut byte)).await;
-        assert!(
-            early.is_err(),
-            "the third connection was answered while two were open: {early:?}"
-        );
+        assert!(early.is_err(), "the third connection was answered while two were open: {early:?}");
 
         drop(stalled.pop());
         let started = Instant::now();
-        let response = read_until_closed(&mut third, Duration::from_secs(10))
-            .await
-            .expect("served once a slot frees");
-        eprintln!(
-            "third connection served {:?} after a slot freed",
-            started.elapsed()
-        );
+        let response = read_until_closed(&mut third, Duration::from_secs(10)).await.expect("served once a slot frees");
+        eprintln!("third connection served {:?} after a slot freed", started.elapsed());
         assert_eq!(status_of(&response), 200);
         drop(stalled);
-        assert_eq!(
-            get_status(server.addr, "/healthz", Duration::from_secs(10)).await,
-            200
-        );
+        assert_eq!(get_status(server.addr, "/healthz", Duration::from_secs(10)).await, 200);
 
         server.stop().await;
         app.cleanup().await;
@@ -187,8 +158,7 @@ fn connections_beyond_the_cap_wait_until_one_closes() {
 #[test]
 fn a_slowly_sent_body_gets_the_request_time_limit_answer() {
     run(async {
-        let app =
-            TestApp::sqlite_with(|config| config.request_timeout = Duration::from_secs(1)).await;
+        let app = TestApp::sqlite_with(|config| config.request_timeout = Duration::from_secs(1)).await;
         let server = Server::start(real_router(&app), limits(30, 8)).await;
         let mut stream = TcpStream::connect(server.addr).await.unwrap();
         // Whole headers, then part of the announced body, then nothing.
@@ -210,17 +180,9 @@ fn a_slowly_sent_body_gets_the_request_time_limit_answer() {
         let waited = started.elapsed();
         eprintln!("slow body answered after {waited:?}");
         assert!(answered.is_ok(), "no answer within 10 s");
-        assert_eq!(
-            status_of(&received),
-            503,
-            "{}",
-            String::from_utf8_lossy(&received)
-        );
+        assert_eq!(status_of(&received), 503, "{}", String::from_utf8_lossy(&received));
         assert!(String::from_utf8_lossy(&received).contains("took too long"));
-        assert!(
-            waited >= Duration::from_millis(900),
-            "answered after {waited:?}"
-        );
+        assert!(waited >= Duration::from_millis(900), "answered after {waited:?}");
         drop(stream);
         server.stop().await;
         app.cleanup().await;
@@ -242,20 +204,11 @@ fn a_slow_handler_gets_the_request_time_limit_answer() {
             .layer(request_time_limit(Duration::from_secs(1)));
         let server = Server::start(router, limits(30, 8)).await;
         let started = Instant::now();
-        assert_eq!(
-            get_status(server.addr, "/slow", Duration::from_secs(10)).await,
-            503
-        );
+        assert_eq!(get_status(server.addr, "/slow", Duration::from_secs(10)).await, 503);
         let waited = started.elapsed();
         eprintln!("slow handler answered after {waited:?}");
-        assert!(
-            waited >= Duration::from_millis(900) && waited < Duration::from_secs(10),
-            "{waited:?}"
-        );
-        assert_eq!(
-            get_status(server.addr, "/quick", Duration::from_secs(10)).await,
-            200
-        );
+        assert!(waited >= Duration::from_millis(900) && waited < Duration::from_secs(10), "{waited:?}");
+        assert_eq!(get_status(server.addr, "/quick", Duration::from_secs(10)).await, 200);
         server.stop().await;
     });
 }
@@ -265,9 +218,7 @@ fn requests_carry_the_tcp_peer_as_client_address() {
     run(async {
         let app = TestApp::sqlite().await;
         let server = Server::start(real_router(&app), limits(30, 8)).await;
-        let body =
-            serde_urlencoded::to_string([("email", "peer@example.com"), ("password", PASSWORD)])
-                .unwrap();
+        let body = serde_urlencoded::to_string([("email", "peer@example.com"), ("password", PASSWORD)]).unwrap();
         let request = format!(
             "POST /api/signup HTTP/1.1\r\nHost: 127.0.0.1:3000\r\nOrigin: http://127.0.0.1:3000\r\n\
              Accept: text/html\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -275,22 +226,14 @@ fn requests_carry_the_tcp_peer_as_client_address() {
         );
         let mut stream = TcpStream::connect(server.addr).await.unwrap();
         stream.write_all(request.as_bytes()).await.unwrap();
-        let response = read_until_closed(&mut stream, Duration::from_secs(30))
-            .await
-            .expect("sign-up answered");
-        assert_eq!(
-            status_of(&response) / 100,
-            3,
-            "{}",
-            String::from_utf8_lossy(&response)
-        );
+        let response = read_until_closed(&mut stream, Duration::from_secs(30)).await.expect("sign-up answered");
+        assert_eq!(status_of(&response) / 100, 3, "{}", String::from_utf8_lossy(&response));
         let user = app.user_id("peer@example.com").await;
-        let ips: Vec<String> =
-            sqlx::query_scalar("SELECT ip FROM history_events WHERE user_id = $1")
-                .bind(user)
-                .fetch_all(&app.state.db.pool)
-                .await
-                .unwrap();
+        let ips: Vec<String> = sqlx::query_scalar("SELECT ip FROM history_events WHERE user_id = $1")
+            .bind(user)
+            .fetch_all(&app.state.db.pool)
+            .await
+            .unwrap();
         assert_eq!(ips, vec!["127.0.0.1".to_owned()]);
         server.stop().await;
         app.cleanup().await;

@@ -18,8 +18,7 @@ on_both_databases!(
     sweeper_marks_expired_and_purges_old_rows_in_batches,
 );
 
-const CHROME_WINDOWS: &str =
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
+const CHROME_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
 Chrome/131.0.0.0 Safari/537.36";
 
 /// Signs `email` up in one client (Firefox on Linux) and returns it.
@@ -33,10 +32,7 @@ async fn first_device(app: &TestApp, email: &str) -> Client {
 async fn other_device(app: &TestApp, email: &str, user_agent: &str, remember: bool) -> Client {
     let mut client = app.client();
     client.user_agent = user_agent.into();
-    client
-        .log_in(email, PASSWORD, remember)
-        .await
-        .assert_redirect_to("/");
+    client.log_in(email, PASSWORD, remember).await.assert_redirect_to("/");
     client
 }
 
@@ -50,18 +46,14 @@ async fn handle_of(app: &TestApp, client: &Client) -> String {
 }
 
 async fn live_sessions(app: &TestApp) -> i64 {
-    app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL")
-        .await
+    app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL").await
 }
 
 async fn lists_each_session_and_marks_this_device(app: &TestApp) {
     let mut laptop = first_device(app, "ana@example.com").await;
     let phone = other_device(app, "ana@example.com", SAFARI_IPHONE, true).await;
     let home = laptop.get("/").await;
-    assert!(
-        home.body.contains("href=\"/devices\""),
-        "home links to Devices"
-    );
+    assert!(home.body.contains("href=\"/devices\""), "home links to Devices");
     let page = laptop.get("/devices").await;
     assert_eq!(page.status, 200, "{}", page.body);
     for text in [
@@ -79,30 +71,14 @@ async fn lists_each_session_and_marks_this_device(app: &TestApp) {
     ] {
         assert!(page.body.contains(text), "devices page lacks {text:?}");
     }
-    assert_eq!(
-        page.body.matches(">This device<").count(),
-        1,
-        "only this session is marked"
-    );
-    assert!(
-        !page
-            .body
-            .contains("aria-label=\"Sign out Firefox 133 on Linux\""),
-        "no revoke button for this session"
-    );
+    assert_eq!(page.body.matches(">This device<").count(), 1, "only this session is marked");
+    assert!(!page.body.contains("aria-label=\"Sign out Firefox 133 on Linux\""), "no revoke button for this session");
     // The browser sees opaque handles, never the id hash (nor the cookie).
     let handle = handle_of(app, &phone).await;
     assert_eq!(handle.len(), 32);
     assert!(page.body.contains(&handle));
-    for secret in [
-        phone.id_hash(),
-        laptop.id_hash(),
-        phone.session_cookie().unwrap(),
-    ] {
-        assert!(
-            !page.body.contains(&secret),
-            "the page leaks a session secret"
-        );
+    for secret in [phone.id_hash(), laptop.id_hash(), phone.session_cookie().unwrap()] {
+        assert!(!page.body.contains(&secret), "the page leaks a session secret");
     }
     assert_ne!(handle, handle_of(app, &laptop).await);
 }
@@ -121,18 +97,9 @@ async fn newest_activity_first(app: &TestApp) {
             .unwrap();
     }
     let uid = app.user_id("bea@example.com").await;
-    let view = devices::list(&app.state.db, uid, Some(&laptop.id_hash()), t)
-        .await
-        .unwrap();
+    let view = devices::list(&app.state.db, uid, Some(&laptop.id_hash()), t).await.unwrap();
     let names: Vec<&str> = view.active.iter().map(|d| d.name.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "Safari 17 on iPhone",
-            "Firefox 133 on Linux",
-            "Chrome 131 on Windows 10"
-        ]
-    );
+    assert_eq!(names, ["Safari 17 on iPhone", "Firefox 133 on Linux", "Chrome 131 on Windows 10"]);
     assert_eq!(view.active[0].last_active.relative, "1 minute ago");
     assert_eq!(view.active[1].last_active.relative, "10 minutes ago");
     assert_eq!(view.active[2].last_active.relative, "3 hours ago");
@@ -143,36 +110,19 @@ async fn newest_activity_first(app: &TestApp) {
 
 async fn raw_user_agents_are_escaped_and_unknown_ones_fall_back(app: &TestApp) {
     let mut laptop = first_device(app, "cy@example.com").await;
-    other_device(
-        app,
-        "cy@example.com",
-        "<script>alert(1)</script><img src=x onerror=alert(2)>",
-        false,
-    )
-    .await;
+    other_device(app, "cy@example.com", "<script>alert(1)</script><img src=x onerror=alert(2)>", false).await;
     let page = laptop.get("/devices").await;
     assert!(page.body.contains("Unknown browser on unknown system"));
-    assert!(
-        !page.body.contains("<script>alert(1)"),
-        "raw agent reached the page unescaped"
-    );
-    assert!(
-        !page.body.contains("<img src=x"),
-        "raw agent reached the page unescaped"
-    );
-    assert!(
-        page.body.contains("&lt;script&gt;alert(1)"),
-        "raw agent shown as text"
-    );
+    assert!(!page.body.contains("<script>alert(1)"), "raw agent reached the page unescaped");
+    assert!(!page.body.contains("<img src=x"), "raw agent reached the page unescaped");
+    assert!(page.body.contains("&lt;script&gt;alert(1)"), "raw agent shown as text");
 }
 
 async fn signing_out_another_device_ends_it_on_its_next_request(app: &TestApp) {
     let mut laptop = first_device(app, "dan@example.com").await;
     let mut phone = other_device(app, "dan@example.com", SAFARI_IPHONE, false).await;
     let handle = handle_of(app, &phone).await;
-    let reply = laptop
-        .post_form("/api/devices/sign-out", "/devices", &[("handle", &handle)])
-        .await;
+    let reply = laptop.post_form("/api/devices/sign-out", "/devices", &[("handle", &handle)]).await;
     reply.assert_redirect_to("/devices");
     let reason: String = sqlx::query("SELECT end_reason FROM sessions WHERE public_id = $1")
         .bind(&handle)
@@ -192,44 +142,23 @@ async fn signing_out_another_device_ends_it_on_its_next_request(app: &TestApp) {
     let reply = phone.get("/devices").await;
     reply.assert_redirect_to("/login?next=/devices&ended=elsewhere");
     let login = phone.follow(&reply).await;
-    assert!(login
-        .body
-        .contains("You were signed out from another device."));
+    assert!(login.body.contains("You were signed out from another device."));
     // Its server functions refuse it too, and it cannot act on the account.
-    let reply = phone
-        .post_form("/api/devices/sign-out-others", "/devices", &[])
-        .await;
+    let reply = phone.post_form("/api/devices/sign-out-others", "/devices", &[]).await;
     assert!(!reply.status.is_success());
     assert_eq!(live_sessions(app).await, 1);
     // The revoking browser still works and lists it under "Recently signed out".
-    let reply = laptop
-        .post_form("/api/devices/sign-out", "/devices", &[("handle", "x")])
-        .await;
+    let reply = laptop.post_form("/api/devices/sign-out", "/devices", &[("handle", "x")]).await;
     let page = laptop.follow(&reply).await;
-    assert!(
-        page.body.contains("That was not found."),
-        "the no-JS form shows the error"
-    );
+    assert!(page.body.contains("That was not found."), "the no-JS form shows the error");
     let page = laptop.get("/devices").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("<summary>Recently signed out</summary>"));
     assert!(page.body.contains("Signed out from another device"));
-    assert!(
-        !page
-            .body
-            .contains("aria-label=\"Sign out Safari 17 on iPhone\""),
-        "no longer listed as active"
-    );
+    assert!(!page.body.contains("aria-label=\"Sign out Safari 17 on iPhone\""), "no longer listed as active");
     // Signing out here ends this session as "signed out".
-    laptop
-        .post_form("/api/logout", "/devices", &[])
-        .await
-        .assert_redirect_to("/login");
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM sessions WHERE end_reason = 'signed_out'")
-            .await,
-        1
-    );
+    laptop.post_form("/api/logout", "/devices", &[]).await.assert_redirect_to("/login");
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE end_reason = 'signed_out'").await, 1);
 }
 
 async fn another_accounts_session_answers_404_and_nothing_changes(app: &TestApp) {
@@ -239,42 +168,20 @@ async fn another_accounts_session_answers_404_and_nothing_changes(app: &TestApp)
     let eve_handle = handle_of(app, &eve).await;
     let before: Vec<(String, Option<i64>)> = snapshot(app).await;
     // Without a Referer (script or JS client) the status is the answer.
-    for handle in [
-        fay_handle.as_str(),
-        eve_handle.as_str(),
-        "00000000000000000000000000000000",
-        "",
-    ] {
-        let reply =
-            post_without_referer(&mut eve, "/api/devices/sign-out", &[("handle", handle)]).await;
+    for handle in [fay_handle.as_str(), eve_handle.as_str(), "00000000000000000000000000000000", ""] {
+        let reply = post_without_referer(&mut eve, "/api/devices/sign-out", &[("handle", handle)]).await;
         assert_eq!(reply.status, 404, "{handle:?}: {}", reply.body);
     }
     assert_eq!(snapshot(app).await, before, "nothing changed");
-    assert_eq!(
-        fay.get("/devices").await.status,
-        200,
-        "the other account stays signed in"
-    );
-    assert_eq!(
-        eve.get("/devices").await.status,
-        200,
-        "revoking its own session by handle is refused"
-    );
+    assert_eq!(fay.get("/devices").await.status, 200, "the other account stays signed in");
+    assert_eq!(eve.get("/devices").await.status, 200, "revoking its own session by handle is refused");
     // Listing shows only the account's own sessions.
     let page = eve.get("/devices").await;
     assert!(!page.body.contains(&fay_handle));
     // Signed out: no listing, no revoking.
     let mut stranger = app.client();
-    stranger
-        .get("/devices")
-        .await
-        .assert_redirect_to("/login?next=/devices");
-    let reply = post_without_referer(
-        &mut stranger,
-        "/api/devices/sign-out",
-        &[("handle", &fay_handle)],
-    )
-    .await;
+    stranger.get("/devices").await.assert_redirect_to("/login?next=/devices");
+    let reply = post_without_referer(&mut stranger, "/api/devices/sign-out", &[("handle", &fay_handle)]).await;
     assert_eq!(reply.status, 401);
     let reply = post_without_referer(&mut stranger, "/api/devices", &[]).await;
     assert_eq!(reply.status, 401);
@@ -291,11 +198,7 @@ async fn snapshot(app: &TestApp) -> Vec<(String, Option<i64>)> {
         .collect()
 }
 
-async fn post_without_referer(
-    client: &mut Client,
-    path: &str,
-    fields: &[(&str, &str)],
-) -> crate::common::Reply {
+async fn post_without_referer(client: &mut Client, path: &str, fields: &[(&str, &str)]) -> crate::common::Reply {
     use axum::{
         body::Body,
         http::{header, Request},
@@ -309,12 +212,7 @@ async fn post_without_referer(
     if let Some(cookie) = client.session_cookie() {
         req = req.header(header::COOKIE, format!("keycard_session={cookie}"));
     }
-    client
-        .send(
-            req.body(Body::from(serde_urlencoded::to_string(fields).unwrap()))
-                .unwrap(),
-        )
-        .await
+    client.send(req.body(Body::from(serde_urlencoded::to_string(fields).unwrap())).unwrap()).await
 }
 
 async fn sign_out_all_other_devices_leaves_only_this_one(app: &TestApp) {
@@ -322,40 +220,21 @@ async fn sign_out_all_other_devices_leaves_only_this_one(app: &TestApp) {
     let mut phone = other_device(app, "gil@example.com", SAFARI_IPHONE, true).await;
     let mut desktop = other_device(app, "gil@example.com", CHROME_WINDOWS, false).await;
     let mut bystander = first_device(app, "hu@example.com").await;
-    laptop
-        .post_form("/api/devices/sign-out-others", "/devices", &[])
-        .await
-        .assert_redirect_to("/devices");
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM sessions WHERE end_reason = 'revoked'")
-            .await,
-        2
-    );
+    laptop.post_form("/api/devices/sign-out-others", "/devices", &[]).await.assert_redirect_to("/devices");
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE end_reason = 'revoked'").await, 2);
     for other in [&mut phone, &mut desktop] {
-        other
-            .get("/")
-            .await
-            .assert_redirect_to("/login?next=/&ended=elsewhere");
+        other.get("/").await.assert_redirect_to("/login?next=/&ended=elsewhere");
     }
-    assert_eq!(
-        bystander.get("/").await.status,
-        200,
-        "another account is untouched"
-    );
+    assert_eq!(bystander.get("/").await.status, 200, "another account is untouched");
     let page = laptop.get("/devices").await;
     assert_eq!(page.status, 200);
     assert_eq!(page.body.matches("<li class=\"device current\"").count(), 1);
     let uid = app.user_id("gil@example.com").await;
-    let view = devices::list(&app.state.db, uid, Some(&laptop.id_hash()), now())
-        .await
-        .unwrap();
+    let view = devices::list(&app.state.db, uid, Some(&laptop.id_hash()), now()).await.unwrap();
     assert_eq!(view.active.len(), 1);
     assert!(view.active[0].current);
     assert_eq!(view.recent.len(), 2);
-    assert!(view
-        .recent
-        .iter()
-        .all(|d| d.ended.as_ref().unwrap().1 == "Signed out from another device"));
+    assert!(view.recent.iter().all(|d| d.ended.as_ref().unwrap().1 == "Signed out from another device"));
 }
 
 async fn expired_sessions_are_not_listed_nor_revocable(app: &TestApp) {
@@ -377,32 +256,18 @@ async fn expired_sessions_are_not_listed_nor_revocable(app: &TestApp) {
         .await
         .unwrap();
     let uid = app.user_id("ivy@example.com").await;
-    let view = devices::list(&app.state.db, uid, Some(&laptop.id_hash()), now())
-        .await
-        .unwrap();
-    assert_eq!(
-        view.active.len(),
-        1,
-        "expired sessions are not listed as active"
-    );
+    let view = devices::list(&app.state.db, uid, Some(&laptop.id_hash()), now()).await.unwrap();
+    assert_eq!(view.active.len(), 1, "expired sessions are not listed as active");
     assert_eq!(view.recent.len(), 2);
-    assert!(view
-        .recent
-        .iter()
-        .all(|d| d.ended.as_ref().unwrap().1 == "Expired"));
+    assert!(view.recent.iter().all(|d| d.ended.as_ref().unwrap().1 == "Expired"));
     for handle in [&idle_handle, &old_handle] {
-        let reply =
-            post_without_referer(&mut laptop, "/api/devices/sign-out", &[("handle", handle)]).await;
+        let reply = post_without_referer(&mut laptop, "/api/devices/sign-out", &[("handle", handle)]).await;
         assert_eq!(reply.status, 404);
     }
     let reply = post_without_referer(&mut idle.clone(), "/api/devices", &[]).await;
     assert!(reply.body.contains("SessionExpired"), "{}", reply.body);
-    idle.get("/")
-        .await
-        .assert_redirect_to("/login?next=/&ended=expired");
-    old.get("/")
-        .await
-        .assert_redirect_to("/login?next=/&ended=expired");
+    idle.get("/").await.assert_redirect_to("/login?next=/&ended=expired");
+    old.get("/").await.assert_redirect_to("/login?next=/&ended=expired");
     let page = laptop.get("/devices").await;
     assert!(page.body.contains("Expired"));
 }
@@ -422,60 +287,38 @@ async fn last_active_is_written_at_most_once_per_interval(app: &TestApp) {
                 .get::<i64, _>(0)
         }
     };
-    app.exec("UPDATE sessions SET last_seen_at = last_seen_at - 30")
-        .await;
+    app.exec("UPDATE sessions SET last_seen_at = last_seen_at - 30").await;
     let before = seen(app).await;
     for _ in 0..3 {
         assert_eq!(laptop.get("/devices").await.status, 200);
     }
     assert_eq!(seen(app).await, before, "within the interval: not written");
-    app.exec("UPDATE sessions SET last_seen_at = last_seen_at - 60")
-        .await;
+    app.exec("UPDATE sessions SET last_seen_at = last_seen_at - 60").await;
     laptop.get("/devices").await;
-    assert!(
-        seen(app).await >= now() - 2,
-        "after the interval: written once more"
-    );
+    assert!(seen(app).await >= now() - 2, "after the interval: written once more");
 }
 
 async fn sweeper_marks_expired_and_purges_old_rows_in_batches(app: &TestApp) {
     let laptop = first_device(app, "kai@example.com").await;
     let mut expired = Vec::new();
-    for agent in [
-        SAFARI_IPHONE,
-        CHROME_WINDOWS,
-        FIREFOX_LINUX,
-        SAFARI_IPHONE,
-        CHROME_WINDOWS,
-    ] {
+    for agent in [SAFARI_IPHONE, CHROME_WINDOWS, FIREFOX_LINUX, SAFARI_IPHONE, CHROME_WINDOWS] {
         expired.push(other_device(app, "kai@example.com", agent, false).await);
     }
     let mut recent_ended = other_device(app, "kai@example.com", SAFARI_IPHONE, false).await;
     recent_ended.post_form("/api/logout", "/", &[]).await;
     let t = now();
     for (i, client) in expired.iter().enumerate() {
-        let column = if i % 2 == 0 {
-            "idle_expires_at"
-        } else {
-            "absolute_expires_at"
-        };
-        sqlx::query(&format!(
-            "UPDATE sessions SET {column} = $1 WHERE id_hash = $2"
-        ))
-        .bind(t - 10)
-        .bind(client.id_hash())
-        .execute(&app.state.db.pool)
-        .await
-        .unwrap();
+        let column = if i % 2 == 0 { "idle_expires_at" } else { "absolute_expires_at" };
+        sqlx::query(&format!("UPDATE sessions SET {column} = $1 WHERE id_hash = $2"))
+            .bind(t - 10)
+            .bind(client.id_hash())
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
     }
     // Three rows ended long ago (past the 30-day window), one ended yesterday.
     let uid = app.user_id("kai@example.com").await;
-    for (i, ended_at) in [
-        (0, t - 31 * 86_400),
-        (1, t - 40 * 86_400),
-        (2, t - 365 * 86_400),
-        (3, t - 86_400),
-    ] {
+    for (i, ended_at) in [(0, t - 31 * 86_400), (1, t - 40 * 86_400), (2, t - 365 * 86_400), (3, t - 86_400)] {
         sqlx::query(
             "INSERT INTO sessions (id_hash, user_id, data, stage, method, remember, created_at, last_seen_at, \
              idle_expires_at, absolute_expires_at, ip, user_agent, ended_at, end_reason, public_id) \
@@ -490,74 +333,34 @@ async fn sweeper_marks_expired_and_purges_old_rows_in_batches(app: &TestApp) {
         .unwrap();
     }
     let report = sweeper::sweep_once(&app.state.db, t, 2).await.unwrap();
-    assert_eq!(
-        report,
-        sweeper::SweepReport {
-            expired: 5,
-            purged: 3
-        }
-    );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM sessions WHERE end_reason = 'expired'")
-            .await,
-        5
-    );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM sessions WHERE ended_at = 0 OR id_hash LIKE 'old%'")
-            .await,
-        1
-    );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL")
-            .await,
-        1,
-        "only the live one"
-    );
-    let expired_at: i64 = app
-        .count("SELECT MAX(ended_at) FROM sessions WHERE end_reason = 'expired'")
-        .await;
+    assert_eq!(report, sweeper::SweepReport { expired: 5, purged: 3 });
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE end_reason = 'expired'").await, 5);
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE ended_at = 0 OR id_hash LIKE 'old%'").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL").await, 1, "only the live one");
+    let expired_at: i64 = app.count("SELECT MAX(ended_at) FROM sessions WHERE end_reason = 'expired'").await;
     assert_eq!(expired_at, t - 10, "ended at the moment it expired");
     // A second pass has nothing to do; the live session still works.
-    assert_eq!(
-        sweeper::sweep_once(&app.state.db, t, 500).await.unwrap(),
-        sweeper::SweepReport::default()
-    );
+    assert_eq!(sweeper::sweep_once(&app.state.db, t, 500).await.unwrap(), sweeper::SweepReport::default());
     let mut laptop = laptop;
     assert_eq!(laptop.get("/devices").await.status, 200);
     // Their next request is refused as expired (the row says why).
-    expired[0]
-        .get("/")
-        .await
-        .assert_redirect_to("/login?next=/&ended=expired");
+    expired[0].get("/").await.assert_redirect_to("/login?next=/&ended=expired");
 }
 
 /// The IP shown comes from the socket, or from a forwarded header only when the peer is trusted.
 async fn forwarded_headers_only_from_trusted_proxies(untrusted: TestApp, trusted: TestApp) {
     for (app, expected) in [(&untrusted, "203.0.113.7"), (&trusted, "198.51.100.20")] {
         let mut client = app.client();
-        client
-            .extra_headers
-            .push(("x-forwarded-for", "198.51.100.20".into()));
-        client
-            .sign_up("lou@example.com")
-            .await
-            .assert_redirect_to("/");
-        let ip: String = sqlx::query("SELECT ip FROM sessions")
-            .fetch_one(&app.state.db.pool)
-            .await
-            .unwrap()
-            .get(0);
+        client.extra_headers.push(("x-forwarded-for", "198.51.100.20".into()));
+        client.sign_up("lou@example.com").await.assert_redirect_to("/");
+        let ip: String = sqlx::query("SELECT ip FROM sessions").fetch_one(&app.state.db.pool).await.unwrap().get(0);
         assert_eq!(ip, expected, "{}", app.backend);
         let page = client.get("/devices").await;
         assert!(page.body.contains(expected));
         let mut other = app.client();
-        other
-            .extra_headers
-            .push(("x-forwarded-for", "2001:db8::5".into()));
+        other.extra_headers.push(("x-forwarded-for", "2001:db8::5".into()));
         other.log_in("lou@example.com", PASSWORD, false).await;
-        let count = app
-            .count("SELECT COUNT(*) FROM sessions WHERE ip = '2001:db8::5'")
-            .await;
+        let count = app.count("SELECT COUNT(*) FROM sessions WHERE ip = '2001:db8::5'").await;
         assert_eq!(count, if expected == "203.0.113.7" { 0 } else { 1 });
     }
     untrusted.cleanup().await;
@@ -570,45 +373,22 @@ async fn forwarded_headers_only_from_trusted_proxies(untrusted: TestApp, trusted
 /// configured header is ignored.
 async fn only_the_configured_header_from_a_trusted_proxy(trusted: TestApp, untrusted: TestApp) {
     let mut client = trusted.client();
-    client
-        .extra_headers
-        .push(("x-forwarded-for", "198.51.100.30".into()));
-    client
-        .extra_headers
-        .push(("forwarded", "for=198.51.100.31;proto=https".into()));
-    client
-        .sign_up("mo@example.com")
-        .await
-        .assert_redirect_to("/");
+    client.extra_headers.push(("x-forwarded-for", "198.51.100.30".into()));
+    client.extra_headers.push(("forwarded", "for=198.51.100.31;proto=https".into()));
+    client.sign_up("mo@example.com").await.assert_redirect_to("/");
     let mut other = trusted.client();
-    other
-        .extra_headers
-        .push(("x-forwarded-for", "198.51.100.32".into()));
-    other
-        .extra_headers
-        .push(("x-real-ip", "198.51.100.33".into()));
-    other
-        .log_in("mo@example.com", PASSWORD, false)
-        .await
-        .assert_redirect_to("/");
-    let ips: Vec<String> = sqlx::query_scalar("SELECT ip FROM sessions ORDER BY ip")
-        .fetch_all(&trusted.state.db.pool)
-        .await
-        .unwrap();
+    other.extra_headers.push(("x-forwarded-for", "198.51.100.32".into()));
+    other.extra_headers.push(("x-real-ip", "198.51.100.33".into()));
+    other.log_in("mo@example.com", PASSWORD, false).await.assert_redirect_to("/");
+    let ips: Vec<String> =
+        sqlx::query_scalar("SELECT ip FROM sessions ORDER BY ip").fetch_all(&trusted.state.db.pool).await.unwrap();
     assert_eq!(ips, ["198.51.100.31", "203.0.113.7"], "{}", trusted.backend);
 
     let mut client = untrusted.client();
-    client
-        .extra_headers
-        .push(("x-forwarded-for", "198.51.100.40".into()));
-    client
-        .sign_up("mo@example.com")
-        .await
-        .assert_redirect_to("/");
-    let ips: Vec<String> = sqlx::query_scalar("SELECT ip FROM sessions")
-        .fetch_all(&untrusted.state.db.pool)
-        .await
-        .unwrap();
+    client.extra_headers.push(("x-forwarded-for", "198.51.100.40".into()));
+    client.sign_up("mo@example.com").await.assert_redirect_to("/");
+    let ips: Vec<String> =
+        sqlx::query_scalar("SELECT ip FROM sessions").fetch_all(&untrusted.state.db.pool).await.unwrap();
     assert_eq!(ips, ["203.0.113.7"], "{}", untrusted.backend);
     trusted.cleanup().await;
     untrusted.cleanup().await;
@@ -632,10 +412,8 @@ mod configured_client_ip_header {
     #[test]
     fn sqlite() {
         crate::common::run(async {
-            let (trusted, untrusted) = (
-                TestApp::sqlite_with(trust_test_peer_forwarded).await,
-                TestApp::sqlite_with(trust_another_peer).await,
-            );
+            let (trusted, untrusted) =
+                (TestApp::sqlite_with(trust_test_peer_forwarded).await, TestApp::sqlite_with(trust_another_peer).await);
             only_the_configured_header_from_a_trusted_proxy(trusted, untrusted).await;
         });
     }
@@ -681,10 +459,9 @@ mod forwarded_headers {
     }
 
     async fn postgres_body() {
-        let (Some(untrusted), Some(trusted)) = (
-            TestApp::postgres().await,
-            TestApp::postgres_with(trust_test_peer).await,
-        ) else {
+        let (Some(untrusted), Some(trusted)) =
+            (TestApp::postgres().await, TestApp::postgres_with(trust_test_peer).await)
+        else {
             return;
         };
         forwarded_headers_only_from_trusted_proxies(untrusted, trusted).await;
@@ -702,34 +479,16 @@ async fn sweeper_task_sweeps_and_stops_on_shutdown_body() {
     let mut client = app.client();
     client.sign_up("mo@example.com").await;
     // Expired a moment ago (an expiry long past would be ended and then purged in the same pass).
-    app.exec(&format!(
-        "UPDATE sessions SET idle_expires_at = {}",
-        now() - 5
-    ))
-    .await;
+    app.exec(&format!("UPDATE sessions SET idle_expires_at = {}", now() - 5)).await;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let task = sweeper::spawn(
-        app.state.db.clone(),
-        std::time::Duration::from_secs(3600),
-        stopped,
-    );
+    let task = sweeper::spawn(app.state.db.clone(), std::time::Duration::from_secs(3600), stopped);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while app
-        .count("SELECT COUNT(*) FROM sessions WHERE end_reason = 'expired'")
-        .await
-        == 0
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the first pass runs at start"
-        );
+    while app.count("SELECT COUNT(*) FROM sessions WHERE end_reason = 'expired'").await == 0 {
+        assert!(std::time::Instant::now() < deadline, "the first pass runs at start");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     stop.send(true).unwrap();
-    tokio::time::timeout(std::time::Duration::from_secs(5), task)
-        .await
-        .expect("stops promptly")
-        .unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), task).await.expect("stops promptly").unwrap();
     app.cleanup().await;
 }
 
@@ -746,19 +505,9 @@ async fn revocation_is_effective_on_another_instance_body() {
     let phone_here = other_device(&app, "noa@example.com", SAFARI_IPHONE, false).await;
     let mut phone = app.client_of(app.second_instance().await);
     phone.cookies = phone_here.cookies.clone();
-    assert_eq!(
-        phone.get("/devices").await.status,
-        200,
-        "the other instance serves the phone"
-    );
+    assert_eq!(phone.get("/devices").await.status, 200, "the other instance serves the phone");
     let handle = handle_of(&app, &phone_here).await;
-    laptop
-        .post_form("/api/devices/sign-out", "/devices", &[("handle", &handle)])
-        .await
-        .assert_redirect_to("/devices");
-    phone
-        .get("/devices")
-        .await
-        .assert_redirect_to("/login?next=/devices&ended=elsewhere");
+    laptop.post_form("/api/devices/sign-out", "/devices", &[("handle", &handle)]).await.assert_redirect_to("/devices");
+    phone.get("/devices").await.assert_redirect_to("/login?next=/devices&ended=elsewhere");
     app.cleanup().await;
 }

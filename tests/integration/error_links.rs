@@ -21,16 +21,8 @@ fn forged_err() -> String {
 
 /// The error link a failed no-JavaScript sign-in redirects to (path and query).
 async fn failed_sign_in_link(app: &TestApp) -> String {
-    let reply = app
-        .client()
-        .log_in("nobody@example.com", "wrong-password-123", false)
-        .await;
-    assert!(
-        reply.status.is_redirection(),
-        "{} {}",
-        reply.status,
-        reply.body
-    );
+    let reply = app.client().log_in("nobody@example.com", "wrong-password-123", false).await;
+    assert!(reply.status.is_redirection(), "{} {}", reply.status, reply.body);
     local_path(reply.location()).to_owned()
 }
 
@@ -67,11 +59,7 @@ async fn percent_encoded_names_do_not_bypass_the_check(app: &TestApp) {
     let reply = client.get(&format!("{link}&%5F%5Ferr={forged}")).await;
     reply.assert_redirect_to("/login");
     let page = client.follow(&reply).await;
-    assert!(
-        !page.body.contains(FORGED_TEXT) && !page.body.contains(MESSAGE),
-        "{}",
-        page.body
-    );
+    assert!(!page.body.contains(FORGED_TEXT) && !page.body.contains(MESSAGE), "{}", page.body);
 }
 
 /// A link signed by this server whose expiry has passed (a replay) shows nothing; so does one
@@ -93,21 +81,10 @@ async fn expired_error_links_show_nothing(app: &TestApp) {
     assert!(!client.follow(&reply).await.body.contains(TEXT));
     // Made an hour from now: too far ahead to be this server's.
     let ahead = signed_location(&app.state, &unsigned, now() + 3600).unwrap();
-    client
-        .get(&ahead)
-        .await
-        .assert_redirect_to("/login?next=%2Fdevices");
+    client.get(&ahead).await.assert_redirect_to("/login?next=%2Fdevices");
     // A real link with its expiry pushed back: the signature no longer fits.
     let link = failed_sign_in_link(app).await;
-    let exp: i64 = link
-        .split("__exp=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let exp: i64 = link.split("__exp=").nth(1).unwrap().split('&').next().unwrap().parse().unwrap();
     let pushed = link.replace(&format!("__exp={exp}"), &format!("__exp={}", exp + 60));
     client.get(&pushed).await.assert_redirect_to("/login");
 }
@@ -120,26 +97,11 @@ async fn error_links_moved_to_another_page_show_nothing(app: &TestApp) {
     let mut client = app.client();
     for page in ["/signup", "/login/", "//login"] {
         let reply = client.get(&format!("{page}?{query}")).await;
-        assert!(
-            reply.status.is_redirection(),
-            "{page}: {} {}",
-            reply.status,
-            reply.body
-        );
-        assert!(
-            !reply.location().contains("__"),
-            "{page}: {}",
-            reply.location()
-        );
-        assert!(
-            !reply.location().starts_with("//"),
-            "stays on this site: {}",
-            reply.location()
-        );
+        assert!(reply.status.is_redirection(), "{page}: {} {}", reply.status, reply.body);
+        assert!(!reply.location().contains("__"), "{page}: {}", reply.location());
+        assert!(!reply.location().starts_with("//"), "stays on this site: {}", reply.location());
     }
-    let page = client
-        .follow(&client.clone().get(&format!("/signup?{query}")).await)
-        .await;
+    let page = client.follow(&client.clone().get(&format!("/signup?{query}")).await).await;
     assert!(!page.body.contains(MESSAGE), "{}", page.body);
     // Still shown where it was made.
     assert!(client.get(&link).await.body.contains(MESSAGE));

@@ -32,37 +32,33 @@ async fn signed_up(app: &TestApp, email: &str) -> Client {
 async fn signed_in(app: &TestApp, email: &str, user_agent: &str) -> Client {
     let mut client = app.client();
     client.user_agent = user_agent.into();
-    client
-        .log_in(email, PASSWORD, false)
-        .await
-        .assert_redirect_to("/");
+    client.log_in(email, PASSWORD, false).await.assert_redirect_to("/");
     client
 }
 
 async fn open_alert_id(app: &TestApp, user: i64) -> i64 {
-    sqlx::query(
-        "SELECT id FROM history_events WHERE user_id = $1 AND alert = 1 AND alert_ack_at IS NULL",
-    )
-    .bind(user)
-    .fetch_one(&app.state.db.pool)
-    .await
-    .unwrap()
-    .get(0)
+    sqlx::query("SELECT id FROM history_events WHERE user_id = $1 AND alert = 1 AND alert_ack_at IS NULL")
+        .bind(user)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap()
+        .get(0)
 }
 
 async fn failed_sign_in_is_in_the_accounts_history_without_the_password(app: &TestApp) {
     let mut owner = signed_up(app, "fail@example.com").await;
     let mut attacker = app.client();
-    let reply = attacker
-        .log_in("fail@example.com", "wrong-guess-7781-secret", false)
-        .await;
+    let reply = attacker.log_in("fail@example.com", "wrong-guess-7781-secret", false).await;
     assert!(!reply.status.is_redirection() || !reply.location().ends_with('/'));
     let user = app.user_id("fail@example.com").await;
+    assert_eq!(app.history_kinds(user).await, vec!["signed_in", "sign_in_failed"]);
     assert_eq!(
-        app.history_kinds(user).await,
-        vec!["signed_in", "sign_in_failed"]
+        app.count(
+            "SELECT COUNT(*) FROM history_events WHERE detail LIKE '%wrong-guess%' OR user_agent LIKE '%wrong-guess%'"
+        )
+        .await,
+        0
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM history_events WHERE detail LIKE '%wrong-guess%' OR user_agent LIKE '%wrong-guess%'").await, 0);
     let page = owner.get("/history").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Sign-in failed"), "{}", page.body);
@@ -72,51 +68,20 @@ async fn failed_sign_in_is_in_the_accounts_history_without_the_password(app: &Te
 
 async fn unknown_email_attempts_are_in_no_history(app: &TestApp) {
     signed_up(app, "known@example.com").await;
-    app.client()
-        .log_in("nobody@example.com", "whatever-password-1", false)
-        .await;
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM history_events WHERE kind = 'sign_in_failed'")
-            .await,
-        0
-    );
+    app.client().log_in("nobody@example.com", "whatever-password-1", false).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM history_events WHERE kind = 'sign_in_failed'").await, 0);
 }
 
 async fn first_sign_in_is_not_an_alert_and_a_known_device_is_not_either(app: &TestApp) {
     signed_up(app, "known-device@example.com").await;
-    signed_in(
-        app,
-        "known-device@example.com",
-        crate::common::FIREFOX_LINUX,
-    )
-    .await;
+    signed_in(app, "known-device@example.com", crate::common::FIREFOX_LINUX).await;
     let user = app.user_id("known-device@example.com").await;
-    assert_eq!(
-        app.history_kinds(user).await,
-        vec!["signed_in", "signed_in"]
-    );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM history_events WHERE alert = 1")
-            .await,
-        0
-    );
+    assert_eq!(app.history_kinds(user).await, vec!["signed_in", "signed_in"]);
+    assert_eq!(app.count("SELECT COUNT(*) FROM history_events WHERE alert = 1").await, 0);
     // The same browser family, OS and network seen more than 90 days ago counts as new again.
-    app.exec(&format!(
-        "UPDATE history_events SET at = at - {}",
-        91 * 24 * 3600
-    ))
-    .await;
-    signed_in(
-        app,
-        "known-device@example.com",
-        crate::common::FIREFOX_LINUX,
-    )
-    .await;
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM history_events WHERE alert = 1")
-            .await,
-        1
-    );
+    app.exec(&format!("UPDATE history_events SET at = at - {}", 91 * 24 * 3600)).await;
+    signed_in(app, "known-device@example.com", crate::common::FIREFOX_LINUX).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM history_events WHERE alert = 1").await, 1);
 }
 
 async fn new_device_raises_banner_on_other_sessions_until_acknowledged(app: &TestApp) {
@@ -124,10 +89,7 @@ async fn new_device_raises_banner_on_other_sessions_until_acknowledged(app: &Tes
     assert!(!first.get("/").await.body.contains("This wasn&#39;t me"));
     let mut phone = signed_in(app, "banner@example.com", SAFARI_IPHONE).await;
     let page = first.get("/devices").await.body;
-    assert!(
-        page.contains("New sign-in to your account from") && page.contains("Safari 17 on iPhone ("),
-        "{page}"
-    );
+    assert!(page.contains("New sign-in to your account from") && page.contains("Safari 17 on iPhone ("), "{page}");
     assert!(page.contains("It was me"));
     // Not shown to the session that raised it.
     assert!(!phone.get("/").await.body.contains("It was me"));
@@ -135,21 +97,9 @@ async fn new_device_raises_banner_on_other_sessions_until_acknowledged(app: &Tes
     let alert = open_alert_id(app, user).await;
     // Another account cannot acknowledge it.
     let mut stranger = signed_up(app, "stranger@example.com").await;
-    stranger
-        .post_form(
-            "/api/history/alerts/ack",
-            "/",
-            &[("alert", &alert.to_string())],
-        )
-        .await;
+    stranger.post_form("/api/history/alerts/ack", "/", &[("alert", &alert.to_string())]).await;
     assert_eq!(open_alert_id(app, user).await, alert, "still open");
-    let reply = first
-        .post_form(
-            "/api/history/alerts/ack",
-            "/devices",
-            &[("alert", &alert.to_string())],
-        )
-        .await;
+    let reply = first.post_form("/api/history/alerts/ack", "/devices", &[("alert", &alert.to_string())]).await;
     reply.assert_redirect_to("/history");
     assert!(!first.get("/").await.body.contains("It was me"));
     // The phone is still signed in.
@@ -161,29 +111,14 @@ async fn this_wasnt_me_signs_the_new_session_out_and_goes_to_password(app: &Test
     let mut phone = signed_in(app, "notme@example.com", SAFARI_IPHONE).await;
     let user = app.user_id("notme@example.com").await;
     let alert = open_alert_id(app, user).await;
-    let reply = first
-        .post_form(
-            "/api/history/alerts/not-me",
-            "/",
-            &[("alert", &alert.to_string())],
-        )
-        .await;
+    let reply = first.post_form("/api/history/alerts/not-me", "/", &[("alert", &alert.to_string())]).await;
     reply.assert_redirect_to("/security/password");
     let reply = phone.get("/devices").await;
     reply.assert_redirect_to("/login?next=/devices&ended=elsewhere");
     assert_eq!(first.get("/devices").await.status, 200);
-    assert_eq!(
-        app.history_kinds(user).await,
-        vec!["signed_in", "signed_in", "alert_answered", "session_ended"]
-    );
+    assert_eq!(app.history_kinds(user).await, vec!["signed_in", "signed_in", "alert_answered", "session_ended"]);
     // Answered once only.
-    let again = first
-        .post_form(
-            "/api/history/alerts/not-me",
-            "/",
-            &[("alert", &alert.to_string())],
-        )
-        .await;
+    let again = first.post_form("/api/history/alerts/not-me", "/", &[("alert", &alert.to_string())]).await;
     assert_ne!(again.location(), "/security/password");
     assert_eq!(app.history_kinds(user).await.len(), 4);
 }
@@ -192,16 +127,10 @@ async fn session_endings_are_recorded_with_how(app: &TestApp) {
     let mut first = signed_up(app, "ends@example.com").await;
     let user = app.user_id("ends@example.com").await;
     let mut second = signed_in(app, "ends@example.com", crate::common::FIREFOX_LINUX).await;
-    second
-        .post_form("/api/logout", "/", &[])
-        .await
-        .assert_redirect_to("/login");
+    second.post_form("/api/logout", "/", &[]).await.assert_redirect_to("/login");
     signed_in(app, "ends@example.com", crate::common::FIREFOX_LINUX).await;
     signed_in(app, "ends@example.com", crate::common::FIREFOX_LINUX).await;
-    first
-        .post_form("/api/devices/sign-out-others", "/devices", &[])
-        .await
-        .assert_redirect_to("/devices");
+    first.post_form("/api/devices/sign-out-others", "/devices", &[]).await.assert_redirect_to("/devices");
     // Expiry by the sweeper.
     let third = signed_in(app, "ends@example.com", crate::common::FIREFOX_LINUX).await;
     sqlx::query("UPDATE sessions SET idle_expires_at = 1 WHERE id_hash = $1")
@@ -210,24 +139,20 @@ async fn session_endings_are_recorded_with_how(app: &TestApp) {
         .await
         .unwrap();
     sweeper::sweep_once(&app.state.db, now(), 10).await.unwrap();
-    let details: Vec<(String, String)> = sqlx::query(
-        "SELECT kind, detail FROM history_events WHERE user_id = $1 AND kind <> 'signed_in' ORDER BY id",
-    )
-    .bind(user)
-    .fetch_all(&app.state.db.pool)
-    .await
-    .unwrap()
-    .iter()
-    .map(|r| (r.get(0), r.get(1)))
-    .collect();
+    let details: Vec<(String, String)> =
+        sqlx::query("SELECT kind, detail FROM history_events WHERE user_id = $1 AND kind <> 'signed_in' ORDER BY id")
+            .bind(user)
+            .fetch_all(&app.state.db.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
     assert_eq!(
         details,
         vec![
             ("session_ended".to_owned(), "Signed out".to_owned()),
-            (
-                "other_sessions_ended".to_owned(),
-                "2 sessions signed out".to_owned()
-            ),
+            ("other_sessions_ended".to_owned(), "2 sessions signed out".to_owned()),
             ("session_ended".to_owned(), "Expired".to_owned()),
         ]
     );
@@ -238,29 +163,14 @@ async fn failed_changes_write_no_event(app: &TestApp) {
     let user = app.user_id("nochange@example.com").await;
     let before = app.history_kinds(user).await;
     // Nothing to sign out: no event.
-    client
-        .post_form("/api/devices/sign-out-others", "/devices", &[])
-        .await;
-    client
-        .post_form("/api/devices/sign-out", "/devices", &[("handle", "nope")])
-        .await;
+    client.post_form("/api/devices/sign-out-others", "/devices", &[]).await;
+    client.post_form("/api/devices/sign-out", "/devices", &[("handle", "nope")]).await;
     // Two-step is off: turning it off changes nothing and records nothing.
-    keycard::two_step::store::disable(&app.state.db, user)
+    keycard::two_step::store::disable(&app.state.db, user).await.unwrap();
+    assert!(!keycard::two_step::store::replace_recovery_codes(&app.state.db, user, &["x".into()], now())
         .await
-        .unwrap();
-    assert!(!keycard::two_step::store::replace_recovery_codes(
-        &app.state.db,
-        user,
-        &["x".into()],
-        now()
-    )
-    .await
-    .unwrap());
-    assert!(
-        !keycard::two_step::store::use_recovery_code(&app.state.db, user, "x", now())
-            .await
-            .unwrap()
-    );
+        .unwrap());
+    assert!(!keycard::two_step::store::use_recovery_code(&app.state.db, user, "x", now()).await.unwrap());
     // An event recorded in a transaction that is rolled back is gone with the change.
     let mut tx = app.state.db.pool.begin().await.unwrap();
     let event = store::Event {
@@ -281,21 +191,11 @@ async fn no_sign_in_without_its_event(app: &TestApp) {
     signed_up(app, "atomic@example.com").await;
     let sessions = app.count("SELECT COUNT(*) FROM sessions").await;
     // The event cannot be written: the sign-in must fail as a whole.
-    app.exec("ALTER TABLE history_events RENAME TO history_events_away")
-        .await;
-    let reply = app
-        .client()
-        .log_in("atomic@example.com", PASSWORD, false)
-        .await;
-    assert!(
-        reply.status.is_server_error(),
-        "{} {}",
-        reply.status,
-        reply.location()
-    );
+    app.exec("ALTER TABLE history_events RENAME TO history_events_away").await;
+    let reply = app.client().log_in("atomic@example.com", PASSWORD, false).await;
+    assert!(reply.status.is_server_error(), "{} {}", reply.status, reply.location());
     assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, sessions);
-    app.exec("ALTER TABLE history_events_away RENAME TO history_events")
-        .await;
+    app.exec("ALTER TABLE history_events_away RENAME TO history_events").await;
 }
 
 async fn pagination_is_stable_while_events_arrive_and_filters_by_kind(app: &TestApp) {
@@ -319,66 +219,36 @@ async fn pagination_is_stable_while_events_arrive_and_filters_by_kind(app: &Test
     add(Kind::SignInFailed, 30).await;
     add(Kind::PasswordChanged, 9).await;
     // 40 events: the sign-up's signed_in and 39 more.
-    let (first, next) = store::list(&app.state.db, user, None, None, 15)
-        .await
-        .unwrap();
+    let (first, next) = store::list(&app.state.db, user, None, None, 15).await.unwrap();
     assert_eq!(first.len(), 15);
     assert!(first.windows(2).all(|w| w[0].id > w[1].id), "newest first");
     add(Kind::SignInFailed, 5).await; // arrive meanwhile
-    let (second, next) = store::list(&app.state.db, user, None, next, 15)
-        .await
-        .unwrap();
-    let (third, next) = store::list(&app.state.db, user, None, next, 15)
-        .await
-        .unwrap();
+    let (second, next) = store::list(&app.state.db, user, None, next, 15).await.unwrap();
+    let (third, next) = store::list(&app.state.db, user, None, next, 15).await.unwrap();
     assert_eq!(next, None);
-    let mut ids: Vec<i64> = first
-        .iter()
-        .chain(&second)
-        .chain(&third)
-        .map(|e| e.id)
-        .collect();
+    let mut ids: Vec<i64> = first.iter().chain(&second).chain(&third).map(|e| e.id).collect();
     assert_eq!(ids.len(), 40);
     ids.dedup();
     assert_eq!(ids.len(), 40, "no event shown twice");
     assert_eq!(third.last().unwrap().kind, Kind::SignedIn);
-    let (changed, next) = store::list(&app.state.db, user, Some(Kind::PasswordChanged), None, 25)
-        .await
-        .unwrap();
+    let (changed, next) = store::list(&app.state.db, user, Some(Kind::PasswordChanged), None, 25).await.unwrap();
     assert_eq!((changed.len(), next), (9, None));
     // Through the page: the filter and the "Older events" link.
     let mut client = signed_in(app, "pages@example.com", crate::common::FIREFOX_LINUX).await;
     let page = client.get("/history?kind=password_changed").await.body;
-    assert_eq!(
-        page.matches("data-kind=\"password_changed\"").count(),
-        9,
-        "{page}"
-    );
+    assert_eq!(page.matches("data-kind=\"password_changed\"").count(), 9, "{page}");
     let page = client.get("/history").await.body;
     assert!(page.contains("Older events"));
-    let href = page
-        .split("href=\"/history?before=")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let href = page.split("href=\"/history?before=").nth(1).unwrap().split('"').next().unwrap().to_owned();
     let older = client.get(&format!("/history?before={href}")).await;
     assert_eq!(older.status, 200);
-    assert_eq!(
-        older.body.matches("class=\"event\"").count(),
-        21,
-        "46 events, 25 on the first page"
-    );
+    assert_eq!(older.body.matches("class=\"event\"").count(), 21, "46 events, 25 on the first page");
 }
 
 async fn export_downloads_as_json_and_csv_for_the_signed_in_account_only(app: &TestApp) {
     let mut client = signed_up(app, "export@example.com").await;
     client.user_agent = "=cmd, \"agent\"".into();
-    client
-        .log_in("export@example.com", "wrong-password-here", false)
-        .await;
+    client.log_in("export@example.com", "wrong-password-here", false).await;
     // Like other sensitive actions, the download asks for the password first, then comes back
     // to the download links.
     let reply = client.get("/history/export.csv").await;
@@ -387,37 +257,19 @@ async fn export_downloads_as_json_and_csv_for_the_signed_in_account_only(app: &T
     client.reauth(PASSWORD, "/history#export").await;
     let csv = client.get("/history/export.csv").await;
     assert_eq!(csv.status, 200);
-    let disposition = csv
-        .headers
-        .get("content-disposition")
-        .unwrap()
-        .to_str()
-        .unwrap();
+    let disposition = csv.headers.get("content-disposition").unwrap().to_str().unwrap();
     assert!(disposition.starts_with("attachment;") && disposition.contains("keycard-history.csv"));
-    assert!(csv
-        .body
-        .starts_with("id,kind,event,at,at_utc,detail,ip,user_agent,new_device\r\n"));
-    assert!(
-        csv.body.contains(",\"'=cmd, \"\"agent\"\"\","),
-        "{}",
-        csv.body
-    );
+    assert!(csv.body.starts_with("id,kind,event,at,at_utc,detail,ip,user_agent,new_device\r\n"));
+    assert!(csv.body.contains(",\"'=cmd, \"\"agent\"\"\","), "{}", csv.body);
     let json = client.get("/history/export.json").await;
-    assert!(json
-        .headers
-        .get("content-disposition")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .contains("keycard-history.json"));
+    assert!(json.headers.get("content-disposition").unwrap().to_str().unwrap().contains("keycard-history.json"));
     let rows: Vec<serde_json::Value> = serde_json::from_str(&json.body).unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["kind"], "sign_in_failed");
     // Only one's own history, and only when signed in.
     let mut other = signed_up(app, "export-other@example.com").await;
     other.reauth(PASSWORD, "/history#export").await;
-    let rows: Vec<serde_json::Value> =
-        serde_json::from_str(&other.get("/history/export.json").await.body).unwrap();
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&other.get("/history/export.json").await.body).unwrap();
     assert_eq!(rows.len(), 1);
     let reply = app.client().get("/history/export.csv").await;
     assert!(reply.status.is_redirection());
@@ -440,9 +292,7 @@ async fn retention_purges_old_events_in_batches(app: &TestApp) {
         };
         store::record(&mut conn, &event).await.unwrap();
     }
-    let purged = sweeper::purge_history(&app.state.db, now(), 365 * 24 * 3600, 2)
-        .await
-        .unwrap();
+    let purged = sweeper::purge_history(&app.state.db, now(), 365 * 24 * 3600, 2).await.unwrap();
     assert_eq!(purged, 3);
     assert_eq!(app.count("SELECT COUNT(*) FROM history_events").await, 2);
 }
@@ -457,42 +307,22 @@ async fn alerts_answer_only_to_earlier_sessions(app: &TestApp) {
     let alert = open_alert_id(app, user).await.to_string();
     // A session started after the alert (same device as the first: no alert of its own).
     let mut later = signed_in(app, "earlier@example.com", crate::common::FIREFOX_LINUX).await;
-    assert!(
-        !later.get("/").await.body.contains("It was me"),
-        "not shown to a later session"
-    );
+    assert!(!later.get("/").await.body.contains("It was me"), "not shown to a later session");
     for client in [&mut thief, &mut later] {
         for path in ["/api/history/alerts/ack", "/api/history/alerts/not-me"] {
             let reply = client.post_form_as_script(path, &[("alert", &alert)]).await;
-            assert_eq!(
-                reply.status,
-                axum::http::StatusCode::NOT_FOUND,
-                "{path}: {}",
-                reply.body
-            );
+            assert_eq!(reply.status, axum::http::StatusCode::NOT_FOUND, "{path}: {}", reply.body);
         }
     }
-    assert_eq!(
-        open_alert_id(app, user).await.to_string(),
-        alert,
-        "still open"
-    );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'complete'")
-            .await,
-        3
-    );
+    assert_eq!(open_alert_id(app, user).await.to_string(), alert, "still open");
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'complete'").await, 3);
     // The first session may; its answer names it.
-    first
-        .post_form("/api/history/alerts/ack", "/", &[("alert", &alert)])
+    first.post_form("/api/history/alerts/ack", "/", &[("alert", &alert)]).await.assert_redirect_to("/history");
+    let first_handle: String = sqlx::query_scalar("SELECT public_id FROM sessions WHERE id_hash = $1")
+        .bind(first.id_hash())
+        .fetch_one(&app.state.db.pool)
         .await
-        .assert_redirect_to("/history");
-    let first_handle: String =
-        sqlx::query_scalar("SELECT public_id FROM sessions WHERE id_hash = $1")
-            .bind(first.id_hash())
-            .fetch_one(&app.state.db.pool)
-            .await
-            .unwrap();
+        .unwrap();
     let answered: (String, Option<String>) = sqlx::query_as(
         "SELECT detail, session_public_id FROM history_events WHERE user_id = $1 AND kind = 'alert_answered'",
     )

@@ -20,46 +20,25 @@ on_both_databases!(
 
 async fn checkup_reflects_the_account_data(app: &TestApp) {
     let mut client = app.client();
-    client
-        .sign_up("cora@example.com")
-        .await
-        .assert_redirect_to("/");
+    client.sign_up("cora@example.com").await.assert_redirect_to("/");
     let uid = app.user_id("cora@example.com").await;
     let t = now();
     let checkup_of = |client: &Client| {
         let hash = client.id_hash();
-        async move {
-            checkup::compute(&app.state.db, uid, &hash, now())
-                .await
-                .unwrap()
-                .unwrap()
-        }
+        async move { checkup::compute(&app.state.db, uid, &hash, now()).await.unwrap().unwrap() }
     };
     let c = checkup_of(&client).await;
     assert!(!c.two_step_on);
     assert_eq!(
-        (
-            c.recovery_codes_left,
-            c.stale_sessions,
-            c.failed_sign_ins,
-            c.last_failed_at,
-            c.open_alerts
-        ),
+        (c.recovery_codes_left, c.stale_sessions, c.failed_sign_ins, c.last_failed_at, c.open_alerts),
         (0, 0, 0, None, 0)
     );
     assert!((t - c.password_changed_at).abs() < 60);
-    assert!(
-        checkup::compute(&app.state.db, uid + 1000, &client.id_hash(), t)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(checkup::compute(&app.state.db, uid + 1000, &client.id_hash(), t).await.unwrap().is_none());
 
     // Two wrong passwords with this email (from another browser).
     for _ in 0..2 {
-        app.client()
-            .log_in("cora@example.com", "wrong-password-here", false)
-            .await;
+        app.client().log_in("cora@example.com", "wrong-password-here", false).await;
     }
     let c = checkup_of(&client).await;
     assert_eq!(c.failed_sign_ins, 2);
@@ -68,21 +47,12 @@ async fn checkup_reflects_the_account_data(app: &TestApp) {
     // A new visit (signing in again) still sees the failures since the previous visit; the visit
     // after that no longer does.
     let mut second_visit = app.client();
-    second_visit
-        .log_in("cora@example.com", PASSWORD, false)
-        .await
-        .assert_redirect_to("/");
+    second_visit.log_in("cora@example.com", PASSWORD, false).await.assert_redirect_to("/");
     assert_eq!(checkup_of(&second_visit).await.failed_sign_ins, 2);
     let mut third_visit = app.client();
-    third_visit
-        .log_in("cora@example.com", PASSWORD, false)
-        .await
-        .assert_redirect_to("/");
+    third_visit.log_in("cora@example.com", PASSWORD, false).await.assert_redirect_to("/");
     assert_eq!(
-        (
-            checkup_of(&third_visit).await.failed_sign_ins,
-            checkup_of(&third_visit).await.last_failed_at
-        ),
+        (checkup_of(&third_visit).await.failed_sign_ins, checkup_of(&third_visit).await.last_failed_at),
         (0, None)
     );
 
@@ -90,37 +60,25 @@ async fn checkup_reflects_the_account_data(app: &TestApp) {
     // not for the new one itself, until it is acknowledged.
     let mut phone = app.client();
     phone.user_agent = SAFARI_IPHONE.into();
-    phone
-        .log_in("cora@example.com", PASSWORD, false)
-        .await
-        .assert_redirect_to("/");
+    phone.log_in("cora@example.com", PASSWORD, false).await.assert_redirect_to("/");
     assert_eq!(checkup_of(&client).await.open_alerts, 1);
     assert_eq!(checkup_of(&phone).await.open_alerts, 0);
     let page = client.get("/security").await;
     assert!(
-        page.body
-            .contains("1 new sign-in from a device not seen before is waiting for you to check."),
+        page.body.contains("1 new sign-in from a device not seen before is waiting for you to check."),
         "{}",
         page.body
     );
-    assert!(
-        page.body.contains("href=\"/security#something-wrong\""),
-        "the alert links to the guidance"
-    );
-    let alert = app
-        .count("SELECT id FROM history_events WHERE alert = 1")
-        .await;
-    client
-        .post_form(
-            "/api/history/alerts/ack",
-            "/security",
-            &[("alert", &alert.to_string())],
-        )
-        .await;
+    assert!(page.body.contains("href=\"/security#something-wrong\""), "the alert links to the guidance");
+    let alert = app.count("SELECT id FROM history_events WHERE alert = 1").await;
+    client.post_form("/api/history/alerts/ack", "/security", &[("alert", &alert.to_string())]).await;
     assert_eq!(checkup_of(&client).await.open_alerts, 0);
 
     // Two-step on with 2 unused codes of 3: on, and a low-codes warning on the page.
-    app.exec(&format!("INSERT INTO totp_secrets (user_id, secret, enabled_at, created_at) VALUES ({uid}, 'x', {t}, {t})")).await;
+    app.exec(&format!(
+        "INSERT INTO totp_secrets (user_id, secret, enabled_at, created_at) VALUES ({uid}, 'x', {t}, {t})"
+    ))
+    .await;
     for (code, used) in [("a", "NULL"), ("b", "NULL"), ("c", &t.to_string()[..])] {
         app.exec(&format!("INSERT INTO recovery_codes (user_id, code_hash, created_at, used_at) VALUES ({uid}, '{code}', {t}, {used})")).await;
     }
@@ -130,21 +88,10 @@ async fn checkup_reflects_the_account_data(app: &TestApp) {
 
     // Another account's data never counts.
     let mut other = app.client();
-    other
-        .sign_up("dan@example.com")
-        .await
-        .assert_redirect_to("/");
+    other.sign_up("dan@example.com").await.assert_redirect_to("/");
     let dan = app.user_id("dan@example.com").await;
-    let c2 = checkup::compute(&app.state.db, dan, &other.id_hash(), now())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        !c2.two_step_on
-            && c2.recovery_codes_left == 0
-            && c2.failed_sign_ins == 0
-            && c2.open_alerts == 0
-    );
+    let c2 = checkup::compute(&app.state.db, dan, &other.id_hash(), now()).await.unwrap().unwrap();
+    assert!(!c2.two_step_on && c2.recovery_codes_left == 0 && c2.failed_sign_ins == 0 && c2.open_alerts == 0);
 
     let page = client.get("/security").await;
     assert_eq!(page.status, 200);
@@ -166,90 +113,67 @@ async fn checkup_reflects_the_account_data(app: &TestApp) {
     // Reachable from the home page.
     assert!(client.get("/").await.body.contains("href=\"/security\""));
     // Signed out: sent to sign-in.
-    app.client()
-        .get("/security")
-        .await
-        .assert_redirect_to("/login?next=/security");
+    app.client().get("/security").await.assert_redirect_to("/login?next=/security");
 }
 
 async fn stale_sessions_show_and_can_be_signed_out(app: &TestApp) {
     let mut me = app.client();
     me.sign_up("eve@example.com").await.assert_redirect_to("/");
     let mut old = app.client();
-    old.log_in("eve@example.com", PASSWORD, true)
-        .await
-        .assert_redirect_to("/");
+    old.log_in("eve@example.com", PASSWORD, true).await.assert_redirect_to("/");
     let mut recent = app.client();
-    recent
-        .log_in("eve@example.com", PASSWORD, false)
-        .await
-        .assert_redirect_to("/");
+    recent.log_in("eve@example.com", PASSWORD, false).await.assert_redirect_to("/");
     let uid = app.user_id("eve@example.com").await;
     let t = now();
     // The remembered browser was last used 31 days ago (and its lifetime runs on).
     app.exec(&format!(
         "UPDATE sessions SET last_seen_at = {}, idle_expires_at = {}, absolute_expires_at = {} WHERE id_hash = '{}'",
-        t - 31 * DAY, t + DAY, t + 10 * DAY, old.id_hash()
-    )).await;
+        t - 31 * DAY,
+        t + DAY,
+        t + 10 * DAY,
+        old.id_hash()
+    ))
+    .await;
     // An already expired old row does not count (it no longer works anyway).
     app.exec(&format!(
         "INSERT INTO sessions (id_hash, user_id, data, stage, method, remember, created_at, last_seen_at, \
          idle_expires_at, absolute_expires_at, ip, user_agent) VALUES ('expired', {uid}, '{{}}', 'complete', \
-         'password', 0, {0}, {0}, {1}, {1}, '', '')", t - 90 * DAY, t - 60 * DAY
-    )).await;
-    let c = checkup::compute(&app.state.db, uid, &me.id_hash(), now())
-        .await
-        .unwrap()
-        .unwrap();
+         'password', 0, {0}, {0}, {1}, {1}, '', '')",
+        t - 90 * DAY,
+        t - 60 * DAY
+    ))
+    .await;
+    let c = checkup::compute(&app.state.db, uid, &me.id_hash(), now()).await.unwrap().unwrap();
     assert_eq!(c.stale_sessions, 1);
     let page = me.get("/security").await;
     assert!(
-        page.body
-            .contains("1 session unused for more than 30 days.")
-            && page.body.contains("Sign out unused sessions")
+        page.body.contains("1 session unused for more than 30 days.") && page.body.contains("Sign out unused sessions")
     );
 
-    me.post_form("/api/security/sign-out-stale", "/security", &[])
-        .await
-        .assert_redirect_to("/security");
-    assert_eq!(
-        checkup::compute(&app.state.db, uid, &me.id_hash(), now())
-            .await
-            .unwrap()
-            .unwrap()
-            .stale_sessions,
-        0
-    );
+    me.post_form("/api/security/sign-out-stale", "/security", &[]).await.assert_redirect_to("/security");
+    assert_eq!(checkup::compute(&app.state.db, uid, &me.id_hash(), now()).await.unwrap().unwrap().stale_sessions, 0);
     // The sign-out is in the history, recorded with it.
     assert_eq!(
-        app.count(&format!("SELECT COUNT(*) FROM history_events WHERE user_id = {uid} AND kind = 'other_sessions_ended' \
-            AND detail = '1 unused session signed out'")).await,
+        app.count(&format!(
+            "SELECT COUNT(*) FROM history_events WHERE user_id = {uid} AND kind = 'other_sessions_ended' \
+            AND detail = '1 unused session signed out'"
+        ))
+        .await,
         1,
         "{:?}",
-        sqlx::query_scalar::<_, String>("SELECT kind || ': ' || detail FROM history_events").fetch_all(&app.state.db.pool).await
+        sqlx::query_scalar::<_, String>("SELECT kind || ': ' || detail FROM history_events")
+            .fetch_all(&app.state.db.pool)
+            .await
     );
-    old.get("/")
-        .await
-        .assert_redirect_to("/login?next=/&ended=elsewhere");
-    assert_eq!(
-        recent.get("/").await.status,
-        200,
-        "recently used sessions stay"
-    );
+    old.get("/").await.assert_redirect_to("/login?next=/&ended=elsewhere");
+    assert_eq!(recent.get("/").await.status, 200, "recently used sessions stay");
     assert_eq!(me.get("/").await.status, 200);
-    assert!(me
-        .get("/security")
-        .await
-        .body
-        .contains("No sessions unused for more than 30 days."));
+    assert!(me.get("/security").await.body.contains("No sessions unused for more than 30 days."));
 }
 
 async fn sensitive_pages_need_a_recent_re_authentication(app: &TestApp) {
     let mut client = app.client();
-    client
-        .sign_up("fay@example.com")
-        .await
-        .assert_redirect_to("/");
+    client.sign_up("fay@example.com").await.assert_redirect_to("/");
     // A fresh session has not re-authenticated: both pages and both actions go to the prompt.
     for path in ["/security/password", "/security/delete"] {
         let reply = client.get(path).await;
@@ -259,27 +183,18 @@ async fn sensitive_pages_need_a_recent_re_authentication(app: &TestApp) {
         .post_form(
             "/api/security/password",
             "/security/password",
-            &[
-                ("current_password", PASSWORD),
-                ("new_password", NEW_PASSWORD),
-            ],
+            &[("current_password", PASSWORD), ("new_password", NEW_PASSWORD)],
         )
         .await
         .assert_redirect_to("/security/confirm?next=/security/password");
     client
-        .post_form(
-            "/api/security/delete",
-            "/security/delete",
-            &[("confirm_email", "fay@example.com")],
-        )
+        .post_form("/api/security/delete", "/security/delete", &[("confirm_email", "fay@example.com")])
         .await
         .assert_redirect_to("/security/confirm?next=/security/delete");
     assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
 
     // The prompt returns to the page that sent the person there.
-    let prompt = client
-        .get("/security/confirm?next=/security/password")
-        .await;
+    let prompt = client.get("/security/confirm?next=/security/password").await;
     assert!(prompt.body.contains(">Password<") && prompt.body.contains(">Confirm<"));
     client.reauth(PASSWORD, "/security/password").await;
     let page = client.get("/security/password").await;
@@ -289,42 +204,24 @@ async fn sensitive_pages_need_a_recent_re_authentication(app: &TestApp) {
             && page.body.contains(">New password<")
             && page.body.contains(">Change password<")
     );
-    assert!(client
-        .get("/security/delete")
-        .await
-        .body
-        .contains(">Delete account<"));
+    assert!(client.get("/security/delete").await.body.contains(">Delete account<"));
 
     // Within the window (10 minutes by default) it stays open; past it, the prompt again.
     app.set_reauth_at(now() - 590).await;
     assert_eq!(client.get("/security/password").await.status, 200);
     app.set_reauth_at(now() - 601).await;
-    client
-        .get("/security/password")
-        .await
-        .assert_redirect_to("/security/confirm?next=/security/password");
-    client
-        .get("/security/delete")
-        .await
-        .assert_redirect_to("/security/confirm?next=/security/delete");
+    client.get("/security/password").await.assert_redirect_to("/security/confirm?next=/security/password");
+    client.get("/security/delete").await.assert_redirect_to("/security/confirm?next=/security/delete");
 }
 
 async fn password_change_signs_out_other_sessions(app: &TestApp) {
     let mut me = app.client();
     me.sign_up("gus@example.com").await.assert_redirect_to("/");
-    me.log_in("gus@example.com", PASSWORD, true)
-        .await
-        .assert_redirect_to("/");
+    me.log_in("gus@example.com", PASSWORD, true).await.assert_redirect_to("/");
     let mut other = app.client();
-    other
-        .log_in("gus@example.com", PASSWORD, false)
-        .await
-        .assert_redirect_to("/");
+    other.log_in("gus@example.com", PASSWORD, false).await.assert_redirect_to("/");
     let uid = app.user_id("gus@example.com").await;
-    app.exec(&format!(
-        "UPDATE users SET password_changed_at = 1000 WHERE id = {uid}"
-    ))
-    .await;
+    app.exec(&format!("UPDATE users SET password_changed_at = 1000 WHERE id = {uid}")).await;
     me.reauth(PASSWORD, "/security/password").await;
     let post = |client: &mut Client, current: &'static str, new: &'static str| {
         let mut client = client.clone();
@@ -342,69 +239,36 @@ async fn password_change_signs_out_other_sessions(app: &TestApp) {
     // Wrong current password; weak new password: refused, nothing changes.
     let (c, reply) = post(&mut me, "not-my-password-at-all", NEW_PASSWORD).await;
     me = c;
-    assert!(me
-        .follow(&reply)
-        .await
-        .body
-        .contains("Your current password is not correct."));
+    assert!(me.follow(&reply).await.body.contains("Your current password is not correct."));
     let (c, reply) = post(&mut me, PASSWORD, "password123").await;
     me = c;
     assert!(me.follow(&reply).await.body.contains("too easy to guess"));
     assert_eq!(other.get("/").await.status, 200);
-    assert_eq!(
-        app.count(&format!(
-            "SELECT password_changed_at FROM users WHERE id = {uid}"
-        ))
-        .await,
-        1000
-    );
+    assert_eq!(app.count(&format!("SELECT password_changed_at FROM users WHERE id = {uid}")).await, 1000);
 
     let old_cookie = me.session_cookie().unwrap();
     let (c, reply) = post(&mut me, PASSWORD, NEW_PASSWORD).await;
     me = c;
     reply.assert_redirect_to("/security?password=changed");
-    assert!(me
-        .follow(&reply)
-        .await
-        .body
-        .contains("Your password was changed."));
+    assert!(me.follow(&reply).await.body.contains("Your password was changed."));
     let new_cookie = me.session_cookie().unwrap();
-    assert_ne!(
-        old_cookie, new_cookie,
-        "this browser continues under a fresh session id"
-    );
-    assert!(
-        app.count(&format!(
-            "SELECT password_changed_at FROM users WHERE id = {uid}"
-        ))
-        .await
-            > 1000
-    );
+    assert_ne!(old_cookie, new_cookie, "this browser continues under a fresh session id");
+    assert!(app.count(&format!("SELECT password_changed_at FROM users WHERE id = {uid}")).await > 1000);
     // The change is in the account's history, written with it; failed attempts wrote none.
     assert_eq!(
-        app.count(&format!("SELECT COUNT(*) FROM history_events WHERE user_id = {uid} AND kind = 'password_changed' \
-            AND detail = '1 other session signed out'")).await,
+        app.count(&format!(
+            "SELECT COUNT(*) FROM history_events WHERE user_id = {uid} AND kind = 'password_changed' \
+            AND detail = '1 other session signed out'"
+        ))
+        .await,
         1
     );
     // This session keeps how it signed in and being remembered.
-    assert_eq!(
-        app.count(&format!(
-            "SELECT remember FROM sessions WHERE id_hash = '{}'",
-            me.id_hash()
-        ))
-        .await,
-        1
-    );
+    assert_eq!(app.count(&format!("SELECT remember FROM sessions WHERE id_hash = '{}'", me.id_hash())).await, 1);
     // Every other session: signed out, with the reason.
-    other
-        .get("/")
-        .await
-        .assert_redirect_to("/login?next=/&ended=elsewhere");
+    other.get("/").await.assert_redirect_to("/login?next=/&ended=elsewhere");
     assert_eq!(
-        app.count(&format!(
-            "SELECT COUNT(*) FROM sessions WHERE user_id = {uid} AND ended_at IS NULL"
-        ))
-        .await,
+        app.count(&format!("SELECT COUNT(*) FROM sessions WHERE user_id = {uid} AND ended_at IS NULL")).await,
         1
     );
     let mut stale = me.clone();
@@ -412,85 +276,41 @@ async fn password_change_signs_out_other_sessions(app: &TestApp) {
     stale.get("/").await.assert_redirect_to("/login?next=/");
     // The old password no longer works; the new one does.
     assert!(
-        app.client()
-            .log_in("gus@example.com", PASSWORD, false)
-            .await
-            .location()
-            .contains("__err="),
+        app.client().log_in("gus@example.com", PASSWORD, false).await.location().contains("__err="),
         "old password refused"
     );
-    app.client()
-        .log_in("gus@example.com", NEW_PASSWORD, false)
-        .await
-        .assert_redirect_to("/");
+    app.client().log_in("gus@example.com", NEW_PASSWORD, false).await.assert_redirect_to("/");
 }
 
 async fn account_deletion_removes_everything(app: &TestApp) {
     let mut me = app.client();
     me.sign_up("hal@example.com").await.assert_redirect_to("/");
     let mut other = app.client();
-    other
-        .log_in("hal@example.com", PASSWORD, false)
-        .await
-        .assert_redirect_to("/");
+    other.log_in("hal@example.com", PASSWORD, false).await.assert_redirect_to("/");
     let mut keep = app.client();
-    keep.sign_up("ida@example.com")
-        .await
-        .assert_redirect_to("/");
+    keep.sign_up("ida@example.com").await.assert_redirect_to("/");
     let uid = app.user_id("hal@example.com").await;
     let t = now();
-    app.exec(&format!(
-        "INSERT INTO totp_secrets (user_id, secret, created_at) VALUES ({uid}, 'x', {t})"
-    ))
-    .await;
-    app.exec(&format!(
-        "INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ({uid}, 'h', {t})"
-    ))
-    .await;
+    app.exec(&format!("INSERT INTO totp_secrets (user_id, secret, created_at) VALUES ({uid}, 'x', {t})")).await;
+    app.exec(&format!("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ({uid}, 'h', {t})")).await;
     me.reauth(PASSWORD, "/security/delete").await;
     let old_cookie = me.session_cookie().unwrap();
 
     // The email must be typed to confirm.
-    let reply = me
-        .post_form(
-            "/api/security/delete",
-            "/security/delete",
-            &[("confirm_email", "someone@example.com")],
-        )
-        .await;
-    assert!(me
-        .follow(&reply)
-        .await
-        .body
-        .contains("email address exactly to confirm."));
+    let reply =
+        me.post_form("/api/security/delete", "/security/delete", &[("confirm_email", "someone@example.com")]).await;
+    assert!(me.follow(&reply).await.body.contains("email address exactly to confirm."));
     assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 2);
 
-    let reply = me
-        .post_form(
-            "/api/security/delete",
-            "/security/delete",
-            &[("confirm_email", " HAL@example.com ")],
-        )
-        .await;
+    let reply =
+        me.post_form("/api/security/delete", "/security/delete", &[("confirm_email", " HAL@example.com ")]).await;
     reply.assert_redirect_to("/login?deleted=1");
     assert!(me.session_cookie().is_none(), "this browser is signed out");
-    assert!(me
-        .follow(&reply)
-        .await
-        .body
-        .contains("Your account was deleted."));
-    for table in [
-        "users WHERE id",
-        "sessions WHERE user_id",
-        "totp_secrets WHERE user_id",
-        "recovery_codes WHERE user_id",
-    ] {
-        assert_eq!(
-            app.count(&format!("SELECT COUNT(*) FROM {table} = {uid}"))
-                .await,
-            0,
-            "{table}"
-        );
+    assert!(me.follow(&reply).await.body.contains("Your account was deleted."));
+    for table in
+        ["users WHERE id", "sessions WHERE user_id", "totp_secrets WHERE user_id", "recovery_codes WHERE user_id"]
+    {
+        assert_eq!(app.count(&format!("SELECT COUNT(*) FROM {table} = {uid}")).await, 0, "{table}");
     }
     // Its sessions stop working at once; the old cookie is useless.
     other.get("/").await.assert_redirect_to("/login?next=/");
@@ -498,54 +318,26 @@ async fn account_deletion_removes_everything(app: &TestApp) {
     stale.cookies.insert("keycard_session".into(), old_cookie);
     stale.get("/").await.assert_redirect_to("/login?next=/");
     assert!(
-        app.client()
-            .log_in("hal@example.com", PASSWORD, false)
-            .await
-            .location()
-            .contains("__err="),
+        app.client().log_in("hal@example.com", PASSWORD, false).await.location().contains("__err="),
         "old password refused"
     );
     // Other accounts are untouched.
     assert_eq!(keep.get("/").await.status, 200);
     // The address can be used again.
-    app.client()
-        .sign_up("hal@example.com")
-        .await
-        .assert_redirect_to("/");
+    app.client().sign_up("hal@example.com").await.assert_redirect_to("/");
 }
 
 /// The schema itself removes child rows with the account (ON DELETE CASCADE on both databases).
 async fn deleting_a_user_row_cascades(app: &TestApp) {
     let mut client = app.client();
-    client
-        .sign_up("jo@example.com")
-        .await
-        .assert_redirect_to("/");
+    client.sign_up("jo@example.com").await.assert_redirect_to("/");
     let uid = app.user_id("jo@example.com").await;
     let t = now();
-    app.exec(&format!(
-        "INSERT INTO totp_secrets (user_id, secret, created_at) VALUES ({uid}, 'x', {t})"
-    ))
-    .await;
-    app.exec(&format!(
-        "INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ({uid}, 'h', {t})"
-    ))
-    .await;
-    app.exec(&format!("DELETE FROM users WHERE id = {uid}"))
-        .await;
+    app.exec(&format!("INSERT INTO totp_secrets (user_id, secret, created_at) VALUES ({uid}, 'x', {t})")).await;
+    app.exec(&format!("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ({uid}, 'h', {t})")).await;
+    app.exec(&format!("DELETE FROM users WHERE id = {uid}")).await;
     for table in ["sessions", "totp_secrets", "recovery_codes"] {
-        assert_eq!(
-            app.count(&format!(
-                "SELECT COUNT(*) FROM {table} WHERE user_id = {uid}"
-            ))
-            .await,
-            0,
-            "{table}"
-        );
+        assert_eq!(app.count(&format!("SELECT COUNT(*) FROM {table} WHERE user_id = {uid}")).await, 0, "{table}");
     }
-    assert!(
-        !keycard::accounts::deletion::delete_account(&app.state.db, uid)
-            .await
-            .unwrap()
-    );
+    assert!(!keycard::accounts::deletion::delete_account(&app.state.db, uid).await.unwrap());
 }

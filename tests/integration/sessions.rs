@@ -22,11 +22,10 @@ async fn session_row_holds_only_a_hash_and_the_device(app: &TestApp) {
     client.sign_up("gus@example.com").await;
     let cookie = client.session_cookie().expect("cookie");
     let id: tower_sessions::session::Id = cookie.parse().unwrap();
-    let row =
-        sqlx::query("SELECT id_hash, ip, user_agent, method, stage, remember, data FROM sessions")
-            .fetch_one(&app.state.db.pool)
-            .await
-            .unwrap();
+    let row = sqlx::query("SELECT id_hash, ip, user_agent, method, stage, remember, data FROM sessions")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
     let id_hash: String = row.get(0);
     assert_eq!(id_hash, hash_id(&id));
     assert_ne!(id_hash, cookie);
@@ -42,24 +41,16 @@ async fn session_row_holds_only_a_hash_and_the_device(app: &TestApp) {
 async fn cookie_flags_and_lifetimes(app: &TestApp) {
     let mut client = app.client();
     let reply = client.sign_up("hal@example.com").await;
-    let cookie = reply
-        .set_cookies()
-        .into_iter()
-        .find(|c| c.starts_with("keycard_session="))
-        .expect("cookie");
+    let cookie = reply.set_cookies().into_iter().find(|c| c.starts_with("keycard_session=")).expect("cookie");
     for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(cookie.contains(flag), "{cookie} lacks {flag}");
     }
-    assert!(
-        !cookie.contains("Max-Age") && !cookie.contains("Expires"),
-        "browser-session cookie: {cookie}"
-    );
+    assert!(!cookie.contains("Max-Age") && !cookie.contains("Expires"), "browser-session cookie: {cookie}");
     let (created, absolute, idle): (i64, i64, i64) = {
-        let row =
-            sqlx::query("SELECT created_at, absolute_expires_at, idle_expires_at FROM sessions")
-                .fetch_one(&app.state.db.pool)
-                .await
-                .unwrap();
+        let row = sqlx::query("SELECT created_at, absolute_expires_at, idle_expires_at FROM sessions")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
         (row.get(0), row.get(1), row.get(2))
     };
     assert_eq!(absolute - created, 12 * 3600);
@@ -71,23 +62,14 @@ async fn remember_this_device_lasts_thirty_days(app: &TestApp) {
     let mut client = app.client();
     let reply = client.log_in("ida@example.com", PASSWORD, true).await;
     reply.assert_redirect_to("/");
-    let cookie = reply
-        .set_cookies()
-        .into_iter()
-        .find(|c| c.starts_with("keycard_session="))
-        .unwrap();
-    let max_age: i64 = cookie
-        .split(';')
-        .find_map(|a| a.trim().strip_prefix("Max-Age="))
-        .expect("persistent cookie")
-        .parse()
-        .unwrap();
+    let cookie = reply.set_cookies().into_iter().find(|c| c.starts_with("keycard_session=")).unwrap();
+    let max_age: i64 =
+        cookie.split(';').find_map(|a| a.trim().strip_prefix("Max-Age=")).expect("persistent cookie").parse().unwrap();
     assert!((max_age - 30 * 24 * 3600).abs() < 60, "{max_age}");
-    let row =
-        sqlx::query("SELECT created_at, absolute_expires_at FROM sessions WHERE remember = 1")
-            .fetch_one(&app.state.db.pool)
-            .await
-            .unwrap();
+    let row = sqlx::query("SELECT created_at, absolute_expires_at FROM sessions WHERE remember = 1")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
     assert_eq!(row.get::<i64, _>(1) - row.get::<i64, _>(0), 30 * 24 * 3600);
 }
 
@@ -101,18 +83,15 @@ async fn each_sign_in_gets_a_new_session_id(app: &TestApp) {
     let second = client.session_cookie().unwrap();
     assert_ne!(first, second);
     let first_id: tower_sessions::session::Id = first.parse().unwrap();
-    let live: i64 =
-        sqlx::query("SELECT COUNT(*) FROM sessions WHERE id_hash = $1 AND ended_at IS NULL")
-            .bind(hash_id(&first_id))
-            .fetch_one(&app.state.db.pool)
-            .await
-            .unwrap()
-            .get(0);
+    let live: i64 = sqlx::query("SELECT COUNT(*) FROM sessions WHERE id_hash = $1 AND ended_at IS NULL")
+        .bind(hash_id(&first_id))
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(live, 0, "the replaced session no longer works");
     let mut planted = app.client();
-    planted
-        .cookies
-        .insert("keycard_session".into(), first.clone());
+    planted.cookies.insert("keycard_session".into(), first.clone());
     planted.log_in("jo@example.com", PASSWORD, false).await;
     assert_ne!(planted.session_cookie().unwrap(), first);
 }
@@ -124,20 +103,16 @@ async fn sign_out_ends_the_row_and_the_copied_cookie_stops_working(app: &TestApp
     let reply = client.post_form("/api/logout", "/", &[]).await;
     reply.assert_redirect_to("/login");
     assert!(
-        reply
-            .set_cookies()
-            .iter()
-            .any(|c| c.starts_with("keycard_session=") && c.contains("Max-Age=0")),
+        reply.set_cookies().iter().any(|c| c.starts_with("keycard_session=") && c.contains("Max-Age=0")),
         "cookie cleared: {:?}",
         reply.set_cookies()
     );
     assert!(client.session_cookie().is_none());
-    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NOT NULL AND end_reason = 'signed_out'").await, 1);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL")
-            .await,
-        0
+        app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NOT NULL AND end_reason = 'signed_out'").await,
+        1
     );
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL").await, 0);
     let mut copied = copied;
     copied.get("/").await.assert_redirect_to("/login?next=/");
     let whoami = copied.get("/login").await;
@@ -147,27 +122,17 @@ async fn sign_out_ends_the_row_and_the_copied_cookie_stops_working(app: &TestApp
 async fn protected_pages_redirect_to_sign_in_and_back(app: &TestApp) {
     let mut client = app.client();
     client.get("/").await.assert_redirect_to("/login?next=/");
-    client
-        .get("/security/two-step")
-        .await
-        .assert_redirect_to("/login?next=/security/two-step");
+    client.get("/security/two-step").await.assert_redirect_to("/login?next=/security/two-step");
     let login = client.get("/login?next=/security/two-step").await;
     assert_eq!(login.status, 200);
-    assert!(
-        login.body.contains("value=\"/security/two-step\""),
-        "next carried in the form"
-    );
+    assert!(login.body.contains("value=\"/security/two-step\""), "next carried in the form");
     client.sign_up("lee@example.com").await;
     let mut other = app.client();
     other
         .post_form(
             "/api/login",
             "/login?next=/security/two-step",
-            &[
-                ("email", "lee@example.com"),
-                ("password", PASSWORD),
-                ("next", "/security/two-step"),
-            ],
+            &[("email", "lee@example.com"), ("password", PASSWORD), ("next", "/security/two-step")],
         )
         .await
         .assert_redirect_to("/security/two-step");
@@ -175,15 +140,9 @@ async fn protected_pages_redirect_to_sign_in_and_back(app: &TestApp) {
 
 async fn forged_and_malformed_cookies_are_signed_out(app: &TestApp) {
     app.client().sign_up("max@example.com").await;
-    for forged in [
-        "AAAAAAAAAAAAAAAAAAAAAA",
-        "not-a-session-id",
-        "'; DROP TABLE sessions; --",
-    ] {
+    for forged in ["AAAAAAAAAAAAAAAAAAAAAA", "not-a-session-id", "'; DROP TABLE sessions; --"] {
         let mut client = app.client();
-        client
-            .cookies
-            .insert("keycard_session".into(), forged.into());
+        client.cookies.insert("keycard_session".into(), forged.into());
         client.get("/").await.assert_redirect_to("/login?next=/");
         let login = client.get("/login").await;
         assert_eq!(login.status, 200);
@@ -198,22 +157,13 @@ async fn expired_sessions_are_refused_with_a_message(app: &TestApp) {
     let reply = idle.get("/").await;
     reply.assert_redirect_to("/login?next=/&ended=expired");
     let page = idle.follow(&reply).await;
-    assert!(page
-        .body
-        .contains("Your session expired. Please sign in again."));
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM sessions WHERE end_reason = 'expired'")
-            .await,
-        1
-    );
+    assert!(page.body.contains("Your session expired. Please sign in again."));
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE end_reason = 'expired'").await, 1);
 
     let mut old = app.client();
     old.log_in("ned@example.com", PASSWORD, false).await;
-    app.exec("UPDATE sessions SET absolute_expires_at = 1 WHERE ended_at IS NULL")
-        .await;
-    old.get("/")
-        .await
-        .assert_redirect_to("/login?next=/&ended=expired");
+    app.exec("UPDATE sessions SET absolute_expires_at = 1 WHERE ended_at IS NULL").await;
+    old.get("/").await.assert_redirect_to("/login?next=/&ended=expired");
 }
 
 async fn visitors_who_never_sign_in_get_no_session_row(app: &TestApp) {
@@ -230,21 +180,12 @@ async fn visitors_who_never_sign_in_get_no_session_row(app: &TestApp) {
 async fn last_seen_is_written_at_most_once_per_interval(app: &TestApp) {
     let mut client = app.client();
     client.sign_up("ola@example.com").await;
-    app.exec("UPDATE sessions SET last_seen_at = last_seen_at - 30")
-        .await;
+    app.exec("UPDATE sessions SET last_seen_at = last_seen_at - 30").await;
     let before = app.count("SELECT last_seen_at FROM sessions").await;
     client.get("/").await;
-    assert_eq!(
-        app.count("SELECT last_seen_at FROM sessions").await,
-        before,
-        "within the interval: no write"
-    );
-    app.exec("UPDATE sessions SET last_seen_at = last_seen_at - 60")
-        .await;
+    assert_eq!(app.count("SELECT last_seen_at FROM sessions").await, before, "within the interval: no write");
+    app.exec("UPDATE sessions SET last_seen_at = last_seen_at - 60").await;
     client.get("/").await;
     let after = app.count("SELECT last_seen_at FROM sessions").await;
-    assert!(
-        after >= before + 25,
-        "after the interval: written ({before} -> {after})"
-    );
+    assert!(after >= before + 25, "after the interval: written ({before} -> {after})");
 }

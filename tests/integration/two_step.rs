@@ -36,15 +36,11 @@ fn text_of(html: &str) -> String {
 
 /// The secret behind the setup key shown on the page, as a person would type it into an app.
 fn setup_secret(body: &str) -> Vec<u8> {
-    let start = body
-        .find("aria-label=\"Setup key\"")
-        .expect("setup key on the page");
+    let start = body.find("aria-label=\"Setup key\"").expect("setup key on the page");
     let rest = &body[start..];
     let rest = &rest[rest.find('>').unwrap() + 1..];
     let key = text_of(&rest[..rest.find("</code>").unwrap()]).replace(' ', "");
-    data_encoding::BASE32_NOPAD
-        .decode(key.as_bytes())
-        .expect("base32 setup key")
+    data_encoding::BASE32_NOPAD.decode(key.as_bytes()).expect("base32 setup key")
 }
 
 /// The recovery codes listed on the page (empty when none are shown).
@@ -54,10 +50,7 @@ fn recovery_codes(body: &str) -> Vec<String> {
     };
     let list = &body[start..];
     let list = &list[..list.find("</ul>").unwrap()];
-    list.split("<code>")
-        .skip(1)
-        .map(|part| text_of(&part[..part.find("</code>").unwrap()]))
-        .collect()
+    list.split("<code>").skip(1).map(|part| text_of(&part[..part.find("</code>").unwrap()])).collect()
 }
 
 fn code_at(secret: &[u8], offset: i64) -> String {
@@ -70,19 +63,11 @@ async fn enrolled(app: &TestApp, email: &str) -> (Client, Vec<u8>, Vec<String>) 
     let mut client = app.client();
     client.sign_up(email).await.assert_redirect_to("/");
     client.reauth(PASSWORD, "/security/two-step").await;
-    client
-        .post_form("/api/two_step_begin", "/security/two-step", &[])
-        .await
-        .assert_redirect_to("/security/two-step");
+    client.post_form("/api/two_step_begin", "/security/two-step", &[]).await.assert_redirect_to("/security/two-step");
     let page = client.get("/security/two-step").await;
     let secret = setup_secret(&page.body);
-    let reply = client
-        .post_form(
-            "/api/two_step_confirm",
-            "/security/two-step",
-            &[("code", &code_at(&secret, -1))],
-        )
-        .await;
+    let reply =
+        client.post_form("/api/two_step_confirm", "/security/two-step", &[("code", &code_at(&secret, -1))]).await;
     reply.assert_redirect_to("/security/two-step");
     let page = client.follow(&reply).await;
     let codes = recovery_codes(&page.body);
@@ -93,155 +78,82 @@ async fn enrolled(app: &TestApp, email: &str) -> (Client, Vec<u8>, Vec<String>) 
 /// A fresh browser that has entered the right password and now owes the code.
 async fn at_code_step(app: &TestApp, email: &str) -> Client {
     let mut client = app.client();
-    client
-        .log_in(email, PASSWORD, false)
-        .await
-        .assert_redirect_to("/login/code");
+    client.log_in(email, PASSWORD, false).await.assert_redirect_to("/login/code");
     client
 }
 
 async fn submit_code(client: &mut Client, code: &str) -> Reply {
-    client
-        .post_form(
-            "/api/login_code",
-            "/login/code",
-            &[("code", code), ("next", "")],
-        )
-        .await
+    client.post_form("/api/login_code", "/login/code", &[("code", code), ("next", "")]).await
 }
 
 async fn enrolment_needs_a_confirming_code(app: &TestApp) {
     let mut client = app.client();
     client.sign_up("amy@example.com").await;
     let home = client.get("/").await;
-    assert!(
-        home.body.contains("href=\"/security/two-step\""),
-        "home links to the two-step page"
-    );
+    assert!(home.body.contains("href=\"/security/two-step\""), "home links to the two-step page");
     let page = client.get("/security/two-step").await;
     assert_eq!(page.status, 200);
-    assert!(
-        page.body.contains("Turn on two-step sign-in")
-            && page.body.contains("Two-step sign-in is off.")
-    );
+    assert!(page.body.contains("Turn on two-step sign-in") && page.body.contains("Two-step sign-in is off."));
 
     // A cookie alone (a stolen one, say) cannot enrol an authenticator: the password comes first.
-    let reply = client
-        .post_form("/api/two_step_begin", "/security/two-step", &[])
-        .await;
+    let reply = client.post_form("/api/two_step_begin", "/security/two-step", &[]).await;
     reply.assert_redirect_to("/security/confirm?next=/security/two-step");
     assert_eq!(app.count("SELECT COUNT(*) FROM totp_secrets").await, 0);
     client.reauth(PASSWORD, "/security/two-step").await;
-    client
-        .post_form("/api/two_step_begin", "/security/two-step", &[])
-        .await
-        .assert_redirect_to("/security/two-step");
+    client.post_form("/api/two_step_begin", "/security/two-step", &[]).await.assert_redirect_to("/security/two-step");
     let page = client.get("/security/two-step").await;
     let secret = setup_secret(&page.body);
     assert_eq!(secret.len(), 20, "160-bit secret");
     assert!(page.body.contains("<svg"), "QR code rendered on the server");
     assert!(page.body.contains("Authentication code") && page.body.contains(">Confirm<"));
-    assert!(
-        page.body
-            .contains("otpauth://totp/Keycard:amy%40example.com?secret="),
-        "otpauth link"
-    );
+    assert!(page.body.contains("otpauth://totp/Keycard:amy%40example.com?secret="), "otpauth link");
     // Encrypted at rest: neither the base32 key nor the raw bytes are in the row.
-    let stored: String = sqlx::query_scalar("SELECT secret FROM totp_secrets")
-        .fetch_one(&app.state.db.pool)
-        .await
-        .unwrap();
+    let stored: String =
+        sqlx::query_scalar("SELECT secret FROM totp_secrets").fetch_one(&app.state.db.pool).await.unwrap();
     let base32 = data_encoding::BASE32_NOPAD.encode(&secret);
     assert!(!stored.to_uppercase().contains(&base32) && !stored.contains(&hex_of(&secret)));
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM totp_secrets WHERE enabled_at IS NULL")
-            .await,
-        1
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM totp_secrets WHERE enabled_at IS NULL").await, 1);
 
     // Walking away leaves it off: the next sign-in needs only the password.
     let mut other = app.client();
-    other
-        .log_in("amy@example.com", PASSWORD, false)
-        .await
-        .assert_redirect_to("/");
+    other.log_in("amy@example.com", PASSWORD, false).await.assert_redirect_to("/");
 
     // A wrong code does not turn it on.
-    let reply = client
-        .post_form(
-            "/api/two_step_confirm",
-            "/security/two-step",
-            &[("code", &code_at(&secret, 5))],
-        )
-        .await;
+    let reply =
+        client.post_form("/api/two_step_confirm", "/security/two-step", &[("code", &code_at(&secret, 5))]).await;
     let page = client.follow(&reply).await;
-    assert!(
-        page.body.contains("That code is not correct."),
-        "{}",
-        page.body
-    );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM totp_secrets WHERE enabled_at IS NOT NULL")
-            .await,
-        0
-    );
+    assert!(page.body.contains("That code is not correct."), "{}", page.body);
+    assert_eq!(app.count("SELECT COUNT(*) FROM totp_secrets WHERE enabled_at IS NOT NULL").await, 0);
 
     // The right one does, and the recovery codes are shown exactly once.
-    let reply = client
-        .post_form(
-            "/api/two_step_confirm",
-            "/security/two-step",
-            &[("code", &code_at(&secret, 0))],
-        )
-        .await;
+    let reply =
+        client.post_form("/api/two_step_confirm", "/security/two-step", &[("code", &code_at(&secret, 0))]).await;
     reply.assert_redirect_to("/security/two-step");
     let page = client.follow(&reply).await;
     assert!(page.body.contains("Two-step sign-in is on."));
     let codes = recovery_codes(&page.body);
     assert_eq!(codes.len(), 10);
-    assert!(
-        codes
-            .iter()
-            .all(|c| c.len() == 11 && c.as_bytes()[5] == b'-'),
-        "{codes:?}"
-    );
+    assert!(codes.iter().all(|c| c.len() == 11 && c.as_bytes()[5] == b'-'), "{codes:?}");
     let again = client.get("/security/two-step").await;
     assert!(recovery_codes(&again.body).is_empty(), "shown once");
     assert!(text_of(&again.body).contains("You have 10 recovery codes left."));
-    assert!(
-        again.body.contains("Regenerate recovery codes")
-            && again.body.contains("Turn off two-step sign-in")
-    );
+    assert!(again.body.contains("Regenerate recovery codes") && again.body.contains("Turn off two-step sign-in"));
     // Stored as keyed hashes only; nothing of them in the session row either.
-    let hashes: Vec<String> = sqlx::query_scalar("SELECT code_hash FROM recovery_codes")
-        .fetch_all(&app.state.db.pool)
-        .await
-        .unwrap();
+    let hashes: Vec<String> =
+        sqlx::query_scalar("SELECT code_hash FROM recovery_codes").fetch_all(&app.state.db.pool).await.unwrap();
     assert_eq!(hashes.len(), 10);
-    let sessions: Vec<String> = sqlx::query_scalar("SELECT data FROM sessions")
-        .fetch_all(&app.state.db.pool)
-        .await
-        .unwrap();
+    let sessions: Vec<String> =
+        sqlx::query_scalar("SELECT data FROM sessions").fetch_all(&app.state.db.pool).await.unwrap();
     for code in &codes {
         let bare = code.replace('-', "");
         assert!(hashes.iter().all(|h| !h.contains(&bare)));
-        assert!(sessions
-            .iter()
-            .all(|d| !d.contains(&bare) && !d.contains(code.as_str())));
+        assert!(sessions.iter().all(|d| !d.contains(&bare) && !d.contains(code.as_str())));
     }
     // Starting over is refused once it is on: the confirmed secret stays.
-    let reply = client
-        .post_form("/api/two_step_begin", "/security/two-step", &[])
-        .await;
-    assert!(
-        reply.location().contains("/security/two-step?"),
-        "an error answer: {}",
-        reply.location()
-    );
-    let after: String = sqlx::query_scalar("SELECT secret FROM totp_secrets")
-        .fetch_one(&app.state.db.pool)
-        .await
-        .unwrap();
+    let reply = client.post_form("/api/two_step_begin", "/security/two-step", &[]).await;
+    assert!(reply.location().contains("/security/two-step?"), "an error answer: {}", reply.location());
+    let after: String =
+        sqlx::query_scalar("SELECT secret FROM totp_secrets").fetch_one(&app.state.db.pool).await.unwrap();
     assert_eq!(after, stored);
 }
 
@@ -264,10 +176,7 @@ async fn code_step_gates_every_page_until_the_code(app: &TestApp) {
     let page = client.get("/login/code").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Authentication code") && page.body.contains(">Verify<"));
-    assert!(
-        !page.body.contains("bea@example.com"),
-        "nothing of the account before the code"
-    );
+    assert!(!page.body.contains("bea@example.com"), "nothing of the account before the code");
     let row: (String, String, i64, i64) = {
         use sqlx::Row;
         let r = sqlx::query("SELECT stage, method, created_at, absolute_expires_at FROM sessions WHERE ended_at IS NULL AND stage = 'password_verified'")
@@ -281,11 +190,7 @@ async fn code_step_gates_every_page_until_the_code(app: &TestApp) {
 
     let reply = submit_code(&mut client, &code_at(&secret, 0)).await;
     reply.assert_redirect_to("/");
-    assert_ne!(
-        client.session_cookie().unwrap(),
-        half_cookie,
-        "a new session id after the code"
-    );
+    assert_ne!(client.session_cookie().unwrap(), half_cookie, "a new session id after the code");
     let home = client.follow(&reply).await;
     assert!(home.body.contains("Hello, "));
     assert_eq!(
@@ -294,10 +199,7 @@ async fn code_step_gates_every_page_until_the_code(app: &TestApp) {
     );
     client.get("/login/code").await.assert_redirect_to("/");
     // Signed out, the code step is not reachable.
-    app.client()
-        .get("/login/code")
-        .await
-        .assert_redirect_to("/login");
+    app.client().get("/login/code").await.assert_redirect_to("/login");
     let mut stale = app.client();
     stale.cookies.insert("keycard_session".into(), half_cookie);
     stale.get("/login/code").await.assert_redirect_to("/login");
@@ -310,12 +212,7 @@ async fn the_code_step_carries_next_and_expires(app: &TestApp) {
         .post_form(
             "/api/login",
             "/login?next=/security/two-step",
-            &[
-                ("email", "cal@example.com"),
-                ("password", PASSWORD),
-                ("next", "/security/two-step"),
-                ("remember", "on"),
-            ],
+            &[("email", "cal@example.com"), ("password", PASSWORD), ("next", "/security/two-step"), ("remember", "on")],
         )
         .await
         .assert_redirect_to("/login/code?next=/security/two-step");
@@ -325,36 +222,23 @@ async fn the_code_step_carries_next_and_expires(app: &TestApp) {
         .post_form(
             "/api/login_code",
             "/login/code?next=/security/two-step",
-            &[
-                ("code", &code_at(&secret, 0)),
-                ("next", "/security/two-step"),
-            ],
+            &[("code", &code_at(&secret, 0)), ("next", "/security/two-step")],
         )
         .await;
     reply.assert_redirect_to("/security/two-step");
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND remember = 1")
-            .await,
+        app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND remember = 1").await,
         1,
         "remember carried over"
     );
     // A half state past its 5 minutes is over.
     let mut late = at_code_step(app, "cal@example.com").await;
-    app.exec("UPDATE sessions SET absolute_expires_at = 1 WHERE stage = 'password_verified' AND ended_at IS NULL").await;
-    late.get("/login/code")
-        .await
-        .assert_redirect_to("/login?ended=expired");
+    app.exec("UPDATE sessions SET absolute_expires_at = 1 WHERE stage = 'password_verified' AND ended_at IS NULL")
+        .await;
+    late.get("/login/code").await.assert_redirect_to("/login?ended=expired");
     let reply = submit_code(&mut late, &code_at(&secret, 1)).await;
-    assert!(
-        !reply.location().ends_with("/"),
-        "no sign-in with an expired half state: {}",
-        reply.location()
-    );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'complete'")
-            .await,
-        2
-    );
+    assert!(!reply.location().ends_with("/"), "no sign-in with an expired half state: {}", reply.location());
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'complete'").await, 2);
 }
 
 async fn a_replayed_code_is_refused(app: &TestApp) {
@@ -366,34 +250,16 @@ async fn a_replayed_code_is_refused(app: &TestApp) {
     let mut second = at_code_step(app, "dan@example.com").await;
     let reply = submit_code(&mut second, &code).await;
     let page = second.follow(&reply).await;
-    assert!(
-        page.body
-            .contains("That code was already used. Wait for the next code."),
-        "{}",
-        page.body
-    );
+    assert!(page.body.contains("That code was already used. Wait for the next code."), "{}", page.body);
     // An older step in the window is refused too; the next step's code works.
     let reply = submit_code(&mut second, &code_at(&secret, -1)).await;
-    assert!(second
-        .follow(&reply)
-        .await
-        .body
-        .contains("That code was already used."));
-    submit_code(&mut second, &code_at(&secret, 1))
-        .await
-        .assert_redirect_to("/");
+    assert!(second.follow(&reply).await.body.contains("That code was already used."));
+    submit_code(&mut second, &code_at(&secret, 1)).await.assert_redirect_to("/");
     // Wrong lengths and characters are plainly wrong.
     let mut third = at_code_step(app, "dan@example.com").await;
     for bad in ["12345", "1234567", "abcdef"] {
         let reply = submit_code(&mut third, bad).await;
-        assert!(
-            third
-                .follow(&reply)
-                .await
-                .body
-                .contains("That code is not correct."),
-            "{bad}"
-        );
+        assert!(third.follow(&reply).await.body.contains("That code is not correct."), "{bad}");
     }
 }
 
@@ -402,34 +268,17 @@ async fn recovery_codes_work_once(app: &TestApp) {
     let mut client = at_code_step(app, "eve@example.com").await;
     // Case, spaces and dashes do not matter.
     let typed = codes[3].to_uppercase().replace('-', " ");
-    submit_code(&mut client, &typed)
-        .await
-        .assert_redirect_to("/");
-    assert_eq!(
-        app.count(
-            "SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND method = 'recovery_code'"
-        )
-        .await,
-        1
-    );
+    submit_code(&mut client, &typed).await.assert_redirect_to("/");
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND method = 'recovery_code'").await, 1);
     let page = client.get("/security/two-step").await;
     assert!(text_of(&page.body).contains("You have 9 recovery codes left."));
 
     let mut again = at_code_step(app, "eve@example.com").await;
     let reply = submit_code(&mut again, &codes[3]).await;
     let page = again.follow(&reply).await;
-    assert!(
-        page.body.contains("That code is not correct."),
-        "a used recovery code is refused"
-    );
-    submit_code(&mut again, &codes[4])
-        .await
-        .assert_redirect_to("/");
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM recovery_codes WHERE used_at IS NOT NULL")
-            .await,
-        2
-    );
+    assert!(page.body.contains("That code is not correct."), "a used recovery code is refused");
+    submit_code(&mut again, &codes[4]).await.assert_redirect_to("/");
+    assert_eq!(app.count("SELECT COUNT(*) FROM recovery_codes WHERE used_at IS NOT NULL").await, 2);
 }
 
 /// The second factor's budget belongs to the account: wrong codes from any half-signed-in
@@ -445,9 +294,7 @@ async fn five_wrong_codes_end_the_half_signed_in_session(app: &TestApp) {
         submit_code(&mut client, &wrong).await;
     }
     assert_eq!(app.count(budget).await, 3);
-    submit_code(&mut client, &code_at(&secret, 0))
-        .await
-        .assert_redirect_to("/");
+    submit_code(&mut client, &code_at(&secret, 0)).await.assert_redirect_to("/");
     assert_eq!(app.count(budget).await, 0);
 
     // Two browsers (or two instances) share it.
@@ -455,11 +302,7 @@ async fn five_wrong_codes_end_the_half_signed_in_session(app: &TestApp) {
     let mut b = at_code_step(app, "fay@example.com").await;
     for _ in 0..2 {
         let reply = submit_code(&mut a, &wrong).await;
-        assert!(a
-            .follow(&reply)
-            .await
-            .body
-            .contains("That code is not correct."));
+        assert!(a.follow(&reply).await.body.contains("That code is not correct."));
     }
     for _ in 0..2 {
         submit_code(&mut b, &wrong).await;
@@ -467,69 +310,38 @@ async fn five_wrong_codes_end_the_half_signed_in_session(app: &TestApp) {
     let reply = submit_code(&mut b, "00000-00000").await;
     reply.assert_redirect_to("/login?ended=codes");
     let page = b.follow(&reply).await;
-    assert!(
-        page.body
-            .contains("Too many wrong codes. Sign in with your password again."),
-        "{}",
-        page.body
-    );
+    assert!(page.body.contains("Too many wrong codes. Sign in with your password again."), "{}", page.body);
     assert!(b.session_cookie().is_none());
     // Both half-signed-in sessions are over; even the right code no longer helps.
     a.get("/login/code").await.assert_redirect_to("/login");
     let reply = submit_code(&mut a, &code_at(&secret, 1)).await;
     assert!(!reply.location().ends_with("/"), "{}", reply.location());
     assert_eq!(
-        app.count(
-            "SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'password_verified'"
-        )
-        .await,
+        app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'password_verified'").await,
         0
     );
 
     // Ending those sessions did not reset the budget: with the password again, the code step
     // refuses even the right code until the wait is over.
     assert_eq!(app.count(budget).await, 5);
-    let full_sessions =
-        "SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'complete'";
+    let full_sessions = "SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'complete'";
     let before = app.count(full_sessions).await;
     let mut c = at_code_step(app, "fay@example.com").await;
     let reply = submit_code(&mut c, &code_at(&secret, 1)).await;
     let page = c.follow(&reply).await;
-    assert!(
-        page.body
-            .contains("Too many attempts. Try again in 1 minute."),
-        "{}",
-        page.body
-    );
-    assert_eq!(
-        app.count(full_sessions).await,
-        before,
-        "no new full session"
-    );
+    assert!(page.body.contains("Too many attempts. Try again in 1 minute."), "{}", page.body);
+    assert_eq!(app.count(full_sessions).await, before, "no new full session");
 
     // The lock is in the history, and the owner's earlier session sees the banner.
     let user = app.user_id("fay@example.com").await;
-    assert!(app
-        .history_kinds(user)
-        .await
-        .contains(&"second_factor_locked".to_owned()));
+    assert!(app.history_kinds(user).await.contains(&"second_factor_locked".to_owned()));
     let home = owner.get("/").await;
-    assert!(
-        home.body
-            .contains("Someone entered your password but failed the two-step code"),
-        "{}",
-        home.body
-    );
-    assert!(
-        home.body.contains("Firefox 133 on Linux")
-            && home.body.contains("href=\"/security/password\"")
-    );
+    assert!(home.body.contains("Someone entered your password but failed the two-step code"), "{}", home.body);
+    assert!(home.body.contains("Firefox 133 on Linux") && home.body.contains("href=\"/security/password\""));
 
     // Once the wait is over (1 minute; here: cleared), the right code works and clears the budget.
     app.exec("UPDATE throttle SET blocked_until = 0").await;
-    submit_code(&mut c, &code_at(&secret, 1))
-        .await
-        .assert_redirect_to("/");
+    submit_code(&mut c, &code_at(&secret, 1)).await.assert_redirect_to("/");
     assert_eq!(app.count(budget).await, 0);
 }
 
@@ -538,19 +350,13 @@ async fn turning_off_and_new_recovery_codes_need_re_authentication(app: &TestApp
     // The enrolment's re-authentication is long past.
     app.set_reauth_at(keycard::core::db::now() - 601).await;
     // Not re-authenticated: sent to the prompt, nothing changes.
-    let reply = client
-        .post_form("/api/two_step_off", "/security/two-step", &[])
-        .await;
+    let reply = client.post_form("/api/two_step_off", "/security/two-step", &[]).await;
     reply.assert_redirect_to("/security/confirm?next=/security/two-step");
     client
         .post_form("/api/two_step_recovery", "/security/two-step", &[])
         .await
         .assert_redirect_to("/security/confirm?next=/security/two-step");
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM totp_secrets WHERE enabled_at IS NOT NULL")
-            .await,
-        1
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM totp_secrets WHERE enabled_at IS NOT NULL").await, 1);
     let prompt = client.follow(&reply).await;
     assert_eq!(prompt.status, 200);
     assert!(
@@ -561,11 +367,7 @@ async fn turning_off_and_new_recovery_codes_need_re_authentication(app: &TestApp
 
     let referer = "/security/confirm?next=/security/two-step";
     let fields = |password: &'static str, code: String| {
-        vec![
-            ("password", password.to_owned()),
-            ("code", code),
-            ("next", "/security/two-step".to_owned()),
-        ]
+        vec![("password", password.to_owned()), ("code", code), ("next", "/security/two-step".to_owned())]
     };
     let post = |client: &mut Client, f: Vec<(&'static str, String)>| {
         let mut client = client.clone();
@@ -575,32 +377,18 @@ async fn turning_off_and_new_recovery_codes_need_re_authentication(app: &TestApp
             (client, reply)
         }
     };
-    let (c, reply) = post(
-        &mut client,
-        fields("not-the-password-at-all", code_at(&secret, 0)),
-    )
-    .await;
+    let (c, reply) = post(&mut client, fields("not-the-password-at-all", code_at(&secret, 0))).await;
     client = c;
-    assert!(client
-        .follow(&reply)
-        .await
-        .body
-        .contains("That password is not correct."));
+    assert!(client.follow(&reply).await.body.contains("That password is not correct."));
     let (c, reply) = post(&mut client, fields(PASSWORD, code_at(&secret, 6))).await;
     client = c;
-    assert!(client
-        .follow(&reply)
-        .await
-        .body
-        .contains("That code is not correct."));
+    assert!(client.follow(&reply).await.body.contains("That code is not correct."));
     let (c, reply) = post(&mut client, fields(PASSWORD, code_at(&secret, 0))).await;
     client = c;
     reply.assert_redirect_to("/security/two-step");
 
     // Recent enough now: new recovery codes replace the old set.
-    let reply = client
-        .post_form("/api/two_step_recovery", "/security/two-step", &[])
-        .await;
+    let reply = client.post_form("/api/two_step_recovery", "/security/two-step", &[]).await;
     reply.assert_redirect_to("/security/two-step");
     let page = client.follow(&reply).await;
     let new_codes = recovery_codes(&page.body);
@@ -609,13 +397,7 @@ async fn turning_off_and_new_recovery_codes_need_re_authentication(app: &TestApp
     assert_eq!(app.count("SELECT COUNT(*) FROM recovery_codes").await, 10);
     let mut old = at_code_step(app, "gil@example.com").await;
     let reply = submit_code(&mut old, &old_codes[0]).await;
-    assert!(
-        old.follow(&reply)
-            .await
-            .body
-            .contains("That code is not correct."),
-        "old codes no longer work"
-    );
+    assert!(old.follow(&reply).await.body.contains("That code is not correct."), "old codes no longer work");
 
     // Once the window (10 minutes) has passed, the prompt comes again.
     app.set_reauth_at(keycard::core::db::now() - 601).await;
@@ -623,24 +405,14 @@ async fn turning_off_and_new_recovery_codes_need_re_authentication(app: &TestApp
         .post_form("/api/two_step_off", "/security/two-step", &[])
         .await
         .assert_redirect_to("/security/confirm?next=/security/two-step");
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM totp_secrets WHERE enabled_at IS NOT NULL")
-            .await,
-        1
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM totp_secrets WHERE enabled_at IS NOT NULL").await, 1);
     app.set_reauth_at(keycard::core::db::now() - 590).await;
-    client
-        .post_form("/api/two_step_off", "/security/two-step", &[])
-        .await
-        .assert_redirect_to("/security/two-step");
+    client.post_form("/api/two_step_off", "/security/two-step", &[]).await.assert_redirect_to("/security/two-step");
     assert_eq!(app.count("SELECT COUNT(*) FROM totp_secrets").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM recovery_codes").await, 0);
     let page = client.get("/security/two-step").await;
     assert!(page.body.contains("Turn on two-step sign-in"));
-    app.client()
-        .log_in("gil@example.com", PASSWORD, false)
-        .await
-        .assert_redirect_to("/");
+    app.client().log_in("gil@example.com", PASSWORD, false).await.assert_redirect_to("/");
 }
 
 async fn two_step_changes_are_in_the_history(app: &TestApp) {
@@ -652,41 +424,25 @@ async fn two_step_changes_are_in_the_history(app: &TestApp) {
     // A wrong code, then a recovery code, at the code step of another browser.
     let mut other = at_code_step(app, email).await;
     submit_code(&mut other, &code_at(&secret, 9)).await;
-    submit_code(&mut other, &codes[0])
-        .await
-        .assert_redirect_to("/");
+    submit_code(&mut other, &codes[0]).await.assert_redirect_to("/");
     let kinds = app.history_kinds(user).await;
-    assert_eq!(
-        &kinds[2..],
-        ["code_failed", "recovery_code_used", "signed_in"],
-        "{kinds:?}"
-    );
-    let signed_in_with: String = sqlx::query_scalar(
-        "SELECT detail FROM history_events WHERE kind = 'signed_in' ORDER BY id DESC",
-    )
-    .fetch_one(&app.state.db.pool)
-    .await
-    .unwrap();
+    assert_eq!(&kinds[2..], ["code_failed", "recovery_code_used", "signed_in"], "{kinds:?}");
+    let signed_in_with: String =
+        sqlx::query_scalar("SELECT detail FROM history_events WHERE kind = 'signed_in' ORDER BY id DESC")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
     assert_eq!(signed_in_with, "Recovery code");
 
     // New recovery codes, then two-step off (after re-authenticating with a code).
-    client
-        .reauth_with_code(PASSWORD, &code_at(&secret, 0), "/security/two-step")
-        .await;
+    client.reauth_with_code(PASSWORD, &code_at(&secret, 0), "/security/two-step").await;
     client
         .post_form("/api/two_step_recovery", "/security/two-step", &[])
         .await
         .assert_redirect_to("/security/two-step");
-    client
-        .post_form("/api/two_step_off", "/security/two-step", &[])
-        .await
-        .assert_redirect_to("/security/two-step");
+    client.post_form("/api/two_step_off", "/security/two-step", &[]).await.assert_redirect_to("/security/two-step");
     let kinds = app.history_kinds(user).await;
-    assert_eq!(
-        &kinds[5..],
-        ["recovery_codes_regenerated", "two_step_off"],
-        "{kinds:?}"
-    );
+    assert_eq!(&kinds[5..], ["recovery_codes_regenerated", "two_step_off"], "{kinds:?}");
 
     // The History page words each of them.
     let page = text_of(&client.get("/history").await.body);
@@ -711,33 +467,16 @@ async fn concurrent_wrong_codes_evaluate_at_most_the_free_failures(app: &TestApp
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..30 {
         let (mut client, wrong) = (client.clone(), wrong.clone());
-        tasks.spawn(async move {
-            client
-                .post_form_as_script("/api/login_code", &[("code", &wrong)])
-                .await
-                .status
-        });
+        tasks.spawn(async move { client.post_form_as_script("/api/login_code", &[("code", &wrong)]).await.status });
     }
     let statuses = tasks.join_all().await;
     let evaluated = app
-        .count(&format!(
-            "SELECT COUNT(*) FROM history_events WHERE user_id = {user} AND kind = 'code_failed'"
-        ))
+        .count(&format!("SELECT COUNT(*) FROM history_events WHERE user_id = {user} AND kind = 'code_failed'"))
         .await;
-    assert!(
-        evaluated <= 6,
-        "{evaluated} codes were checked: {statuses:?}"
-    );
-    assert!(
-        app.count("SELECT MAX(failures) FROM throttle WHERE key LIKE 'second-factor:%'")
-            .await
-            <= 6
-    );
+    assert!(evaluated <= 6, "{evaluated} codes were checked: {statuses:?}");
+    assert!(app.count("SELECT MAX(failures) FROM throttle WHERE key LIKE 'second-factor:%'").await <= 6);
     assert_eq!(
-        app.count(
-            "SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'password_verified'"
-        )
-        .await,
+        app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'password_verified'").await,
         0,
         "the lock ended the half-signed-in session"
     );
@@ -748,7 +487,8 @@ async fn concurrent_wrong_codes_evaluate_at_most_the_free_failures(app: &TestApp
 async fn concurrent_correct_codes_yield_one_session(app: &TestApp) {
     let (_, secret, codes) = enrolled(app, "twin@example.com").await;
     let user = app.user_id("twin@example.com").await;
-    let full = format!("SELECT COUNT(*) FROM sessions WHERE user_id = {user} AND ended_at IS NULL AND stage = 'complete'");
+    let full =
+        format!("SELECT COUNT(*) FROM sessions WHERE user_id = {user} AND ended_at IS NULL AND stage = 'complete'");
     let before = app.count(&full).await;
     let client = at_code_step(app, "twin@example.com").await;
     let mut answers = vec![code_at(&secret, 0)];
@@ -757,32 +497,15 @@ async fn concurrent_correct_codes_yield_one_session(app: &TestApp) {
     for code in answers {
         let mut client = client.clone();
         tasks.spawn(async move {
-            client
-                .post_form(
-                    "/api/login_code",
-                    "/login/code",
-                    &[("code", &code), ("next", "")],
-                )
-                .await
+            client.post_form("/api/login_code", "/login/code", &[("code", &code), ("next", "")]).await
         });
     }
     let replies = tasks.join_all().await;
     let signed_in = replies.iter().filter(|r| r.location() == "/").count();
-    assert_eq!(
-        signed_in,
-        1,
-        "{:?}",
-        replies
-            .iter()
-            .map(|r| r.location().to_owned())
-            .collect::<Vec<_>>()
-    );
+    assert_eq!(signed_in, 1, "{:?}", replies.iter().map(|r| r.location().to_owned()).collect::<Vec<_>>());
     assert_eq!(app.count(&full).await, before + 1);
     assert_eq!(
-        app.count(&format!(
-            "SELECT COUNT(*) FROM history_events WHERE user_id = {user} AND kind = 'signed_in'"
-        ))
-        .await,
+        app.count(&format!("SELECT COUNT(*) FROM history_events WHERE user_id = {user} AND kind = 'signed_in'")).await,
         2,
         "one sign-in by sign-up, one by the code step"
     );
@@ -800,38 +523,22 @@ async fn the_prompt_shares_the_second_factor_budget(app: &TestApp) {
         submit_code(&mut thief, &wrong).await;
     }
     let referer = "/security/confirm?next=/security/two-step";
-    let fields = [
-        ("password", PASSWORD),
-        ("code", wrong.as_str()),
-        ("next", "/security/two-step"),
-    ];
+    let fields = [("password", PASSWORD), ("code", wrong.as_str()), ("next", "/security/two-step")];
     let reply = owner.post_form("/api/reauth", referer, &fields).await;
-    assert!(owner
-        .follow(&reply)
-        .await
-        .body
-        .contains("That code is not correct."));
+    assert!(owner.follow(&reply).await.body.contains("That code is not correct."));
     let reply = owner.post_form("/api/reauth", referer, &fields).await;
     reply.assert_redirect_to("/login?ended=locked");
     assert!(owner.session_cookie().is_none());
-    let details: Vec<String> = sqlx::query_scalar(
-        "SELECT detail FROM history_events WHERE user_id = $1 AND kind = 'code_failed' ORDER BY id",
-    )
-    .bind(user)
-    .fetch_all(&app.state.db.pool)
-    .await
-    .unwrap();
+    let details: Vec<String> =
+        sqlx::query_scalar("SELECT detail FROM history_events WHERE user_id = $1 AND kind = 'code_failed' ORDER BY id")
+            .bind(user)
+            .fetch_all(&app.state.db.pool)
+            .await
+            .unwrap();
     assert_eq!(details[..3], ["Wrong code"; 3]);
     assert_eq!(details[3..], ["Wrong code when confirming it was you"; 2]);
-    assert!(app
-        .history_kinds(user)
-        .await
-        .contains(&"second_factor_locked".to_owned()));
-    assert_eq!(
-        app.count("SELECT MAX(failures) FROM throttle WHERE key LIKE 'second-factor:%'")
-            .await,
-        5
-    );
+    assert!(app.history_kinds(user).await.contains(&"second_factor_locked".to_owned()));
+    assert_eq!(app.count("SELECT MAX(failures) FROM throttle WHERE key LIKE 'second-factor:%'").await, 5);
 }
 
 /// A successful re-authentication gives the session a new id (ASVS 5.0 7.2.4) and keeps the rest:
@@ -840,23 +547,16 @@ async fn re_authentication_rotates_the_session_id(app: &TestApp) {
     let (_, secret, _) = enrolled(app, "rotate@example.com").await;
     let user = app.user_id("rotate@example.com").await;
     let mut client = app.client();
-    client
-        .log_in("rotate@example.com", PASSWORD, true)
-        .await
-        .assert_redirect_to("/login/code");
-    submit_code(&mut client, &code_at(&secret, 0))
-        .await
-        .assert_redirect_to("/");
+    client.log_in("rotate@example.com", PASSWORD, true).await.assert_redirect_to("/login/code");
+    submit_code(&mut client, &code_at(&secret, 0)).await.assert_redirect_to("/");
     let old_cookie = client.session_cookie().unwrap();
     let old_hash = client.id_hash();
     let handle_of = |hash: String| async move {
-        sqlx::query_scalar::<_, String>(
-            "SELECT public_id FROM sessions WHERE id_hash = $1 AND ended_at IS NULL",
-        )
-        .bind(hash)
-        .fetch_optional(&app.state.db.pool)
-        .await
-        .unwrap()
+        sqlx::query_scalar::<_, String>("SELECT public_id FROM sessions WHERE id_hash = $1 AND ended_at IS NULL")
+            .bind(hash)
+            .fetch_optional(&app.state.db.pool)
+            .await
+            .unwrap()
     };
     let handle = handle_of(old_hash.clone()).await.expect("live row");
     let kinds_before = app.history_kinds(user).await;
@@ -866,35 +566,20 @@ async fn re_authentication_rotates_the_session_id(app: &TestApp) {
         .post_form(
             "/api/reauth",
             referer,
-            &[
-                ("password", PASSWORD),
-                ("code", &code_at(&secret, 1)),
-                ("next", "/security/two-step"),
-            ],
+            &[("password", PASSWORD), ("code", &code_at(&secret, 1)), ("next", "/security/two-step")],
         )
         .await;
     reply.assert_redirect_to("/security/two-step");
     let new_cookie = client.session_cookie().unwrap();
     assert_ne!(new_cookie, old_cookie, "a new session id");
     assert!(
-        reply
-            .set_cookies()
-            .iter()
-            .any(|c| c.starts_with("keycard_session=") && c.contains("Max-Age=259")),
+        reply.set_cookies().iter().any(|c| c.starts_with("keycard_session=") && c.contains("Max-Age=259")),
         "still remembered: {:?}",
         reply.set_cookies()
     );
     assert_eq!(handle_of(old_hash).await, None, "the old id is worthless");
-    assert_eq!(
-        handle_of(client.id_hash()).await,
-        Some(handle),
-        "the same device row"
-    );
-    assert_eq!(
-        app.history_kinds(user).await,
-        kinds_before,
-        "no new sign-in event"
-    );
+    assert_eq!(handle_of(client.id_hash()).await, Some(handle), "the same device row");
+    assert_eq!(app.history_kinds(user).await, kinds_before, "no new sign-in event");
     // The old cookie signs nobody in; the new one carries the re-authentication.
     let mut stale = app.client();
     stale.cookies.insert("keycard_session".into(), old_cookie);

@@ -41,16 +41,8 @@ impl Drop for TempDir {
 fn unique_name() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "kc_test_{}_{}_{}",
-        std::process::id(),
-        nanos % 1_000_000_000,
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("kc_test_{}_{}_{}", std::process::id(), nanos % 1_000_000_000, COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 impl TestApp {
@@ -76,8 +68,7 @@ impl TestApp {
     /// PostgreSQL with a configuration tweak; `None` as for [`TestApp::postgres`].
     pub async fn postgres_with(tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
         use sqlx::Connection;
-        let admin_url =
-            std::env::var("KEYCARD_TEST_POSTGRES_URL").unwrap_or_else(|_| PG_ADMIN_URL.into());
+        let admin_url = std::env::var("KEYCARD_TEST_POSTGRES_URL").unwrap_or_else(|_| PG_ADMIN_URL.into());
         let required = std::env::var("KEYCARD_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
         let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
             Ok(conn) => conn,
@@ -90,10 +81,7 @@ impl TestApp {
             }
         };
         let schema = unique_name();
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
-            .execute(&mut admin)
-            .await
-            .expect("create schema");
+        sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut admin).await.expect("create schema");
         let sep = if admin_url.contains('?') { '&' } else { '?' };
         let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
         let dir = TempDir(std::env::temp_dir().join(unique_name()));
@@ -102,23 +90,11 @@ impl TestApp {
         Some(Self::start(config, dir, Some(schema), "postgres").await)
     }
 
-    pub async fn start(
-        config: Config,
-        dir: TempDir,
-        pg_schema: Option<String>,
-        backend: &'static str,
-    ) -> TestApp {
+    pub async fn start(config: Config, dir: TempDir, pg_schema: Option<String>, backend: &'static str) -> TestApp {
         keycard::core::telemetry::init_for_tests();
         let state = build_state(config).await.expect("state");
-        let router =
-            app(state.clone()).layer(MockConnectInfo(SocketAddr::from(([203, 0, 113, 7], 5555))));
-        TestApp {
-            state,
-            router,
-            backend,
-            _dir: dir,
-            pg_schema,
-        }
+        let router = app(state.clone()).layer(MockConnectInfo(SocketAddr::from(([203, 0, 113, 7], 5555))));
+        TestApp { state, router, backend, _dir: dir, pg_schema }
     }
 
     /// A second instance of Keycard on the same database, as operators run behind a load balancer.
@@ -130,12 +106,7 @@ impl TestApp {
 
     /// A client of the given router (e.g. a second instance).
     pub fn client_of(&self, router: Router) -> Client {
-        Client {
-            router,
-            cookies: HashMap::new(),
-            user_agent: FIREFOX_LINUX.into(),
-            extra_headers: Vec::new(),
-        }
+        Client { router, cookies: HashMap::new(), user_agent: FIREFOX_LINUX.into(), extra_headers: Vec::new() }
     }
 
     pub fn client(&self) -> Client {
@@ -152,32 +123,19 @@ impl TestApp {
         use sqlx::Connection;
         self.state.db.pool.close().await;
         if let Some(schema) = &self.pg_schema {
-            let admin_url =
-                std::env::var("KEYCARD_TEST_POSTGRES_URL").unwrap_or_else(|_| PG_ADMIN_URL.into());
-            let mut admin = sqlx::PgConnection::connect(&admin_url)
-                .await
-                .expect("admin connection");
-            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-                .execute(&mut admin)
-                .await
-                .expect("drop schema");
+            let admin_url = std::env::var("KEYCARD_TEST_POSTGRES_URL").unwrap_or_else(|_| PG_ADMIN_URL.into());
+            let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("admin connection");
+            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&mut admin).await.expect("drop schema");
         }
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
         use sqlx::Row;
-        sqlx::query(sql)
-            .fetch_one(&self.state.db.pool)
-            .await
-            .expect(sql)
-            .get::<i64, _>(0)
+        sqlx::query(sql).fetch_one(&self.state.db.pool).await.expect(sql).get::<i64, _>(0)
     }
 
     pub async fn exec(&self, sql: &str) {
-        sqlx::query(sql)
-            .execute(&self.state.db.pool)
-            .await
-            .expect(sql);
+        sqlx::query(sql).execute(&self.state.db.pool).await.expect(sql);
     }
 
     /// The id of the account with this email (as typed at sign-up).
@@ -203,16 +161,13 @@ impl TestApp {
     /// Moves the re-authentication time of every live, fully signed-in session that has one.
     pub async fn set_reauth_at(&self, at: i64) {
         use sqlx::Row;
-        let rows = sqlx::query(
-            "SELECT id_hash, data FROM sessions WHERE ended_at IS NULL AND stage = 'complete'",
-        )
-        .fetch_all(&self.state.db.pool)
-        .await
-        .unwrap();
+        let rows = sqlx::query("SELECT id_hash, data FROM sessions WHERE ended_at IS NULL AND stage = 'complete'")
+            .fetch_all(&self.state.db.pool)
+            .await
+            .unwrap();
         for row in rows {
             let id_hash: String = row.get(0);
-            let mut data: serde_json::Value =
-                serde_json::from_str(&row.get::<String, _>(1)).unwrap();
+            let mut data: serde_json::Value = serde_json::from_str(&row.get::<String, _>(1)).unwrap();
             if data.get("reauth_at").is_some() {
                 data["reauth_at"] = serde_json::json!(at);
                 sqlx::query("UPDATE sessions SET data = $1 WHERE id_hash = $2")
@@ -226,19 +181,14 @@ impl TestApp {
     }
 }
 
-pub const FIREFOX_LINUX: &str =
-    "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
-pub const SAFARI_IPHONE: &str =
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 \
+pub const FIREFOX_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+pub const SAFARI_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 \
 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
 
 /// A scenario that takes longer than this has hung; failing beats stalling the whole CI run.
 /// `KEYCARD_TEST_TIME_LIMIT_SECS` overrides it.
 pub fn scenario_time_limit() -> std::time::Duration {
-    let secs = std::env::var("KEYCARD_TEST_TIME_LIMIT_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(180);
+    let secs = std::env::var("KEYCARD_TEST_TIME_LIMIT_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(180);
     std::time::Duration::from_secs(secs)
 }
 
@@ -247,18 +197,14 @@ pub fn scenario_time_limit() -> std::time::Duration {
 pub async fn within_time_limit(name: &str, scenario: impl std::future::Future<Output = ()>) {
     let limit = scenario_time_limit();
     if tokio::time::timeout(limit, scenario).await.is_err() {
-        panic!(
-            "{name} did not finish within {limit:?}: it hangs\n{}",
-            postgres_activity().await
-        );
+        panic!("{name} did not finish within {limit:?}: it hangs\n{}", postgres_activity().await);
     }
 }
 
 /// PostgreSQL's view of its other sessions, to tell a lock wait from a stall in Rust.
 async fn postgres_activity() -> String {
     use sqlx::{Connection, Row};
-    let admin_url =
-        std::env::var("KEYCARD_TEST_POSTGRES_URL").unwrap_or_else(|_| PG_ADMIN_URL.into());
+    let admin_url = std::env::var("KEYCARD_TEST_POSTGRES_URL").unwrap_or_else(|_| PG_ADMIN_URL.into());
     let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await else {
         return "(PostgreSQL unreachable)".into();
     };
@@ -292,11 +238,7 @@ async fn postgres_activity() -> String {
 pub fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
     RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("test runtime")
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("test runtime")
     })
 }
 
@@ -348,38 +290,21 @@ pub struct Reply {
 
 impl Reply {
     pub fn location(&self) -> &str {
-        self.headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
     }
     pub fn set_cookies(&self) -> Vec<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .collect()
+        self.headers.get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect()
     }
     #[track_caller]
     pub fn assert_redirect_to(&self, location: &str) {
-        assert!(
-            self.status.is_redirection(),
-            "expected a redirect, got {} {}",
-            self.status,
-            self.body
-        );
+        assert!(self.status.is_redirection(), "expected a redirect, got {} {}", self.status, self.body);
         assert_eq!(self.location(), location);
     }
 }
 
 impl Client {
     pub async fn send(&mut self, req: Request<Body>) -> Reply {
-        let response = self
-            .router
-            .clone()
-            .oneshot(req)
-            .await
-            .expect("router answers");
+        let response = self.router.clone().oneshot(req).await.expect("router answers");
         let status = response.status();
         let headers = response.headers().clone();
         for cookie in headers.get_all(header::SET_COOKIE) {
@@ -393,29 +318,15 @@ impl Client {
                 self.cookies.insert(name.to_owned(), value.to_owned());
             }
         }
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        Reply {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
     }
 
     fn request(&self, method: &str, path: &str) -> axum::http::request::Builder {
         self.request_accepting(method, path, "text/html,application/xhtml+xml")
     }
 
-    fn request_accepting(
-        &self,
-        method: &str,
-        path: &str,
-        accept: &str,
-    ) -> axum::http::request::Builder {
+    fn request_accepting(&self, method: &str, path: &str, accept: &str) -> axum::http::request::Builder {
         let mut builder = Request::builder()
             .method(method)
             .uri(path)
@@ -426,11 +337,7 @@ impl Client {
             builder = builder.header(*name, value);
         }
         if !self.cookies.is_empty() {
-            let jar: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
+            let jar: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
             builder = builder.header(header::COOKIE, jar.join("; "));
         }
         builder
@@ -468,12 +375,7 @@ impl Client {
     }
 
     pub async fn sign_up(&mut self, email: &str) -> Reply {
-        self.post_form(
-            "/api/signup",
-            "/signup",
-            &[("email", email), ("password", PASSWORD)],
-        )
-        .await
+        self.post_form("/api/signup", "/signup", &[("email", email), ("password", PASSWORD)]).await
     }
 
     pub async fn log_in(&mut self, email: &str, password: &str, remember: bool) -> Reply {
@@ -486,12 +388,7 @@ impl Client {
 
     /// Follows a redirect answer with a GET, as a browser would.
     pub async fn follow(&mut self, reply: &Reply) -> Reply {
-        assert!(
-            reply.status.is_redirection(),
-            "expected a redirect, got {} {}",
-            reply.status,
-            reply.body
-        );
+        assert!(reply.status.is_redirection(), "expected a redirect, got {} {}", reply.status, reply.body);
         let target = local_path(reply.location()).to_owned();
         self.get(&target).await
     }
@@ -503,40 +400,27 @@ impl Client {
     /// The stored hash of this client's session id (how the database knows the session).
     #[track_caller]
     pub fn id_hash(&self) -> String {
-        let id = self
-            .session_cookie()
-            .expect("signed in")
-            .parse()
-            .expect("a session id");
+        let id = self.session_cookie().expect("signed in").parse().expect("a session id");
         keycard::sessions::store::hash_id(&id)
     }
 
     /// Re-authenticates on the prompt with `password`, which returns to `next`.
     pub async fn reauth(&mut self, password: &str, next: &str) {
-        self.submit_reauth(&[("password", password), ("next", next)], next)
-            .await;
+        self.submit_reauth(&[("password", password), ("next", next)], next).await;
     }
 
     /// [`Client::reauth`] for an account with two-step on: the password and a code.
     pub async fn reauth_with_code(&mut self, password: &str, code: &str, next: &str) {
-        self.submit_reauth(
-            &[("password", password), ("code", code), ("next", next)],
-            next,
-        )
-        .await;
+        self.submit_reauth(&[("password", password), ("code", code), ("next", next)], next).await;
     }
 
     async fn submit_reauth(&mut self, fields: &[(&str, &str)], next: &str) {
         let referer = format!("/security/confirm?next={next}");
-        self.post_form("/api/reauth", &referer, fields)
-            .await
-            .assert_redirect_to(next);
+        self.post_form("/api/reauth", &referer, fields).await.assert_redirect_to(next);
     }
 }
 
 /// The path and query of a same-site absolute or relative URL.
 pub fn local_path(location: &str) -> &str {
-    location
-        .strip_prefix("http://127.0.0.1:3000")
-        .unwrap_or(location)
+    location.strip_prefix("http://127.0.0.1:3000").unwrap_or(location)
 }
