@@ -2,8 +2,19 @@
 //! `keycard migrate` only applies migrations; `keycard admin …` runs an operator command
 //! (see `keycard::sessions::admin`).
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    // Before any thread starts allocating: see the function's documentation.
+    keycard::core::hashing::return_large_blocks_to_the_system();
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(err) => {
+            eprintln!("keycard: cannot start the runtime: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> std::process::ExitCode {
     keycard::core::telemetry::init();
     let config = match keycard::core::config::Config::from_env() {
         Ok(config) => config,

@@ -5,6 +5,9 @@
 //! wait for a turn. A request arriving when both are full is answered at once with
 //! [`AppError::Busy`] (503 with `Retry-After`) instead of queueing without end, so a burst of
 //! sign-ins costs bounded memory and never starves the other pages.
+//!
+//! Each hash's 19 MiB block must also go back to the system when the hash ends:
+//! [`return_large_blocks_to_the_system`] (called once at start-up) sees to it with glibc.
 
 use std::sync::Arc;
 
@@ -61,6 +64,23 @@ impl Admission {
     pub async fn run<T: Send + 'static>(self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
         let _turn = self.running.acquire().await.map_err(AppError::internal)?;
         tokio::task::spawn_blocking(work).await.map_err(AppError::internal)
+    }
+}
+
+/// Makes glibc serve every allocation of 1 MiB or more (an argon2 block is 19 MiB) with its own
+/// mapping, returned to the system when freed. Left alone, glibc raises that threshold after the
+/// first such block is freed and then keeps the blocks in per-thread arenas: a burst of sign-ins
+/// on the blocking pool's many threads left hundreds of megabytes resident, although no more than
+/// the pool's few hashes ever ran at once. Fixing the threshold also turns off that adjustment.
+pub fn return_large_blocks_to_the_system() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallopt only sets an allocator parameter; it is called before the runtime's
+        // threads allocate, and a refused setting (return value 0) leaves glibc's default.
+        let applied = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20) };
+        if applied == 0 {
+            tracing::warn!("could not set the allocator's mmap threshold; memory use under load may be higher");
+        }
     }
 }
 
