@@ -102,12 +102,8 @@ pub async fn verify_account_password(
     ip: &str,
     failure_detail: &str,
 ) -> Result<PasswordCheck, AppError> {
-    let account = store::account_by_id(&state.db, user_id).await?.ok_or(AppError::NotSignedIn)?;
-    let key = parse_email(&account.email).map(|e| e.key).unwrap_or_else(|_| account.email.to_lowercase());
-    let found = store::password_hash_by_id(&state.db, user_id)
-        .await?
-        .map(|password_hash| store::Credentials { user_id, password_hash });
-    check_password(state, &key, found, password, ip, failure_detail).await
+    let (key, credentials) = store::credentials_by_id(&state.db, user_id).await?.ok_or(AppError::NotSignedIn)?;
+    check_password(state, &key, Some(credentials), password, ip, failure_detail).await
 }
 
 /// Every password check: a place in the hashing pool, then one attempt reserved on the email's

@@ -73,9 +73,11 @@ pub async fn account_by_id(db: &Db, user_id: i64) -> Result<Option<Account>, sql
     }))
 }
 
-/// The password hash of an account (for re-authentication of a signed-in person).
-pub async fn password_hash_by_id(db: &Db, user_id: i64) -> Result<Option<String>, sqlx::Error> {
-    let row =
-        sqlx::query("SELECT password_hash FROM users WHERE id = $1").bind(user_id).fetch_optional(&db.pool).await?;
-    Ok(row.map(|row| row.get(0)))
+/// The email key and credentials of a signed-in account (its password typed again), in one read.
+pub async fn credentials_by_id(db: &Db, user_id: i64) -> Result<Option<(String, Credentials)>, sqlx::Error> {
+    let row = sqlx::query("SELECT email_key, password_hash FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|row| (row.get(0), Credentials { user_id, password_hash: row.get(1) })))
 }
