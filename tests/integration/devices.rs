@@ -348,8 +348,8 @@ async fn sweeper_marks_expired_and_purges_old_rows_in_batches(app: &TestApp) {
 }
 
 /// The IP shown comes from the socket, or from a forwarded header only when the peer is trusted.
-async fn forwarded_headers_only_from_trusted_proxies(untrusted: TestApp, trusted: TestApp) {
-    for (app, expected) in [(&untrusted, "203.0.113.7"), (&trusted, "198.51.100.20")] {
+async fn forwarded_headers_only_from_trusted_proxies(untrusted: &TestApp, trusted: &TestApp) {
+    for (app, expected) in [(untrusted, "203.0.113.7"), (trusted, "198.51.100.20")] {
         let mut client = app.client();
         client.extra_headers.push(("x-forwarded-for", "198.51.100.20".into()));
         client.sign_up("lou@example.com").await.assert_redirect_to("/");
@@ -363,15 +363,13 @@ async fn forwarded_headers_only_from_trusted_proxies(untrusted: TestApp, trusted
         let count = app.count("SELECT COUNT(*) FROM sessions WHERE ip = '2001:db8::5'").await;
         assert_eq!(count, if expected == "203.0.113.7" { 0 } else { 1 });
     }
-    untrusted.cleanup().await;
-    trusted.cleanup().await;
 }
 
 /// With `KEYCARD_CLIENT_IP_HEADER=forwarded` and the peer trusted, the client address comes from
 /// `Forwarded` alone: `X-Forwarded-For` and `X-Real-IP` are ignored (a client could write them
 /// when the proxy does not overwrite them). From a peer that is not a trusted proxy, even the
 /// configured header is ignored.
-async fn only_the_configured_header_from_a_trusted_proxy(trusted: TestApp, untrusted: TestApp) {
+async fn only_the_configured_header_from_a_trusted_proxy(trusted: &TestApp, untrusted: &TestApp) {
     let mut client = trusted.client();
     client.extra_headers.push(("x-forwarded-for", "198.51.100.30".into()));
     client.extra_headers.push(("forwarded", "for=198.51.100.31;proto=https".into()));
@@ -390,8 +388,6 @@ async fn only_the_configured_header_from_a_trusted_proxy(trusted: TestApp, untru
     let ips: Vec<String> =
         sqlx::query_scalar("SELECT ip FROM sessions").fetch_all(&untrusted.state.db.pool).await.unwrap();
     assert_eq!(ips, ["203.0.113.7"], "{}", untrusted.backend);
-    trusted.cleanup().await;
-    untrusted.cleanup().await;
 }
 
 /// The test peer is a trusted proxy that writes `Forwarded`.
@@ -408,26 +404,34 @@ fn trust_another_peer(config: &mut keycard::core::config::Config) {
 
 mod configured_client_ip_header {
     use super::*;
+    use crate::common::scenario_on_two;
 
     #[test]
     fn sqlite() {
         crate::common::run(async {
-            let (trusted, untrusted) =
+            let apps =
                 (TestApp::sqlite_with(trust_test_peer_forwarded).await, TestApp::sqlite_with(trust_another_peer).await);
-            only_the_configured_header_from_a_trusted_proxy(trusted, untrusted).await;
+            scenario_on_two(
+                "configured_client_ip_header on SQLite",
+                apps,
+                only_the_configured_header_from_a_trusted_proxy,
+            )
+            .await;
         });
     }
 
     #[test]
+    #[ignore = "needs PostgreSQL at 127.0.0.1:5432 (scripts/test runs it)"]
     fn postgres() {
         crate::common::run(async {
-            let (Some(trusted), Some(untrusted)) = (
-                TestApp::postgres_with(trust_test_peer_forwarded).await,
-                TestApp::postgres_with(trust_another_peer).await,
-            ) else {
-                return;
-            };
-            only_the_configured_header_from_a_trusted_proxy(trusted, untrusted).await;
+            let trusted = TestApp::postgres_with(trust_test_peer_forwarded).await;
+            let untrusted = TestApp::postgres_with(trust_another_peer).await;
+            scenario_on_two(
+                "configured_client_ip_header on PostgreSQL",
+                (trusted, untrusted),
+                only_the_configured_header_from_a_trusted_proxy,
+            )
+            .await;
         });
     }
 }
@@ -439,32 +443,29 @@ fn trust_test_peer(config: &mut keycard::core::config::Config) {
 
 mod forwarded_headers {
     use super::*;
+    use crate::common::scenario_on_two;
 
     #[test]
     fn sqlite() {
-        crate::common::run(sqlite_body());
-    }
-
-    async fn sqlite_body() {
-        forwarded_headers_only_from_trusted_proxies(
-            TestApp::sqlite().await,
-            TestApp::sqlite_with(trust_test_peer).await,
-        )
-        .await;
+        crate::common::run(async {
+            let apps = (TestApp::sqlite().await, TestApp::sqlite_with(trust_test_peer).await);
+            scenario_on_two("forwarded_headers on SQLite", apps, forwarded_headers_only_from_trusted_proxies).await;
+        });
     }
 
     #[test]
+    #[ignore = "needs PostgreSQL at 127.0.0.1:5432 (scripts/test runs it)"]
     fn postgres() {
-        crate::common::run(postgres_body());
-    }
-
-    async fn postgres_body() {
-        let (Some(untrusted), Some(trusted)) =
-            (TestApp::postgres().await, TestApp::postgres_with(trust_test_peer).await)
-        else {
-            return;
-        };
-        forwarded_headers_only_from_trusted_proxies(untrusted, trusted).await;
+        crate::common::run(async {
+            let untrusted = TestApp::postgres().await;
+            let trusted = TestApp::postgres_with(trust_test_peer).await;
+            scenario_on_two(
+                "forwarded_headers on PostgreSQL",
+                (untrusted, trusted),
+                forwarded_headers_only_from_trusted_proxies,
+            )
+            .await;
+        });
     }
 }
 

@@ -59,35 +59,43 @@ impl TestApp {
         Self::start(config, dir, None, "sqlite").await
     }
 
-    /// A fresh schema on the machine's PostgreSQL, or `None` when it is unreachable and
-    /// `KEYCARD_REQUIRE_POSTGRES` is not set (then the caller skips, saying so).
-    pub async fn postgres() -> Option<TestApp> {
+    /// A fresh schema on the machine's PostgreSQL. Tests that call it are `#[ignore]`d (plain
+    /// `cargo test` reports them as ignored; `scripts/test` runs them with `--include-ignored`
+    /// when PostgreSQL is up): run without a reachable PostgreSQL, they fail, they never pass.
+    pub async fn postgres() -> TestApp {
         Self::postgres_with(|_| {}).await
     }
 
-    /// PostgreSQL with a configuration tweak; `None` as for [`TestApp::postgres`].
-    pub async fn postgres_with(tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    /// [`TestApp::postgres`] with a configuration tweak.
+    pub async fn postgres_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+        use futures_util::FutureExt;
         use sqlx::Connection;
-        let admin_url = std::env::var("KEYCARD_TEST_POSTGRES_URL").unwrap_or_else(|_| PG_ADMIN_URL.into());
-        let required = std::env::var("KEYCARD_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-        let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
-            Ok(conn) => conn,
-            Err(err) if !required => {
-                eprintln!("skipping PostgreSQL test: {err}");
-                return None;
-            }
-            Err(err) => {
-                panic!("PostgreSQL required (KEYCARD_REQUIRE_POSTGRES=1) but unreachable: {err}")
-            }
-        };
+        let admin_url = postgres_admin_url();
+        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap_or_else(|err| {
+            panic!(
+                "this test needs PostgreSQL at {admin_url} (set KEYCARD_TEST_POSTGRES_URL for another server, or \
+                 leave it ignored): {err}"
+            )
+        });
         let schema = unique_name();
         sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut admin).await.expect("create schema");
+        // The schema's name is also the pool's application name, so cleanup can find its connections.
         let sep = if admin_url.contains('?') { '&' } else { '?' };
-        let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
+        let url = format!("{admin_url}{sep}application_name={schema}&options=-c%20search_path%3D{schema}");
         let dir = TempDir(std::env::temp_dir().join(unique_name()));
         let mut config = Config::for_tests(&url, dir.0.clone());
         tweak(&mut config);
-        Some(Self::start(config, dir, Some(schema), "postgres").await)
+        // A start that fails (e.g. a migration) must not leave the schema behind either.
+        let started = std::panic::AssertUnwindSafe(Self::start(config, dir, Some(schema.clone()), "postgres"))
+            .catch_unwind()
+            .await;
+        match started {
+            Ok(app) => app,
+            Err(panic) => {
+                drop_schema(&schema).await;
+                std::panic::resume_unwind(panic)
+            }
+        }
     }
 
     pub async fn start(config: Config, dir: TempDir, pg_schema: Option<String>, backend: &'static str) -> TestApp {
@@ -118,14 +126,15 @@ impl TestApp {
         }
     }
 
-    /// Drops the PostgreSQL schema (SQLite files go with the temp directory).
+    /// Drops the PostgreSQL schema (SQLite files go with the temp directory). Also after a
+    /// scenario that panicked or hung: a connection it left busy is ended rather than waited for.
     pub async fn cleanup(self) {
-        use sqlx::Connection;
-        self.state.db.pool.close().await;
+        let closed = tokio::time::timeout(std::time::Duration::from_secs(10), self.state.db.pool.close()).await;
+        if closed.is_err() {
+            eprintln!("{}: the pool did not close within 10 s; ending its connections", self.backend);
+        }
         if let Some(schema) = &self.pg_schema {
-            let admin_url = std::env::var("KEYCARD_TEST_POSTGRES_URL").unwrap_or_else(|_| PG_ADMIN_URL.into());
-            let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("admin connection");
-            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&mut admin).await.expect("drop schema");
+            drop_schema(schema).await;
         }
     }
 
@@ -192,20 +201,63 @@ pub fn scenario_time_limit() -> std::time::Duration {
     std::time::Duration::from_secs(secs)
 }
 
+fn postgres_admin_url() -> String {
+    std::env::var("KEYCARD_TEST_POSTGRES_URL").unwrap_or_else(|_| PG_ADMIN_URL.into())
+}
+
+/// Ends the connections still using `schema` (any instance's pool) and drops it.
+async fn drop_schema(schema: &str) {
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(&postgres_admin_url()).await.expect("admin connection");
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1")
+        .bind(schema)
+        .execute(&mut admin)
+        .await
+        .expect("end the schema's connections");
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&mut admin).await.expect("drop schema");
+}
+
+/// Runs `scenario` on `app` within [`scenario_time_limit`], then cleans up (drops its PostgreSQL
+/// schema) whether the scenario passed, panicked or hung, and then fails as the scenario did.
+pub async fn scenario_on(name: &str, app: TestApp, scenario: impl AsyncFnOnce(&TestApp)) {
+    use futures_util::FutureExt;
+    let outcome = std::panic::AssertUnwindSafe(within_time_limit(name, scenario(&app))).catch_unwind().await;
+    app.cleanup().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// [`scenario_on`] for a scenario that needs two instances with different settings.
+pub async fn scenario_on_two(name: &str, apps: (TestApp, TestApp), scenario: impl AsyncFnOnce(&TestApp, &TestApp)) {
+    use futures_util::FutureExt;
+    let (a, b) = apps;
+    let outcome = std::panic::AssertUnwindSafe(within_time_limit(name, scenario(&a, &b))).catch_unwind().await;
+    a.cleanup().await;
+    b.cleanup().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
 /// Awaits a scenario, failing it (with its name, and what PostgreSQL's sessions were doing) if it
 /// runs past [`scenario_time_limit`].
 pub async fn within_time_limit(name: &str, scenario: impl std::future::Future<Output = ()>) {
     let limit = scenario_time_limit();
-    if tokio::time::timeout(limit, scenario).await.is_err() {
-        panic!("{name} did not finish within {limit:?}: it hangs\n{}", postgres_activity().await);
+    let scenario = std::pin::pin!(scenario);
+    tokio::select! {
+        () = scenario => {}
+        // Still alive (not yet dropped) while PostgreSQL is asked what it waits for.
+        () = tokio::time::sleep(limit) => {
+            panic!("{name} did not finish within {limit:?}: it hangs\n{}", postgres_activity().await)
+        }
     }
 }
 
 /// PostgreSQL's view of its other sessions, to tell a lock wait from a stall in Rust.
 async fn postgres_activity() -> String {
     use sqlx::{Connection, Row};
-    let admin_url = std::env::var("KEYCARD_TEST_POSTGRES_URL").unwrap_or_else(|_| PG_ADMIN_URL.into());
-    let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await else {
+    let Ok(mut admin) = sqlx::PgConnection::connect(&postgres_admin_url()).await else {
         return "(PostgreSQL unreachable)".into();
     };
     let rows = sqlx::query(
@@ -247,7 +299,9 @@ pub fn run(body: impl std::future::Future<Output = ()>) {
     runtime().block_on(body);
 }
 
-/// Runs a scenario once on SQLite and once on PostgreSQL.
+/// Runs a scenario once on SQLite and once on PostgreSQL. The PostgreSQL test is ignored unless
+/// asked for (`--include-ignored`, as `scripts/test` does when PostgreSQL is up), so a run without
+/// PostgreSQL reports it as ignored rather than passed.
 #[allow(unused_macros)]
 macro_rules! on_both_databases {
     ($($scenario:ident),* $(,)?) => {$(
@@ -256,16 +310,17 @@ macro_rules! on_both_databases {
             fn sqlite() {
                 $crate::common::run(async {
                     let app = $crate::common::TestApp::sqlite().await;
-                    $crate::common::within_time_limit(concat!(stringify!($scenario), " on SQLite"), super::$scenario(&app)).await;
-                    app.cleanup().await;
+                    let name = concat!(stringify!($scenario), " on SQLite");
+                    $crate::common::scenario_on(name, app, super::$scenario).await;
                 });
             }
             #[test]
+            #[ignore = "needs PostgreSQL at 127.0.0.1:5432 (scripts/test runs it)"]
             fn postgres() {
                 $crate::common::run(async {
-                    let Some(app) = $crate::common::TestApp::postgres().await else { return };
-                    $crate::common::within_time_limit(concat!(stringify!($scenario), " on PostgreSQL"), super::$scenario(&app)).await;
-                    app.cleanup().await;
+                    let app = $crate::common::TestApp::postgres().await;
+                    let name = concat!(stringify!($scenario), " on PostgreSQL");
+                    $crate::common::scenario_on(name, app, super::$scenario).await;
                 });
             }
         }
