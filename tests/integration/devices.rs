@@ -1,7 +1,7 @@
 //! The devices page through the real router, on SQLite and PostgreSQL: listing an account's
 //! sessions, signing out one or all others, expiry, the sweeper, and the client IP shown.
 
-use crate::common::{Client, TestApp, FIREFOX_LINUX, PASSWORD, SAFARI_IPHONE};
+use crate::common::{local_path, Client, TestApp, FIREFOX_LINUX, PASSWORD, SAFARI_IPHONE};
 use keycard::core::db::now;
 use keycard::sessions::{devices, sweeper};
 use sqlx::Row;
@@ -115,7 +115,8 @@ async fn raw_user_agents_are_escaped_and_unknown_ones_fall_back(app: &TestApp) {
     assert!(page.body.contains("Unknown browser on unknown system"));
     assert!(!page.body.contains("<script>alert(1)"), "raw agent reached the page unescaped");
     assert!(!page.body.contains("<img src=x"), "raw agent reached the page unescaped");
-    assert!(page.body.contains("&lt;script&gt;alert(1)"), "raw agent shown as text");
+    let escaped = "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;";
+    assert!(page.body.contains(&format!("<p class=\"ua help\">{escaped}</p>")), "raw agent shown as text");
 }
 
 async fn signing_out_another_device_ends_it_on_its_next_request(app: &TestApp) {
@@ -145,7 +146,10 @@ async fn signing_out_another_device_ends_it_on_its_next_request(app: &TestApp) {
     assert!(login.body.contains("You were signed out from another device."));
     // Its server functions refuse it too, and it cannot act on the account.
     let reply = phone.post_form("/api/devices/sign-out-others", "/devices", &[]).await;
-    assert!(!reply.status.is_success());
+    // Back to the page with the signed "NotSignedIn" error.
+    assert_eq!((reply.status.as_u16(), reply.body.as_str()), (302, r#""NotSignedIn""#));
+    let not_signed_in = "/devices?__path=%2Fapi%2Fdevices%2Fsign-out-others&__err=Ik5vdFNpZ25lZEluIg%3D%3D&__exp=";
+    assert!(local_path(reply.location()).starts_with(not_signed_in), "{}", reply.location());
     assert_eq!(live_sessions(app).await, 1);
     // The revoking browser still works and lists it under "Recently signed out".
     let reply = laptop.post_form("/api/devices/sign-out", "/devices", &[("handle", "x")]).await;
