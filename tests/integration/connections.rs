@@ -2,6 +2,7 @@
 //! timeout and a connection cap, the request time limit of `app()`, and the client address every
 //! request carries. Database-independent, so SQLite only.
 
+// Real time, not a paused clock: real TCP sockets and hyper's timers; paused time jumps while the kernel moves bytes.
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 

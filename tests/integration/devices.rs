@@ -487,6 +487,7 @@ async fn sweeper_task_sweeps_and_stops_on_shutdown_body() {
     app.exec(&format!("UPDATE sessions SET idle_expires_at = {}", now() - 5)).await;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let task = sweeper::spawn(app.state.db.clone(), std::time::Duration::from_secs(3600), stopped);
+    // Real time: sqlx times pool acquires with tokio timers, which a paused clock fires early while SQLite works.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while app.count("SELECT COUNT(*) FROM sessions WHERE end_reason = 'expired'").await == 0 {
         assert!(std::time::Instant::now() < deadline, "the first pass runs at start");
