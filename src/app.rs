@@ -1,4 +1,4 @@
-//! The HTML shell, the router and the page frame.
+//! The HTML shell, the Leptos routes (the pages of [`crate::routes`]) and the page frame.
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -8,11 +8,12 @@ use leptos_router::{
 };
 
 use crate::accounts::pages::{HomePage, LoginPage, SignUpPage};
-use crate::history::pages::{HistoryPage, NewDeviceBanner};
+use crate::alerts::pages::AlertBanner;
+use crate::devices::pages::DevicesPage;
+use crate::history::pages::HistoryPage;
+use crate::reauth::pages::ReauthPage;
 use crate::security_page::pages::{DeletePage, PasswordPage, SecurityPage};
 use crate::sessions::api::{signed_in_email, SignOut};
-use crate::sessions::pages::DevicesPage;
-use crate::sessions::reauth::ReauthPage;
 use crate::two_step::pages::{CodeStepPage, TwoStepPage};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -91,7 +92,7 @@ fn Frame(children: Children) -> impl IntoView {
                 })}
             </Suspense>
         </header>
-        <NewDeviceBanner/>
+        <AlertBanner/>
         <main>{children()}</main>
     }
 }
@@ -114,7 +115,23 @@ fn NotFound() -> impl IntoView {
     }
 }
 
-/// The message of a failed action, for a `role="alert"` paragraph.
-pub fn action_error<T>(value: Option<Result<T, crate::errors::AppError>>) -> Option<String> {
-    value.and_then(|result| result.err()).map(|err| err.to_string())
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    /// The Leptos routes and the route table's pages are the same list.
+    #[test]
+    fn every_page_of_the_route_table_is_a_leptos_route() {
+        let owner = leptos::prelude::Owner::new();
+        owner.set();
+        let mut leptos_paths: Vec<String> =
+            leptos_axum::generate_route_list(super::App).iter().map(|r| r.path().to_owned()).collect();
+        leptos_paths.sort();
+        leptos_paths.dedup();
+        let mut table: Vec<String> = crate::routes::ROUTES
+            .iter()
+            .filter(|r| r.kind == crate::routes::Kind::Page)
+            .map(|r| r.path.to_owned())
+            .collect();
+        table.sort();
+        assert_eq!(leptos_paths, table);
+    }
 }

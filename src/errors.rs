@@ -111,6 +111,15 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+/// Session-data failures (the store or (de)serialising a value), likewise.
+#[cfg(feature = "ssr")]
+impl From<tower_sessions::session::Error> for AppError {
+    #[track_caller]
+    fn from(err: tower_sessions::session::Error) -> AppError {
+        AppError::internal(err)
+    }
+}
+
 impl leptos::server_fn::error::FromServerFnError for AppError {
     type Encoder = leptos::server_fn::codec::JsonEncoding;
 

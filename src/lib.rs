@@ -1,29 +1,45 @@
-//! Keycard: self-hosted account security (sign-in, sessions and devices, history).
+//! Keycard: self-hosted account security (sign-in, two-step, sessions and devices, history).
 //!
-//! Where things live:
-//! - [`app`]: the HTML shell, the router, the page frame (navigation with **Sign out**) and error pages.
-//! - [`accounts`]: sign-up and sign-in (password hashing, strength rules, the `users` table).
-//! - [`sessions`]: server-side sessions: the tower-sessions store over Keycard's own `sessions` table,
-//!   the signed-in guard, sign-out, the `next` path check, and re-authentication for sensitive changes.
-//! - [`history`]: the account's security log, new-device alerts (banner in the frame), export.
-//! - [`two_step`]: two-step sign-in: TOTP enrolment (QR code), the code step, recovery codes.
-//! - [`security_page`]: `/security` (checkup and guidance), the password page and account deletion.
-//! - [`core`] (server only): configuration, database pool and migrations, the error type, web-security
-//!   middleware (client IP, body limits, headers), and [`core::server::app`] which builds the router.
+//! # Layout
+//! Modules import only downward, and never one that imports them back:
+//!
+//! 1. The composition root, [`server`] (server only): builds the state and the router
+//!    (`app(state)`), serves, and wires the `migrate` and `admin` subcommands ([`admin`]).
+//! 2. Pages and UI: [`app`] (the HTML shell, the Leptos routes, the frame with **Sign out** and the
+//!    alert banner), [`ui`] (widgets every page uses), and each domain's `pages.rs`.
+//! 3. Server functions: each domain's `api.rs`, thin — parse the form, read the signed-in
+//!    principal (`core::principal::signed_in`), call the service, redirect.
+//! 4. Domain services, plain functions tests call directly: [`accounts`] (sign-up, sign-in,
+//!    passwords, deletion), [`two_step`], [`reauth`] (confirming it's you), [`devices`],
+//!    [`alerts`], [`security_page`] (the checkup), and [`sessions`] (the tower-sessions store,
+//!    the principal, the page guard, and the session lifecycle: the one way sessions end).
+//! 5. Stores: the SQL of each domain (`store.rs`, `lifecycle.rs`); [`history`]'s store is a leaf
+//!    every domain records its events into, and it calls no domain.
+//! 6. The bottom: `core` (server only: configuration, database, state, the request's principal,
+//!    web security, limits, secrets, telemetry), [`routes`] (the one route table), [`errors`]
+//!    (the one error type) and [`moment`] (times as pages word them).
 //!
 //! Server-only code sits behind the `ssr` feature; the browser bundle is built with `hydrate`.
-//! Inside a domain, `api.rs` holds thin `#[server]` functions, `pages.rs` the components, and the
-//! `ssr`-only files hold SQL (`store.rs`) and logic that tests call directly.
 
 pub mod accounts;
+#[cfg(feature = "ssr")]
+pub mod admin;
+pub mod alerts;
 pub mod app;
 #[cfg(feature = "ssr")]
 pub mod core;
+pub mod devices;
 pub mod errors;
 pub mod history;
+pub mod moment;
+pub mod reauth;
+pub mod routes;
 pub mod security_page;
+#[cfg(feature = "ssr")]
+pub mod server;
 pub mod sessions;
 pub mod two_step;
+pub mod ui;
 
 /// Browser entry point: hydrates the server-rendered page.
 #[cfg(feature = "hydrate")]

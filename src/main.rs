@@ -1,6 +1,6 @@
 //! The `keycard` binary: reads configuration, starts logging, serves until SIGTERM or Ctrl-C.
 //! `keycard migrate` only applies migrations; `keycard admin …` runs an operator command
-//! (see `keycard::sessions::admin`).
+//! (see `keycard::admin`).
 
 fn main() -> std::process::ExitCode {
     // Before any thread starts allocating: see the function's documentation.
@@ -25,9 +25,9 @@ async fn run() -> std::process::ExitCode {
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        None | Some("serve") => keycard::core::server::serve(config).await,
-        Some("migrate") => keycard::core::server::migrate_only(config).await,
-        Some("admin") => return keycard::core::server::admin(config, &args[1..]).await,
+        None | Some("serve") => keycard::server::serve(config).await,
+        Some("migrate") => keycard::server::migrate_only(config).await,
+        Some("admin") => return keycard::server::admin(config, &args[1..]).await,
         Some(other) => {
             eprintln!("keycard: unknown command {other:?}; use `keycard`, `keycard serve`, `keycard migrate` or `keycard admin`");
             return std::process::ExitCode::from(2);

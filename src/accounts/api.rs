@@ -20,24 +20,24 @@ fn check_field_lengths(fields: &[&str]) -> Result<(), AppError> {
 /// The code step, carrying `next` (already checked) along.
 #[cfg(feature = "ssr")]
 fn code_step_path(next: &str) -> String {
-    if next == "/" {
-        "/login/code".to_owned()
+    if next == crate::routes::HOME {
+        crate::routes::CODE_STEP.to_owned()
     } else {
-        format!("/login/code?next={}", crate::sessions::auth::urlencode(next))
+        format!("{}?next={}", crate::routes::CODE_STEP, crate::routes::urlencode(next))
     }
 }
 
 /// Creates an account, signs it in and goes to the account home.
 #[server(prefix = "/api", endpoint = "signup")]
 pub async fn sign_up(email: String, password: String) -> Result<(), AppError> {
-    use crate::core::server::RequestContext;
-    use crate::sessions::auth::{start_session, SignInMethod, Stage};
+    use crate::core::{principal::Stage, request::RequestContext};
+    use crate::sessions::{keys::SignInMethod, principal::start_session};
     check_field_lengths(&[&email, &password])?;
-    let ctx = RequestContext::get().await?;
+    let ctx = RequestContext::current()?;
     let user_id = super::service::sign_up(&ctx.state, &email, &password, &ctx.origin.ip).await?;
     start_session(&ctx.session, &ctx.state, user_id, Stage::Complete, SignInMethod::Password, false, ctx.origin)
         .await?;
-    leptos_axum::redirect("/");
+    leptos_axum::redirect(crate::routes::HOME);
     Ok(())
 }
 
@@ -50,16 +50,15 @@ pub async fn log_in(
     remember: Option<String>,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::core::server::RequestContext;
-    use crate::sessions::auth::{start_session, SignInMethod, Stage};
-    use crate::sessions::next::safe_next;
+    use crate::core::{principal::Stage, request::RequestContext};
+    use crate::sessions::{keys::SignInMethod, next::safe_next, principal::start_session};
     check_field_lengths(&[&email, &password, next.as_deref().unwrap_or_default()])?;
-    let ctx = RequestContext::get().await?;
+    let ctx = RequestContext::current()?;
     let user_id = super::service::verify_credentials(&ctx.state, &email, &password, &ctx.origin.ip).await?;
     let remember = remember.is_some();
     let next = safe_next(next.as_deref());
     // With two-step on, the password only gets the session to the code step (5 minutes at most).
-    if crate::two_step::store::is_enabled(&ctx.state.db, user_id).await.map_err(AppError::internal)? {
+    if crate::two_step::store::is_enabled(&ctx.state.db, user_id).await? {
         start_session(
             &ctx.session,
             &ctx.state,
@@ -79,15 +78,9 @@ pub async fn log_in(
     Ok(())
 }
 
-/// The signed-in account's home data.
+/// The signed-in account's home data (from the principal: no further read).
 #[server(prefix = "/api", endpoint = "home")]
 pub async fn account_home() -> Result<HomeView, AppError> {
-    use crate::core::server::RequestContext;
-    let ctx = RequestContext::get().await?;
-    let auth = crate::sessions::auth::require_signed_in_for_page(&ctx.session, &ctx.state).await?;
-    let account = super::store::account_by_id(&ctx.state.db, auth.user_id)
-        .await
-        .map_err(AppError::internal)?
-        .ok_or(AppError::NotSignedIn)?;
-    Ok(HomeView { email: account.email, member_since: account.created_at })
+    let me = crate::core::principal::signed_in_for_page()?;
+    Ok(HomeView { email: me.email })
 }

@@ -19,5 +19,4 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HomeView {
     pub email: String,
-    pub member_since: i64,
 }

@@ -6,10 +6,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{account_home, LogIn, SignUp};
-use crate::app::action_error;
-use crate::errors::{
-    AppError, ACCOUNT_DELETED, SESSION_EXPIRED, SIGNED_OUT_ELSEWHERE, TOO_MANY_CODES, TOO_MANY_CONFIRMATIONS,
-};
+use crate::errors::{ACCOUNT_DELETED, SESSION_EXPIRED, SIGNED_OUT_ELSEWHERE, TOO_MANY_CODES, TOO_MANY_CONFIRMATIONS};
+use crate::ui::{action_error, SignedOutNotice};
 
 #[component]
 pub fn SignUpPage() -> impl IntoView {
@@ -101,40 +99,4 @@ pub fn HomePage() -> impl IntoView {
             })}
         </Suspense>
     }
-}
-
-/// Shown when a page's data could not be loaded; a signed-out browser is sent to sign-in.
-#[component]
-pub fn SignedOutNotice(err: AppError) -> impl IntoView {
-    let signed_out = matches!(err, AppError::NotSignedIn | AppError::SignedOutElsewhere | AppError::SessionExpired);
-    if signed_out {
-        #[cfg(feature = "hydrate")]
-        {
-            // Says why on the sign-in page, as the server's guard does for full page loads.
-            let ended = match err {
-                AppError::SignedOutElsewhere => "&ended=elsewhere",
-                AppError::SessionExpired => "&ended=expired",
-                _ => "",
-            };
-            let here = leptos::prelude::window().location().pathname().unwrap_or_else(|_| "/".into());
-            let _ =
-                leptos::prelude::window().location().assign(&format!("/login?next={}{ended}", js_sys_encode(&here)));
-        }
-    }
-    view! {
-        <section class="card">
-            <p class="error" role="alert">{err.to_string()}</p>
-            {signed_out.then(|| view! { <p><a href="/login">"Sign in"</a></p> })}
-        </section>
-    }
-}
-
-#[cfg(feature = "hydrate")]
-fn js_sys_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -1,6 +1,6 @@
 //! Changing the password of a signed-in account: the current password, the sign-up strength
 //! rules, then in one transaction the new hash, `password_changed_at`, and the end of every other
-//! session (`crate::sessions::devices::end_other_sessions_in`: on their next request they learn
+//! session (`crate::sessions::lifecycle::end_sessions`: on their next request they learn
 //! "You were signed out from another device.").
 //! The caller then rotates this session's id.
 //!
@@ -11,8 +11,11 @@
 use super::password::{check_new_password, hash_password, off_thread};
 use super::service::{verify_account_password, PasswordCheck};
 use super::store;
+use crate::core::principal::EndReason;
 use crate::core::state::AppState;
 use crate::errors::AppError;
+use crate::history::{store as history, Kind};
+use crate::sessions::lifecycle::{end_sessions, Sessions};
 
 /// What a password change did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,26 +65,17 @@ pub async fn change_password(
     }
     let hash = state.hashing.admit()?.run(move || hash_password(&new_password)).await??;
 
-    let mut tx = state.db.pool.begin().await.map_err(AppError::internal)?;
-    sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3")
-        .bind(&hash)
-        .bind(at)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(AppError::internal)?;
-    let ended = crate::sessions::devices::end_other_sessions_in(&mut tx, user_id, current_hash, at, None)
-        .await
-        .map_err(AppError::internal)?;
+    let mut tx = state.db.pool.begin().await?;
+    store::set_password_hash(&mut tx, user_id, &hash, at).await?;
+    let others = Sessions::OthersOf { user_id, except_id_hash: current_hash, unused_since: None };
+    let ended = end_sessions(&mut tx, others, EndReason::SignedOutElsewhere, at).await?.len() as u64;
     // The change and its history event commit together.
     let detail = match ended {
         0 => "No other session was signed in".to_owned(),
         1 => "1 other session signed out".to_owned(),
         n => format!("{n} other sessions signed out"),
     };
-    let event =
-        crate::history::store::Event::now_by_current(user_id, crate::history::Kind::PasswordChanged, at, &detail);
-    crate::history::store::record(&mut tx, &event).await.map_err(AppError::internal)?;
-    tx.commit().await.map_err(AppError::internal)?;
+    history::record(&mut tx, &history::Event::by_current_request(user_id, Kind::PasswordChanged, at, &detail)).await?;
+    tx.commit().await?;
     Ok(PasswordChange::Changed { other_sessions_ended: ended })
 }

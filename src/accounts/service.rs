@@ -131,7 +131,7 @@ async fn check_password(
             Ok(PasswordCheck::Correct)
         }
         (Some(user_id), false) => {
-            let mut event = crate::history::store::Event::now_by_current(
+            let mut event = crate::history::store::Event::by_current_request(
                 user_id,
                 crate::history::Kind::SignInFailed,
                 now(),

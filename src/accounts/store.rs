@@ -1,6 +1,6 @@
 //! SQL for the `users` table.
 
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use crate::core::db::{is_unique_violation, Db};
 
@@ -80,4 +80,15 @@ pub async fn credentials_by_id(db: &Db, user_id: i64) -> Result<Option<(String, 
         .fetch_optional(&db.pool)
         .await?;
     Ok(row.map(|row| (row.get(0), Credentials { user_id, password_hash: row.get(1) })))
+}
+
+/// Sets a new password hash (inside the caller's transaction, with the change's other effects).
+pub async fn set_password_hash(conn: &mut AnyConnection, user_id: i64, hash: &str, at: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3")
+        .bind(hash)
+        .bind(at)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -1,14 +1,18 @@
-//! The small server-side core every domain uses.
+//! The small server-side core every domain uses: configuration, the database pool, shared state,
+//! the request's principal, web-security middleware, limits, secrets and telemetry. It imports no
+//! domain: only the shared `errors` and `routes` below it.
 
 pub mod config;
 pub mod db;
 pub mod error_links;
 pub mod hashing;
 pub mod listener;
+pub mod principal;
+pub mod request;
 pub mod secrets;
-pub mod server;
 pub mod stalled_renders;
 pub mod state;
 pub mod telemetry;
 pub mod throttle;
+pub mod user_agent;
 pub mod web;

@@ -26,15 +26,9 @@ use axum::{
 pub const RENDER_ATTEMPT_LIMIT: Duration = Duration::from_secs(5);
 pub const RENDER_ATTEMPTS: usize = 3;
 
-/// Whether the request is a server-rendered page (not a server function, asset or probe).
+/// Whether the request renders a Leptos page (a GET or HEAD of a page in [`crate::routes`]).
 pub fn is_page_render(method: &Method, path: &str) -> bool {
-    let last_segment = path.rsplit('/').next().unwrap_or_default();
-    matches!(*method, Method::GET | Method::HEAD)
-        && !path.starts_with("/api/")
-        && !path.starts_with("/pkg/")
-        && !matches!(path, "/healthz" | "/readyz")
-        && !path.starts_with("/history/export")
-        && !last_segment.contains('.')
+    matches!(*method, Method::GET | Method::HEAD) && crate::routes::renders_page(path)
 }
 
 /// Session keys one render attempt has consumed, removed when that attempt succeeds.
@@ -57,7 +51,8 @@ pub async fn consume_session_key_in(
     }
 }
 
-/// [`consume_session_key_in`] for server functions: the attempt's keys come from the request.
+/// [`consume_session_key_in`] for the current request: the attempt's keys come from it. Called
+/// only by `crate::sessions::keys::SessionKey::take_shown_once`.
 pub async fn consume_session_key(
     session: &tower_sessions::Session,
     key: &'static str,

@@ -14,11 +14,17 @@ pub struct AppState {
     /// both answers cost the same work.
     pub dummy_hash: Arc<str>,
     pub leptos_options: LeptosOptions,
-    pub sessions: crate::sessions::store::KeycardStore,
     /// Encrypts TOTP secrets and keys recovery-code hashes (see [`super::secrets`]).
     pub secrets: Arc<super::secrets::SecretKey>,
     /// Bounds concurrent password hashing (see [`super::hashing`]).
     pub hashing: super::hashing::HashingPool,
+}
+
+impl AppState {
+    /// The state, inside a server function or a page render.
+    pub fn current() -> Result<AppState, crate::errors::AppError> {
+        leptos::prelude::use_context::<AppState>().ok_or_else(|| crate::errors::AppError::internal("AppState missing"))
+    }
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

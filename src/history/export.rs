@@ -1,5 +1,5 @@
 //! `GET /history/export.json` and `/history/export.csv`: the signed-in account's own history as
-//! a download. Plain axum handlers (a file download, not a page); the session is checked here,
+//! a download. Plain axum handlers (a file download, not a page); the principal is checked here,
 //! as the page guard covers pages only. Like other sensitive actions it needs a recent
 //! re-authentication: without one the browser goes to the prompt, which returns to the download
 //! links on the History page.
@@ -10,6 +10,9 @@
 //! normally keeps a history far smaller). The request time limit covers only the start of the
 //! answer, not the download itself.
 
+use super::store::{self, StoredEvent};
+use crate::core::principal::Principal;
+use crate::core::{db::Db, state::AppState};
 use axum::{
     body::Body,
     extract::State,
@@ -17,11 +20,6 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Serialize;
-use tower_sessions::Session;
-
-use super::store::{self, StoredEvent};
-use crate::core::{db::Db, state::AppState};
-use crate::sessions::auth::require_signed_in;
 
 /// The most events one export holds (the newest ones).
 pub const MAX_EXPORT_EVENTS: usize = 100_000;
@@ -52,7 +50,7 @@ impl From<StoredEvent> for ExportRow {
             kind: e.kind.as_str(),
             event: e.kind.label(),
             at: e.at,
-            at_utc: crate::sessions::devices::moment(e.at, e.at).iso,
+            at_utc: crate::moment::moment(e.at, e.at).iso,
             detail: e.detail,
             ip: e.ip,
             user_agent: e.user_agent,
@@ -119,17 +117,16 @@ impl Format {
 }
 
 /// The signed-in account whose history may be downloaded now, or the answer to give instead.
-async fn authorize(state: &AppState, session: &Session) -> Result<i64, Response> {
-    let auth = require_signed_in(session).await.map_err(|_| Redirect::to("/login?next=/history").into_response())?;
-    let recent = crate::sessions::reauth::is_recent(session, state.config.reauth_window).await.unwrap_or(false);
-    if !recent {
-        return Err(Redirect::to(&crate::sessions::reauth::prompt_path(EXPORT_LINKS_PATH)).into_response());
+fn authorize(state: &AppState, principal: Principal) -> Result<i64, Response> {
+    let me = principal.signed_in().map_err(|_| Redirect::to("/login?next=/history").into_response())?;
+    if !me.reauthenticated_within(state.config.reauth_window, crate::core::db::now()) {
+        return Err(Redirect::to(&crate::routes::reauth_prompt(EXPORT_LINKS_PATH)).into_response());
     }
-    Ok(auth.user_id)
+    Ok(me.user_id)
 }
 
-async fn download(state: AppState, session: Session, format: Format) -> Response {
-    let user_id = match authorize(&state, &session).await {
+async fn download(state: AppState, principal: Principal, format: Format) -> Response {
+    let user_id = match authorize(&state, principal) {
         Ok(user_id) => user_id,
         Err(response) => return response,
     };
@@ -152,12 +149,12 @@ async fn download(state: AppState, session: Session, format: Format) -> Response
     }
 }
 
-pub async fn json(State(state): State<AppState>, session: Session) -> Response {
-    download(state, session, Format::Json).await
+pub async fn json(State(state): State<AppState>, principal: Principal) -> Response {
+    download(state, principal, Format::Json).await
 }
 
-pub async fn csv(State(state): State<AppState>, session: Session) -> Response {
-    download(state, session, Format::Csv).await
+pub async fn csv(State(state): State<AppState>, principal: Principal) -> Response {
+    download(state, principal, Format::Csv).await
 }
 
 /// What the streamed body does next.

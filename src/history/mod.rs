@@ -1,6 +1,6 @@
 //! The account's security history (`/history`): every security event, recorded in the same
-//! transaction as its change; new-device alerts shown in the page frame of the account's other
-//! sessions ("This wasn't me" / "It was me"); export as JSON and CSV; retention purge.
+//! transaction as its change ([`store`], a leaf every domain writes into), the new-device rule
+//! ([`rules`]), the page ([`pages`], [`api`]) and the download ([`export`]).
 
 pub mod api;
 #[cfg(feature = "ssr")]
@@ -13,7 +13,7 @@ pub mod store;
 
 use serde::{Deserialize, Serialize};
 
-use crate::sessions::Moment;
+use crate::moment::Moment;
 
 /// What happened. Stored as its `as_str` text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,14 +27,15 @@ pub enum Kind {
     RecoveryCodesRegenerated,
     PasswordChanged,
     SessionEnded,
-    OtherSessionsEnded,
+    OtherDevicesSignedOut,
+    UnusedSessionsSignedOut,
     SignedOutByAdmin,
     SecondFactorLocked,
     AlertAnswered,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::SignedIn,
         Kind::SignInFailed,
         Kind::CodeFailed,
@@ -44,7 +45,8 @@ impl Kind {
         Kind::RecoveryCodesRegenerated,
         Kind::PasswordChanged,
         Kind::SessionEnded,
-        Kind::OtherSessionsEnded,
+        Kind::OtherDevicesSignedOut,
+        Kind::UnusedSessionsSignedOut,
         Kind::SignedOutByAdmin,
         Kind::SecondFactorLocked,
         Kind::AlertAnswered,
@@ -61,7 +63,8 @@ impl Kind {
             Kind::RecoveryCodesRegenerated => "recovery_codes_regenerated",
             Kind::PasswordChanged => "password_changed",
             Kind::SessionEnded => "session_ended",
-            Kind::OtherSessionsEnded => "other_sessions_ended",
+            Kind::OtherDevicesSignedOut => "other_devices_signed_out",
+            Kind::UnusedSessionsSignedOut => "unused_sessions_signed_out",
             Kind::SignedOutByAdmin => "signed_out_by_admin",
             Kind::SecondFactorLocked => "second_factor_locked",
             Kind::AlertAnswered => "alert_answered",
@@ -84,7 +87,8 @@ impl Kind {
             Kind::RecoveryCodesRegenerated => "Recovery codes regenerated",
             Kind::PasswordChanged => "Password changed",
             Kind::SessionEnded => "Session signed out",
-            Kind::OtherSessionsEnded => "All other devices signed out",
+            Kind::OtherDevicesSignedOut => "All other devices signed out",
+            Kind::UnusedSessionsSignedOut => "Unused sessions signed out",
             Kind::SignedOutByAdmin => "All devices signed out by an administrator",
             Kind::SecondFactorLocked => "Two-step codes locked after wrong codes",
             Kind::AlertAnswered => "Alert answered",
@@ -114,13 +118,12 @@ pub struct HistoryPageView {
     pub kind: Option<Kind>,
 }
 
-/// An alert for the banner: a sign-in from a new device ([`Kind::SignedIn`]) or someone who
-/// knew the password but failed the two-step code ([`Kind::SecondFactorLocked`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AlertView {
-    pub id: i64,
-    pub kind: Kind,
-    pub device: String,
-    pub ip: String,
-    pub when: Moment,
+/// "Firefox 133 on Linux" for an event's user agent (empty when the event has no browser).
+#[cfg(feature = "ssr")]
+pub fn device_name(user_agent: &str) -> String {
+    if user_agent.is_empty() {
+        String::new()
+    } else {
+        crate::core::user_agent::describe(user_agent).name
+    }
 }

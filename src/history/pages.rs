@@ -1,6 +1,6 @@
 //! The History page (`/history`: events newest first, filter by kind, "Older events" pages,
-//! downloads) and the new-device banner the page frame shows on every page. Plain GET/POST
-//! forms, so both work without JavaScript. Browser-supplied text is rendered as escaped text.
+//! downloads). Plain GET
+//! forms, so it works without JavaScript. Browser-supplied text is rendered as escaped text.
 //! The download links are plain (`rel="external"`, so the client router leaves them to the
 //! browser): the server answers with an attachment, or with a redirect to the password prompt.
 
@@ -8,10 +8,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::api::{history_page, open_alerts, AcknowledgeAlert, NotMe};
+use super::api::history_page;
 use super::{EventView, Kind};
-use crate::accounts::pages::SignedOutNotice;
-use crate::app::action_error;
+use crate::ui::{SignedOutNotice, When};
 
 #[component]
 pub fn HistoryPage() -> impl IntoView {
@@ -86,66 +85,10 @@ fn EventRow(event: EventView) -> impl IntoView {
                 {event.new_device.then(|| view! { " " <span class="badge">"New device"</span> })}
             </p>
             <p class="help">
-                <time datetime=event.when.iso.clone() title=event.when.exact.clone()>{event.when.relative.clone()}</time>
+                <When moment=event.when.clone()/>
                 " (" {event.when.exact.clone()} ")"
                 {(!from.is_empty()).then(|| view! { " · " {from.clone()} })}
             </p>
         </li>
-    }
-}
-
-/// New sign-ins from other sessions of this account, until acknowledged. Rendered by the frame.
-#[component]
-pub fn NewDeviceBanner() -> impl IntoView {
-    let alerts = Resource::new(|| (), |_| open_alerts());
-    let ack = ServerAction::<AcknowledgeAlert>::new();
-    let not_me = ServerAction::<NotMe>::new();
-    let error = move || action_error(ack.value().get()).or_else(|| action_error(not_me.value().get()));
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                let alerts = alerts.await.unwrap_or_default();
-                (!alerts.is_empty()).then(|| view! {
-                    <section class="alert-banner" role="alert" aria-label="New sign-in">
-                        {move || error().map(|message| view! { <p class="error">{message}</p> })}
-                        {alerts.into_iter().map(|alert| {
-                            let from = if alert.device.is_empty() { alert.ip.clone() } else { format!("{} ({})", alert.device, alert.ip) };
-                            view! {
-                                <div class="alert">
-                                    {if alert.kind == Kind::SecondFactorLocked {
-                                        view! {
-                                            <p>
-                                                "Someone entered your password but failed the two-step code, from " {from} ", "
-                                                <time datetime=alert.when.iso.clone() title=alert.when.exact.clone()>{alert.when.relative.clone()}</time>
-                                                ". If it was not you, "
-                                                <a href="/security/password">"change your password"</a>
-                                                "."
-                                            </p>
-                                        }.into_any()
-                                    } else {
-                                        view! {
-                                            <p>
-                                                "New sign-in to your account from " {from} ", "
-                                                <time datetime=alert.when.iso.clone() title=alert.when.exact.clone()>{alert.when.relative.clone()}</time>
-                                                "."
-                                            </p>
-                                        }.into_any()
-                                    }}
-                                    <ActionForm action=not_me attr:class="inline">
-                                        <input type="hidden" name="alert" value=alert.id/>
-                                        <button type="submit">"This wasn't me"</button>
-                                    </ActionForm>
-                                    <ActionForm action=ack attr:class="inline">
-                                        <input type="hidden" name="alert" value=alert.id/>
-                                        <button type="submit" class="secondary">"It was me"</button>
-                                    </ActionForm>
-                                    " "<a href="/security#something-wrong">"What to do if something looks wrong"</a>
-                                </div>
-                            }
-                        }).collect_view()}
-                    </section>
-                })
-            })}
-        </Suspense>
     }
 }

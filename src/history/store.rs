@@ -1,5 +1,6 @@
-//! SQL for `history_events`: recording an event inside the caller's transaction, the page's
-//! keyset-paginated listing, new-device alerts, and the retention purge.
+//! SQL for `history_events`: recording an event inside the caller's transaction (with the
+//! new-device rule for sign-ins), the page's keyset-paginated listing, and the retention purge.
+//! A leaf: every domain writes into it; it calls none of them.
 //!
 //! Every writer of a security change calls [`record`] (or [`record_sign_in`]) on the same
 //! connection/transaction as the change, so an event exists exactly when its change committed.
@@ -9,9 +10,7 @@ use sqlx::{AnyConnection, Row};
 use super::rules;
 use super::Kind;
 use crate::core::db::Db;
-
-/// Longest user-agent text kept with an event.
-const MAX_USER_AGENT: usize = 512;
+use crate::core::request::{RequestOrigin, MAX_USER_AGENT};
 
 /// One event to record. `ip`/`user_agent` name the browser the event is about.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,37 +26,18 @@ pub struct Event {
 }
 
 impl Event {
-    /// An event about the browser of the current request (see [`Actor::current`]).
-    pub fn now_by_current(user_id: i64, kind: Kind, at: i64, detail: &str) -> Event {
-        let actor = Actor::current();
+    /// An event about the browser of the current request ([`RequestOrigin::current`]).
+    pub fn by_current_request(user_id: i64, kind: Kind, at: i64, detail: &str) -> Event {
+        let origin = RequestOrigin::current();
         Event {
             user_id,
             kind,
             at,
-            ip: actor.ip,
-            user_agent: actor.user_agent,
+            ip: origin.ip,
+            user_agent: origin.user_agent,
             detail: detail.to_owned(),
             session_public_id: None,
         }
-    }
-}
-
-/// The browser making the current request, read from the Leptos request context when there is
-/// one (server functions); empty otherwise (background tasks, direct calls from tests).
-#[derive(Clone, Debug, Default)]
-pub struct Actor {
-    pub ip: String,
-    pub user_agent: String,
-}
-
-impl Actor {
-    pub fn current() -> Actor {
-        leptos::prelude::use_context::<axum::http::request::Parts>()
-            .map(|parts| {
-                let origin = crate::sessions::auth::RequestOrigin::from_parts(&parts);
-                Actor { ip: origin.ip, user_agent: origin.user_agent }
-            })
-            .unwrap_or_default()
     }
 }
 
@@ -160,7 +140,7 @@ pub async fn list(
     Ok((events, next))
 }
 
-fn stored(row: &sqlx::any::AnyRow) -> Option<StoredEvent> {
+pub fn stored(row: &sqlx::any::AnyRow) -> Option<StoredEvent> {
     Some(StoredEvent {
         id: row.get(0),
         kind: Kind::parse(&row.get::<String, _>(1))?,
@@ -170,102 +150,6 @@ fn stored(row: &sqlx::any::AnyRow) -> Option<StoredEvent> {
         detail: row.get(5),
         alert: row.get::<i64, _>(6) != 0,
     })
-}
-
-/// The session looking at or answering alerts, by its public handle. Only sessions signed in
-/// *before* an alert was raised may see or answer it: not the session that raised it, nor any
-/// session started after it (a thief who signed in must not be able to dismiss the alert about
-/// that sign-in). "Before" compares event ids with the viewer's own `signed_in` event, so two
-/// sign-ins in the same second are still ordered.
-#[derive(Clone, Copy, Debug)]
-pub struct Viewer<'a> {
-    pub public_id: &'a str,
-}
-
-/// SQL: the alert `h` was raised after the viewer (`$viewer`, a handle) signed in, by another session.
-const RAISED_AFTER_VIEWER: &str = "COALESCE(h.session_public_id, '') <> $viewer AND h.id > COALESCE(\
-    (SELECT MAX(v.id) FROM history_events v WHERE v.user_id = h.user_id AND v.kind = 'signed_in' \
-     AND v.session_public_id = $viewer), 9223372036854775807)";
-
-/// Open alerts of `user_id` that `viewer` may answer (new-device sign-ins, second-factor locks).
-pub async fn open_alerts(db: &Db, user_id: i64, viewer: Viewer<'_>) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let sql = format!(
-        "SELECT h.id, h.kind, h.at, h.ip, h.user_agent, h.detail, h.alert FROM history_events h \
-         WHERE h.user_id = $1 AND h.alert = 1 AND h.alert_ack_at IS NULL AND {} ORDER BY h.id DESC LIMIT 5",
-        RAISED_AFTER_VIEWER.replace("$viewer", "$2"),
-    );
-    let rows = sqlx::query(&sql).bind(user_id).bind(viewer.public_id).fetch_all(&db.pool).await?;
-    Ok(rows.iter().filter_map(stored).collect())
-}
-
-/// Marks an open alert answered, if `viewer` may answer it; returns the handle of the session
-/// that raised it (outer `None`: no such alert for this viewer).
-async fn answer(
-    tx: &mut AnyConnection,
-    user_id: i64,
-    alert_id: i64,
-    viewer: Viewer<'_>,
-    at: i64,
-) -> Result<Option<Option<String>>, sqlx::Error> {
-    let sql = format!(
-        "UPDATE history_events SET alert_ack_at = $3 WHERE id IN (SELECT h.id FROM history_events h \
-         WHERE h.id = $1 AND h.user_id = $2 AND h.alert = 1 AND h.alert_ack_at IS NULL AND {}) \
-         AND alert_ack_at IS NULL RETURNING session_public_id",
-        RAISED_AFTER_VIEWER.replace("$viewer", "$4"),
-    );
-    let row =
-        sqlx::query(&sql).bind(alert_id).bind(user_id).bind(at).bind(viewer.public_id).fetch_optional(&mut *tx).await?;
-    Ok(row.map(|row| row.get(0)))
-}
-
-/// The `alert_answered` event, naming the session that answered.
-fn answered_event(user_id: i64, viewer: Viewer<'_>, at: i64, detail: &str) -> Event {
-    let mut event = Event::now_by_current(user_id, Kind::AlertAnswered, at, detail);
-    event.session_public_id = Some(viewer.public_id.to_owned());
-    event
-}
-
-/// "It was me": the alert is acknowledged, with its `alert_answered` event. False when there is
-/// no such open alert that `viewer` may answer.
-pub async fn acknowledge(
-    db: &Db,
-    user_id: i64,
-    alert_id: i64,
-    viewer: Viewer<'_>,
-    at: i64,
-) -> Result<bool, sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
-    if answer(&mut tx, user_id, alert_id, viewer, at).await?.is_none() {
-        tx.rollback().await?;
-        return Ok(false);
-    }
-    record(&mut tx, &answered_event(user_id, viewer, at, "It was me")).await?;
-    tx.commit().await?;
-    Ok(true)
-}
-
-/// "This wasn't me": in one transaction the alert is answered and the session that raised it is
-/// signed out (with its `session_ended` event), unless it is the session asking. False when there
-/// is no such open alert that `viewer` may answer.
-pub async fn not_me(
-    db: &Db,
-    user_id: i64,
-    alert_id: i64,
-    viewer: Viewer<'_>,
-    current_hash: &str,
-    at: i64,
-) -> Result<bool, sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
-    let Some(raised_by) = answer(&mut tx, user_id, alert_id, viewer, at).await? else {
-        tx.rollback().await?;
-        return Ok(false);
-    };
-    record(&mut tx, &answered_event(user_id, viewer, at, "This wasn't me")).await?;
-    if let Some(handle) = raised_by {
-        crate::sessions::devices::revoke_in(&mut tx, user_id, &handle, current_hash, at).await?;
-    }
-    tx.commit().await?;
-    Ok(true)
 }
 
 /// Deletes events older than `cutoff`, at most `batch` rows; returns how many went.

@@ -7,22 +7,15 @@ use leptos::prelude::*;
 use super::{SecurityView, SensitivePageView};
 use crate::errors::AppError;
 
-pub const SECURITY_PATH: &str = "/security";
-pub const PASSWORD_PATH: &str = "/security/password";
-pub const DELETE_PATH: &str = "/security/delete";
-
 /// The Security page's checkup.
 #[server(prefix = "/api", endpoint = "security")]
 pub async fn security_checkup() -> Result<SecurityView, AppError> {
-    use crate::core::{db::now, server::RequestContext};
-    use crate::sessions::devices::relative;
-    let ctx = RequestContext::get().await?;
-    let auth = crate::sessions::auth::require_signed_in_for_page(&ctx.session, &ctx.state).await?;
-    let current = ctx.session.id().map(|id| crate::sessions::store::hash_id(&id)).ok_or(AppError::NotSignedIn)?;
+    use crate::core::{db::now, principal::signed_in_for_page, state::AppState};
+    use crate::moment::relative;
+    let me = signed_in_for_page()?;
     let t = now();
-    let checkup = super::checkup::compute(&ctx.state.db, auth.user_id, &current, t)
-        .await
-        .map_err(AppError::internal)?
+    let checkup = super::checkup::compute(&AppState::current()?.db, me.user_id, &me.id_hash, t)
+        .await?
         .ok_or(AppError::NotSignedIn)?;
     Ok(SecurityView {
         password_age: relative(checkup.password_changed_at, t),
@@ -36,38 +29,31 @@ pub async fn security_checkup() -> Result<SecurityView, AppError> {
 /// re-authentication the browser is sent to the prompt, which comes back here.
 #[cfg(feature = "ssr")]
 async fn sensitive_page(return_to: &str) -> Result<SensitivePageView, AppError> {
-    use crate::core::server::RequestContext;
-    let ctx = RequestContext::get().await?;
-    let auth = crate::sessions::auth::require_signed_in_for_page(&ctx.session, &ctx.state).await?;
-    let account = crate::accounts::store::account_by_id(&ctx.state.db, auth.user_id)
-        .await
-        .map_err(AppError::internal)?
-        .ok_or(AppError::NotSignedIn)?;
-    let confirmed = crate::sessions::reauth::require_recent(&ctx.session, &ctx.state, return_to).await?;
-    Ok(SensitivePageView { confirmed, email: account.email })
+    use crate::core::{principal::require_recent_reauth, principal::signed_in_for_page, state::AppState};
+    let me = signed_in_for_page()?;
+    let confirmed = require_recent_reauth(&me, &AppState::current()?, return_to);
+    Ok(SensitivePageView { confirmed, email: me.email })
 }
 
 /// The password page's data (sends a session without recent re-authentication to the prompt).
 #[server(prefix = "/api", endpoint = "security/password-page")]
 pub async fn password_page() -> Result<SensitivePageView, AppError> {
-    sensitive_page(PASSWORD_PATH).await
+    sensitive_page(crate::routes::PASSWORD).await
 }
 
 /// The deletion page's data (sends a session without recent re-authentication to the prompt).
 #[server(prefix = "/api", endpoint = "security/delete-page")]
 pub async fn delete_page() -> Result<SensitivePageView, AppError> {
-    sensitive_page(DELETE_PATH).await
+    sensitive_page(crate::routes::DELETE_ACCOUNT).await
 }
 
-/// **Sign out** sessions unused for more than 30 days.
+/// **Sign out unused sessions**: those unused for more than 30 days.
 #[server(prefix = "/api", endpoint = "security/sign-out-stale")]
-pub async fn sign_out_stale_sessions() -> Result<(), AppError> {
-    use crate::core::{db::now, server::RequestContext};
-    let ctx = RequestContext::get().await?;
-    let auth = crate::sessions::auth::require_signed_in(&ctx.session).await?;
-    let current = ctx.session.id().map(|id| crate::sessions::store::hash_id(&id)).ok_or(AppError::NotSignedIn)?;
-    super::checkup::sign_out_stale(&ctx.state.db, auth.user_id, &current, now()).await.map_err(AppError::internal)?;
-    leptos_axum::redirect(SECURITY_PATH);
+pub async fn sign_out_unused_sessions() -> Result<(), AppError> {
+    use crate::core::{db::now, principal::signed_in, state::AppState};
+    let me = signed_in()?;
+    super::checkup::sign_out_unused_sessions(&AppState::current()?.db, me.user_id, &me.id_hash, now()).await?;
+    leptos_axum::redirect(crate::routes::SECURITY);
     Ok(())
 }
 
@@ -77,23 +63,23 @@ pub async fn sign_out_stale_sessions() -> Result<(), AppError> {
 pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
     use crate::accounts::password::MAX_PASSWORD_CHARS;
     use crate::accounts::password_change::PasswordChange;
-    use crate::core::{db::now, server::RequestContext};
+    use crate::core::{db::now, principal::require_recent_reauth, principal::signed_in, request::RequestContext};
+    use crate::sessions::principal::{rotate_id, sign_out};
     if current_password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(AppError::Invalid(crate::accounts::password_change::WRONG_CURRENT_PASSWORD.into()));
     }
     if new_password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(AppError::Invalid(format!("Use at most {MAX_PASSWORD_CHARS} characters for your password.")));
     }
-    let ctx = RequestContext::get().await?;
-    let auth = crate::sessions::auth::require_signed_in(&ctx.session).await?;
-    if !crate::sessions::reauth::require_recent(&ctx.session, &ctx.state, PASSWORD_PATH).await? {
+    let me = signed_in()?;
+    let ctx = RequestContext::current()?;
+    if !require_recent_reauth(&me, &ctx.state, crate::routes::PASSWORD) {
         return Ok(());
     }
-    let current = ctx.session.id().map(|id| crate::sessions::store::hash_id(&id)).ok_or(AppError::NotSignedIn)?;
     let change = crate::accounts::password_change::change_password(
         &ctx.state,
-        auth.user_id,
-        &current,
+        me.user_id,
+        &me.id_hash,
         &current_password,
         &new_password,
         &ctx.origin.ip,
@@ -101,12 +87,12 @@ pub async fn change_password(current_password: String, new_password: String) -> 
     )
     .await?;
     if change == PasswordChange::Locked {
-        crate::sessions::auth::sign_out(&ctx.session, &ctx.state.sessions).await?;
+        sign_out(&ctx.session, &ctx.state).await?;
         leptos_axum::redirect("/login?ended=locked");
         return Ok(());
     }
     // A fresh id for this browser, keeping the rest of the session.
-    crate::sessions::auth::rotate_id(&ctx.session).await?;
+    rotate_id(&ctx.session, &me).await?;
     leptos_axum::redirect("/security?password=changed");
     Ok(())
 }
@@ -115,25 +101,21 @@ pub async fn change_password(current_password: String, new_password: String) -> 
 /// removes everything, signs this browser out and says so on the sign-in page.
 #[server(prefix = "/api", endpoint = "security/delete")]
 pub async fn delete_account(confirm_email: String) -> Result<(), AppError> {
-    use crate::core::server::RequestContext;
+    use crate::core::{principal::require_recent_reauth, principal::signed_in, request::RequestContext};
     if confirm_email.chars().count() > 1024 {
         return Err(AppError::BadRequest);
     }
-    let ctx = RequestContext::get().await?;
-    let auth = crate::sessions::auth::require_signed_in(&ctx.session).await?;
-    if !crate::sessions::reauth::require_recent(&ctx.session, &ctx.state, DELETE_PATH).await? {
+    let me = signed_in()?;
+    let ctx = RequestContext::current()?;
+    if !require_recent_reauth(&me, &ctx.state, crate::routes::DELETE_ACCOUNT) {
         return Ok(());
     }
-    let account = crate::accounts::store::account_by_id(&ctx.state.db, auth.user_id)
-        .await
-        .map_err(AppError::internal)?
-        .ok_or(AppError::NotSignedIn)?;
-    if !crate::accounts::deletion::confirms_email(&confirm_email, &account.email) {
+    if !crate::accounts::deletion::confirms_email(&confirm_email, &me.email) {
         return Err(AppError::Invalid("Type your account's email address exactly to confirm.".into()));
     }
-    crate::accounts::deletion::delete_account(&ctx.state.db, auth.user_id).await.map_err(AppError::internal)?;
-    // The row is gone; flushing clears the cookie and the session data.
-    ctx.session.flush().await.map_err(AppError::internal)?;
+    crate::accounts::deletion::delete_account(&ctx.state.db, me.user_id).await?;
+    // The row is gone: forgetting clears the cookie and the session data.
+    crate::sessions::principal::forget(&ctx.session).await?;
     leptos_axum::redirect("/login?deleted=1");
     Ok(())
 }

@@ -7,6 +7,10 @@ use sqlx::Row;
 
 use super::{Checkup, STALE_AFTER_SECS};
 use crate::core::db::Db;
+use crate::core::principal::EndReason;
+use crate::devices::service::sessions_signed_out;
+use crate::history::{store as history, Kind};
+use crate::sessions::lifecycle::{end_sessions, live_sql, Sessions};
 
 /// The checkup of `user_id` at time `now`, seen from the session whose id hash is `current_hash`;
 /// `None` when the account does not exist.
@@ -17,7 +21,7 @@ use crate::core::db::Db;
 /// - Open alerts are the alerts not yet answered that this session may answer (raised by other
 ///   sessions after this one signed in), exactly as the banner shows them.
 pub async fn compute(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Result<Option<Checkup>, sqlx::Error> {
-    let row = sqlx::query(
+    let sql = format!(
         "WITH cur AS (SELECT COALESCE(public_id, '') AS public_id FROM sessions WHERE id_hash = $4), \
          this_visit AS (SELECT COALESCE(MAX(h.id), (SELECT COALESCE(MAX(id), 0) + 1 FROM history_events)) AS id \
             FROM history_events h WHERE h.user_id = $1 AND h.kind = 'signed_in' \
@@ -27,9 +31,8 @@ pub async fn compute(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Res
          SELECT u.password_changed_at, \
          (SELECT COUNT(*) FROM totp_secrets t WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL), \
          (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = u.id AND r.used_at IS NULL), \
-         (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.ended_at IS NULL \
-            AND s.stage = 'complete' AND s.last_seen_at < $2 \
-            AND s.idle_expires_at > $3 AND s.absolute_expires_at > $3), \
+         (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND {live} \
+            AND s.stage = 'complete' AND s.last_seen_at < $2), \
          (SELECT COUNT(*) FROM history_events f, last_visit WHERE f.user_id = u.id \
             AND f.kind IN ('sign_in_failed', 'code_failed') AND f.id > last_visit.id), \
          (SELECT MAX(f.at) FROM history_events f, last_visit WHERE f.user_id = u.id \
@@ -41,13 +44,15 @@ pub async fn compute(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Res
               AND v.kind = 'signed_in' AND v.session_public_id IN (SELECT public_id FROM cur)), \
               9223372036854775807)) \
          FROM users u WHERE u.id = $1",
-    )
-    .bind(user_id)
-    .bind(now - STALE_AFTER_SECS)
-    .bind(now)
-    .bind(current_hash)
-    .fetch_optional(&db.pool)
-    .await?;
+        live = live_sql("$3"),
+    );
+    let row = sqlx::query(&sql)
+        .bind(user_id)
+        .bind(now - STALE_AFTER_SECS)
+        .bind(now)
+        .bind(current_hash)
+        .fetch_optional(&db.pool)
+        .await?;
     Ok(row.map(|row| {
         let two_step_on = row.get::<i64, _>(1) > 0;
         Checkup {
@@ -62,27 +67,18 @@ pub async fn compute(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Res
     }))
 }
 
-/// Signs out (reason 'revoked') every live session of `user_id` unused for more than 30 days,
-/// never the one asking, with one history event in the same transaction. Returns how many were
-/// ended.
-pub async fn sign_out_stale(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Result<u64, sqlx::Error> {
-    use crate::history::{store, Kind};
+/// **Sign out unused sessions**: every live session of `user_id` unused for more than 30 days
+/// ends (never the one asking), each with its `session_ended` event, and the action's own event
+/// when any was ended, in one transaction. Returns how many were ended.
+pub async fn sign_out_unused_sessions(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Result<u64, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
-    let ended = crate::sessions::devices::end_other_sessions_in(
-        &mut tx,
-        user_id,
-        current_hash,
-        now,
-        Some(now - STALE_AFTER_SECS),
-    )
-    .await?;
+    let unused =
+        Sessions::OthersOf { user_id, except_id_hash: current_hash, unused_since: Some(now - STALE_AFTER_SECS) };
+    let ended = end_sessions(&mut tx, unused, EndReason::SignedOutElsewhere, now).await?.len() as u64;
     if ended > 0 {
-        let detail = if ended == 1 {
-            "1 unused session signed out".to_owned()
-        } else {
-            format!("{ended} unused sessions signed out")
-        };
-        store::record(&mut tx, &store::Event::now_by_current(user_id, Kind::OtherSessionsEnded, now, &detail)).await?;
+        let detail = sessions_signed_out(ended, "unused ");
+        let event = history::Event::by_current_request(user_id, Kind::UnusedSessionsSignedOut, now, &detail);
+        history::record(&mut tx, &event).await?;
     }
     tx.commit().await?;
     Ok(ended)

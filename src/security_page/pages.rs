@@ -5,11 +5,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::api::{delete_page, password_page, security_checkup, ChangePassword, DeleteAccount, SignOutStaleSessions};
+use super::api::{delete_page, password_page, security_checkup, ChangePassword, DeleteAccount, SignOutUnusedSessions};
 use super::{SecurityView, SensitivePageView, LOW_RECOVERY_CODES};
-use crate::accounts::pages::SignedOutNotice;
-use crate::app::action_error;
 use crate::errors::AppError;
+use crate::ui::{action_error, SignedOutNotice};
 
 #[component]
 pub fn SecurityPage() -> impl IntoView {
@@ -47,7 +46,7 @@ fn Item(ok: bool, title: &'static str, state: String, children: Children) -> imp
 
 #[component]
 fn Checkup(view: SecurityView) -> impl IntoView {
-    let sign_out_stale = ServerAction::<SignOutStaleSessions>::new();
+    let sign_out_unused = ServerAction::<SignOutUnusedSessions>::new();
     let c = view.checkup;
     let two_step_state =
         if c.two_step_on { "Two-step sign-in is on.".to_owned() } else { "Two-step sign-in is off.".to_owned() };
@@ -88,7 +87,7 @@ fn Checkup(view: SecurityView) -> impl IntoView {
                 </Item>
                 <Item ok={c.stale_sessions == 0} title="Unused sessions" state=stale_state>
                     {(c.stale_sessions > 0).then(|| view! {
-                        <ActionForm action=sign_out_stale attr:class="inline">
+                        <ActionForm action=sign_out_unused attr:class="inline">
                             <button type="submit">"Sign out unused sessions"</button>
                         </ActionForm>
                     })}
@@ -148,7 +147,7 @@ fn Guidance() -> impl IntoView {
 /// anyone whose browser does not follow).
 #[component]
 fn ConfirmFirst(return_to: &'static str) -> impl IntoView {
-    let href = crate::sessions::reauth::prompt_path(return_to);
+    let href = crate::routes::reauth_prompt(return_to);
     view! {
         <section class="card narrow">
             <p>"This change needs your password again."</p>
@@ -164,7 +163,7 @@ pub fn PasswordPage() -> impl IntoView {
         <Title text="Change password"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                sensitive(data.await, super::api::PASSWORD_PATH, |_| view! { <PasswordForm/> }.into_any())
+                sensitive(data.await, crate::routes::PASSWORD, |_| view! { <PasswordForm/> }.into_any())
             })}
         </Suspense>
     }
@@ -215,7 +214,7 @@ pub fn DeletePage() -> impl IntoView {
         <Title text="Delete account"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                sensitive(data.await, super::api::DELETE_PATH, |page| view! { <DeleteForm email=page.email/> }.into_any())
+                sensitive(data.await, crate::routes::DELETE_ACCOUNT, |page| view! { <DeleteForm email=page.email/> }.into_any())
             })}
         </Suspense>
     }

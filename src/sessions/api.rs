@@ -1,4 +1,4 @@
-//! Server functions for the session itself: who is signed in, and signing out.
+//! Server functions of the page frame: who is signed in, and signing out.
 
 use leptos::prelude::*;
 
@@ -7,22 +7,14 @@ use crate::errors::AppError;
 /// The signed-in email for the page frame, or `None` when signed out.
 #[server(prefix = "/api", endpoint = "whoami")]
 pub async fn signed_in_email() -> Result<Option<String>, AppError> {
-    use crate::core::server::RequestContext;
-    let ctx = RequestContext::get().await?;
-    let Ok(auth) = super::auth::require_signed_in(&ctx.session).await else {
-        return Ok(None);
-    };
-    let account =
-        crate::accounts::store::account_by_id(&ctx.state.db, auth.user_id).await.map_err(AppError::internal)?;
-    Ok(account.map(|a| a.email))
+    Ok(crate::core::principal::signed_in().ok().map(|me| me.email))
 }
 
-/// Signs this session out (the row is ended, the cookie cleared) and goes to sign-in.
+/// **Sign out**: this session's row is ended, the cookie cleared, and on to sign-in.
 #[server(prefix = "/api", endpoint = "logout")]
 pub async fn sign_out() -> Result<(), AppError> {
-    use crate::core::server::RequestContext;
-    let ctx = RequestContext::get().await?;
-    super::auth::sign_out(&ctx.session, &ctx.state.sessions).await?;
-    leptos_axum::redirect("/login");
+    let request = crate::core::request::RequestContext::current()?;
+    super::principal::sign_out(&request.session, &request.state).await?;
+    leptos_axum::redirect(crate::routes::SIGN_IN);
     Ok(())
 }

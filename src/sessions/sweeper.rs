@@ -7,11 +7,11 @@
 
 use std::time::Duration;
 
-use sqlx::Row;
 use tokio::sync::watch;
 
-use super::devices::ENDED_RETENTION_SECS;
+use super::lifecycle::{end_sessions, Sessions, ENDED_RETENTION_SECS};
 use crate::core::db::{now, Db};
+use crate::core::principal::EndReason;
 
 /// Rows changed per statement.
 pub const BATCH: i64 = 500;
@@ -27,41 +27,13 @@ pub struct SweepReport {
 pub async fn sweep_once(db: &Db, now: i64, batch: i64) -> Result<SweepReport, sqlx::Error> {
     let mut report = SweepReport::default();
     loop {
-        // One transaction per batch: each row is ended at the moment it expired (the earlier of
-        // its two limits, not at the sweep) together with its `session_ended` history event.
+        // One transaction per batch: each row is ended at the moment it expired, with its
+        // `session_ended` history event.
         let mut tx = db.pool.begin().await?;
-        let hashes: Vec<String> = sqlx::query(
-            "SELECT id_hash FROM sessions WHERE ended_at IS NULL \
-             AND (idle_expires_at <= $1 OR absolute_expires_at <= $1) LIMIT $2",
-        )
-        .bind(now)
-        .bind(batch)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
-        let mut done = 0u64;
-        for hash in &hashes {
-            let row = sqlx::query(
-                "UPDATE sessions SET ended_at = CASE WHEN idle_expires_at < absolute_expires_at \
-                 THEN idle_expires_at ELSE absolute_expires_at END, end_reason = 'expired', data = '{}' \
-                 WHERE id_hash = $1 AND ended_at IS NULL \
-                 RETURNING user_id, stage, ip, user_agent, public_id, ended_at",
-            )
-            .bind(hash)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(row) = row else { continue };
-            done += 1;
-            if row.get::<String, _>(1) == "complete" {
-                let event = super::store::session_ended_event(&row, row.get(5), super::store::EndReason::Expired);
-                crate::history::store::record(&mut tx, &event).await?;
-            }
-        }
+        let ended = end_sessions(&mut tx, Sessions::AnyUpTo(batch), EndReason::Expired, now).await?;
         tx.commit().await?;
-        report.expired += done;
-        if (hashes.len() as i64) < batch {
+        report.expired += ended.len() as u64;
+        if (ended.len() as i64) < batch {
             break;
         }
         tokio::task::yield_now().await;

@@ -5,9 +5,6 @@ use leptos::prelude::*;
 use super::TwoStepView;
 use crate::errors::AppError;
 
-/// Where the two-step page lives.
-pub const TWO_STEP_PATH: &str = "/security/two-step";
-
 #[cfg(feature = "ssr")]
 fn check_code_length(code: &str) -> Result<(), AppError> {
     if code.chars().count() > 64 {
@@ -19,14 +16,10 @@ fn check_code_length(code: &str) -> Result<(), AppError> {
 /// The two-step page's data.
 #[server(prefix = "/api", endpoint = "two_step")]
 pub async fn two_step_status() -> Result<TwoStepView, AppError> {
-    use crate::core::server::RequestContext;
-    let ctx = RequestContext::get().await?;
-    let auth = crate::sessions::auth::require_signed_in(&ctx.session).await?;
-    let account = crate::accounts::store::account_by_id(&ctx.state.db, auth.user_id)
-        .await
-        .map_err(AppError::internal)?
-        .ok_or(AppError::NotSignedIn)?;
-    super::service::status(&ctx.state, &ctx.session, auth.user_id, &account.email).await
+    use crate::core::{principal::signed_in_for_page, request::RequestContext};
+    let me = signed_in_for_page()?;
+    let ctx = RequestContext::current()?;
+    super::service::status(&ctx.state, &ctx.session, me.user_id, &me.email).await
 }
 
 /// **Turn on two-step sign-in** (needs a recent re-authentication: otherwise a stolen cookie
@@ -34,14 +27,14 @@ pub async fn two_step_status() -> Result<TwoStepView, AppError> {
 /// two-step stays off until confirmed.
 #[server(prefix = "/api", endpoint = "two_step_begin")]
 pub async fn turn_on_two_step() -> Result<(), AppError> {
-    use crate::core::server::RequestContext;
-    let ctx = RequestContext::get().await?;
-    let auth = crate::sessions::auth::require_signed_in(&ctx.session).await?;
-    if !crate::sessions::reauth::require_recent(&ctx.session, &ctx.state, TWO_STEP_PATH).await? {
+    use crate::core::{principal::require_recent_reauth, principal::signed_in, request::RequestContext};
+    let me = signed_in()?;
+    let ctx = RequestContext::current()?;
+    if !require_recent_reauth(&me, &ctx.state, crate::routes::TWO_STEP) {
         return Ok(());
     }
-    super::service::begin_enrolment(&ctx.state, auth.user_id).await?;
-    leptos_axum::redirect(TWO_STEP_PATH);
+    super::service::begin_enrolment(&ctx.state, me.user_id).await?;
+    leptos_axum::redirect(crate::routes::TWO_STEP);
     Ok(())
 }
 
@@ -49,45 +42,45 @@ pub async fn turn_on_two_step() -> Result<(), AppError> {
 /// turns two-step on and makes recovery codes.
 #[server(prefix = "/api", endpoint = "two_step_confirm")]
 pub async fn confirm_two_step(code: String) -> Result<(), AppError> {
-    use crate::core::server::RequestContext;
+    use crate::core::{principal::require_recent_reauth, principal::signed_in, request::RequestContext};
     check_code_length(&code)?;
-    let ctx = RequestContext::get().await?;
-    let auth = crate::sessions::auth::require_signed_in(&ctx.session).await?;
-    if !crate::sessions::reauth::require_recent(&ctx.session, &ctx.state, TWO_STEP_PATH).await? {
+    let me = signed_in()?;
+    let ctx = RequestContext::current()?;
+    if !require_recent_reauth(&me, &ctx.state, crate::routes::TWO_STEP) {
         return Ok(());
     }
-    let codes = super::service::confirm_enrolment(&ctx.state, auth.user_id, &code).await?;
-    super::service::stash_fresh_codes(&ctx.state, &ctx.session, auth.user_id, &codes).await?;
-    leptos_axum::redirect(TWO_STEP_PATH);
+    let codes = super::service::confirm_enrolment(&ctx.state, me.user_id, &code).await?;
+    super::service::stash_fresh_codes(&ctx.state, &ctx.session, me.user_id, &codes).await?;
+    leptos_axum::redirect(crate::routes::TWO_STEP);
     Ok(())
 }
 
 /// **Regenerate recovery codes** (needs a recent re-authentication).
 #[server(prefix = "/api", endpoint = "two_step_recovery")]
 pub async fn regenerate_recovery_codes() -> Result<(), AppError> {
-    use crate::core::server::RequestContext;
-    let ctx = RequestContext::get().await?;
-    let auth = crate::sessions::auth::require_signed_in(&ctx.session).await?;
-    if !crate::sessions::reauth::require_recent(&ctx.session, &ctx.state, TWO_STEP_PATH).await? {
+    use crate::core::{principal::require_recent_reauth, principal::signed_in, request::RequestContext};
+    let me = signed_in()?;
+    let ctx = RequestContext::current()?;
+    if !require_recent_reauth(&me, &ctx.state, crate::routes::TWO_STEP) {
         return Ok(());
     }
-    let codes = super::service::regenerate_recovery_codes(&ctx.state, auth.user_id).await?;
-    super::service::stash_fresh_codes(&ctx.state, &ctx.session, auth.user_id, &codes).await?;
-    leptos_axum::redirect(TWO_STEP_PATH);
+    let codes = super::service::regenerate_recovery_codes(&ctx.state, me.user_id).await?;
+    super::service::stash_fresh_codes(&ctx.state, &ctx.session, me.user_id, &codes).await?;
+    leptos_axum::redirect(crate::routes::TWO_STEP);
     Ok(())
 }
 
 /// **Turn off two-step sign-in** (needs a recent re-authentication).
 #[server(prefix = "/api", endpoint = "two_step_off")]
 pub async fn turn_off_two_step() -> Result<(), AppError> {
-    use crate::core::server::RequestContext;
-    let ctx = RequestContext::get().await?;
-    let auth = crate::sessions::auth::require_signed_in(&ctx.session).await?;
-    if !crate::sessions::reauth::require_recent(&ctx.session, &ctx.state, TWO_STEP_PATH).await? {
+    use crate::core::{principal::require_recent_reauth, principal::signed_in, request::RequestContext};
+    let me = signed_in()?;
+    let ctx = RequestContext::current()?;
+    if !require_recent_reauth(&me, &ctx.state, crate::routes::TWO_STEP) {
         return Ok(());
     }
-    super::service::disable(&ctx.state, auth.user_id).await?;
-    leptos_axum::redirect(TWO_STEP_PATH);
+    super::service::disable(&ctx.state, me.user_id).await?;
+    leptos_axum::redirect(crate::routes::TWO_STEP);
     Ok(())
 }
 
@@ -99,35 +92,44 @@ pub async fn turn_off_two_step() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "login_code")]
 pub async fn verify_sign_in_code(code: String, next: Option<String>) -> Result<(), AppError> {
     use super::service::{check_factor_within_budget, Attempt, Factor, StepOutcome};
-    use crate::core::server::RequestContext;
-    use crate::sessions::auth::{current_auth, start_session, SignInMethod, Stage};
-    use crate::sessions::next::safe_next;
+    use crate::core::{principal::code_step, principal::Stage, request::RequestContext};
+    use crate::sessions::{keys::SignInMethod, lifecycle, next::safe_next, principal};
     check_code_length(&code)?;
-    let ctx = RequestContext::get().await?;
-    let auth = match current_auth(&ctx.session).await? {
-        Some(auth) if auth.stage == Stage::PasswordVerified => auth,
-        _ => return Err(AppError::NotSignedIn),
-    };
-    let id_hash = ctx.session.id().map(|id| crate::sessions::store::hash_id(&id)).ok_or(AppError::NotSignedIn)?;
-    let attempt = Attempt { session_public_id: auth.public_id.as_deref(), failure_detail: "Wrong code" };
-    match check_factor_within_budget(&ctx.state, auth.user_id, &code, attempt).await? {
+    let me = code_step()?;
+    let ctx = RequestContext::current()?;
+    let attempt = Attempt { session_public_id: Some(&me.handle), failure_detail: "Wrong code" };
+    match check_factor_within_budget(&ctx.state, me.user_id, &code, attempt).await? {
         StepOutcome::Passed(factor) => {
-            if !ctx.state.sessions.finish_password_step(&id_hash).await? {
+            if !lifecycle::finish_password_step(&ctx.state.db, &me.id_hash).await? {
                 return Err(AppError::NotSignedIn);
             }
             let method = match factor {
                 Factor::Code => SignInMethod::PasswordAndCode,
                 Factor::RecoveryCode => SignInMethod::RecoveryCode,
             };
-            start_session(&ctx.session, &ctx.state, auth.user_id, Stage::Complete, method, auth.remember, ctx.origin)
-                .await?;
+            principal::start_session(
+                &ctx.session,
+                &ctx.state,
+                me.user_id,
+                Stage::Complete,
+                method,
+                me.remember,
+                ctx.origin,
+            )
+            .await?;
             leptos_axum::redirect(&safe_next(next.as_deref()));
             Ok(())
         }
         StepOutcome::Refused(err) => Err(err),
         StepOutcome::LockedOut => {
-            super::store::end_code_step_sessions(&ctx.state.db, auth.user_id, crate::core::db::now()).await?;
-            ctx.session.flush().await.map_err(AppError::internal)?;
+            let code_step_sessions = lifecycle::Sessions::CodeStepOf(me.user_id);
+            lifecycle::end_sessions_now(
+                &ctx.state.db,
+                code_step_sessions,
+                crate::core::principal::EndReason::SignedOut,
+            )
+            .await?;
+            principal::forget(&ctx.session).await?;
             leptos_axum::redirect("/login?ended=codes");
             Ok(())
         }

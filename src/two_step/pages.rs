@@ -9,8 +9,7 @@ use super::api::{
     two_step_status, ConfirmTwoStep, RegenerateRecoveryCodes, TurnOffTwoStep, TurnOnTwoStep, VerifySignInCode,
 };
 use super::{Enrolment, TwoStepView};
-use crate::accounts::pages::SignedOutNotice;
-use crate::app::action_error;
+use crate::ui::{action_error, SignedOutNotice};
 
 #[component]
 pub fn TwoStepPage() -> impl IntoView {

@@ -8,9 +8,7 @@ use super::{recovery, store, totp, Enrolment, TwoStepView};
 use crate::core::throttle::{self, Limit, Permits};
 use crate::core::{db::now, state::AppState};
 use crate::errors::AppError;
-
-/// Session key under which just-made recovery codes wait (sealed) to be shown once.
-const FRESH_CODES_KEY: &str = "fresh_recovery_codes";
+use crate::sessions::keys::FRESH_RECOVERY_CODES;
 
 fn secret_context(user_id: i64) -> String {
     format!("totp-secret:user:{user_id}")
@@ -30,14 +28,13 @@ pub enum Factor {
 /// What the two-step page shows for this account. Fresh recovery codes are taken out of the
 /// session: they are shown once.
 pub async fn status(state: &AppState, session: &Session, user_id: i64, email: &str) -> Result<TwoStepView, AppError> {
-    let row = store::totp_row(&state.db, user_id).await.map_err(AppError::internal)?;
+    let row = store::totp_row(&state.db, user_id).await?;
     let enabled = row.as_ref().is_some_and(|r| r.enabled);
     let pending = match row {
         Some(row) if !row.enabled => Some(enrolment(state, user_id, email, &row.secret)?),
         _ => None,
     };
-    let recovery_codes_left =
-        if enabled { store::recovery_codes_left(&state.db, user_id).await.map_err(AppError::internal)? } else { 0 };
+    let recovery_codes_left = if enabled { store::recovery_codes_left(&state.db, user_id).await? } else { 0 };
     let fresh_recovery_codes = take_fresh_codes(state, session, user_id).await?;
     Ok(TwoStepView { enabled, pending, recovery_codes_left, fresh_recovery_codes })
 }
@@ -59,7 +56,7 @@ fn enrolment(state: &AppState, user_id: i64, email: &str, sealed: &str) -> Resul
 /// [`confirm_enrolment`]; a person who walks away leaves it off.
 pub async fn begin_enrolment(state: &AppState, user_id: i64) -> Result<(), AppError> {
     let sealed = state.secrets.seal(&secret_context(user_id), &totp::new_secret());
-    if !store::begin_enrolment(&state.db, user_id, &sealed, now()).await.map_err(AppError::internal)? {
+    if !store::begin_enrolment(&state.db, user_id, &sealed, now()).await? {
         return Err(AppError::Invalid("Two-step sign-in is already on.".into()));
     }
     Ok(())
@@ -68,7 +65,7 @@ pub async fn begin_enrolment(state: &AppState, user_id: i64) -> Result<(), AppEr
 /// Confirms the pending enrolment with a current code: two-step turns on and the first recovery
 /// codes are made. Returns the codes (to show once).
 pub async fn confirm_enrolment(state: &AppState, user_id: i64, code: &str) -> Result<Vec<String>, AppError> {
-    let row = store::totp_row(&state.db, user_id).await.map_err(AppError::internal)?;
+    let row = store::totp_row(&state.db, user_id).await?;
     let Some(row) = row.filter(|r| !r.enabled) else {
         return Err(AppError::Invalid("Start by choosing Turn on two-step sign-in.".into()));
     };
@@ -80,7 +77,7 @@ pub async fn confirm_enrolment(state: &AppState, user_id: i64, code: &str) -> Re
     };
     let codes = recovery::generate();
     let hashes = hash_codes(state, &codes);
-    if !store::confirm_enrolment(&state.db, user_id, step, &hashes, now()).await.map_err(AppError::internal)? {
+    if !store::confirm_enrolment(&state.db, user_id, step, &hashes, now()).await? {
         return Err(AppError::Invalid("Start by choosing Turn on two-step sign-in.".into()));
     }
     Ok(codes)
@@ -96,7 +93,7 @@ fn hash_codes(state: &AppState, codes: &[String]) -> Vec<String> {
 /// Checks a 6-digit code or a recovery code and consumes it. Nothing is counted here: every way in
 /// calls [`check_factor_within_budget`], which reserves an attempt on the account first.
 pub async fn check_factor(state: &AppState, user_id: i64, input: &str) -> Result<Factor, AppError> {
-    let row = store::totp_row(&state.db, user_id).await.map_err(AppError::internal)?;
+    let row = store::totp_row(&state.db, user_id).await?;
     let Some(row) = row.filter(|r| r.enabled) else {
         return Err(AppError::WrongCode);
     };
@@ -104,7 +101,7 @@ pub async fn check_factor(state: &AppState, user_id: i64, input: &str) -> Result
         let secret = open_secret(state, user_id, &row.secret)?;
         return match totp::check(&secret, input, now(), row.last_used_step) {
             totp::Check::Accepted(step) => {
-                if store::use_step(&state.db, user_id, step).await.map_err(AppError::internal)? {
+                if store::use_step(&state.db, user_id, step).await? {
                     Ok(Factor::Code)
                 } else {
                     // Another request used this step (or a newer one) between our read and write.
@@ -119,7 +116,7 @@ pub async fn check_factor(state: &AppState, user_id: i64, input: &str) -> Result
         return Err(AppError::WrongCode);
     };
     let hash = recovery::hash(&state.secrets, &normalised);
-    if store::use_recovery_code(&state.db, user_id, &hash, now()).await.map_err(AppError::internal)? {
+    if store::use_recovery_code(&state.db, user_id, &hash, now()).await? {
         Ok(Factor::RecoveryCode)
     } else {
         Err(AppError::WrongCode)
@@ -186,7 +183,7 @@ async fn record_failure(
     use crate::history::{store as history, Kind};
     let at = now();
     let event = |kind: Kind, detail: &str| {
-        let mut event = history::Event::now_by_current(user_id, kind, at, detail);
+        let mut event = history::Event::by_current_request(user_id, kind, at, detail);
         event.session_public_id = attempt.session_public_id.map(str::to_owned);
         event
     };
@@ -210,7 +207,7 @@ async fn record_failure(
 pub async fn regenerate_recovery_codes(state: &AppState, user_id: i64) -> Result<Vec<String>, AppError> {
     let codes = recovery::generate();
     let hashes = hash_codes(state, &codes);
-    if !store::replace_recovery_codes(&state.db, user_id, &hashes, now()).await.map_err(AppError::internal)? {
+    if !store::replace_recovery_codes(&state.db, user_id, &hashes, now()).await? {
         return Err(AppError::Invalid("Two-step sign-in is off.".into()));
     }
     Ok(codes)
@@ -218,7 +215,7 @@ pub async fn regenerate_recovery_codes(state: &AppState, user_id: i64) -> Result
 
 /// Turns two-step off: the secret and the recovery codes are deleted.
 pub async fn disable(state: &AppState, user_id: i64) -> Result<(), AppError> {
-    store::disable(&state.db, user_id).await.map_err(AppError::internal)
+    Ok(store::disable(&state.db, user_id).await?)
 }
 
 /// Keeps just-made codes in the session, sealed, until the page shows them once.
@@ -230,15 +227,13 @@ pub async fn stash_fresh_codes(
 ) -> Result<(), AppError> {
     let json = serde_json::to_vec(codes).map_err(AppError::internal)?;
     let sealed = state.secrets.seal(&fresh_codes_context(user_id), &json);
-    session.insert(FRESH_CODES_KEY, sealed).await.map_err(AppError::internal)
+    FRESH_RECOVERY_CODES.insert(session, &sealed).await
 }
 
 async fn take_fresh_codes(state: &AppState, session: &Session, user_id: i64) -> Result<Vec<String>, AppError> {
-    let Some(sealed) = session.get::<String>(FRESH_CODES_KEY).await.map_err(AppError::internal)? else {
+    let Some(sealed) = FRESH_RECOVERY_CODES.take_shown_once(session).await? else {
         return Ok(Vec::new());
     };
-    // Gone once this page is shown (not merely attempted: see `core::stalled_renders`).
-    crate::core::stalled_renders::consume_session_key(session, FRESH_CODES_KEY).await.map_err(AppError::internal)?;
     let json = state.secrets.open(&fresh_codes_context(user_id), &sealed).unwrap_or_default();
     Ok(serde_json::from_slice(&json).unwrap_or_default())
 }

@@ -83,7 +83,7 @@ pub async fn confirm_enrolment(
     insert_recovery_codes(&mut tx, user_id, code_hashes, at).await?;
     crate::history::store::record(
         &mut tx,
-        &crate::history::store::Event::now_by_current(
+        &crate::history::store::Event::by_current_request(
             user_id,
             crate::history::Kind::TwoStepOn,
             at,
@@ -134,7 +134,12 @@ pub async fn replace_recovery_codes(
     insert_recovery_codes(&mut tx, user_id, code_hashes, at).await?;
     crate::history::store::record(
         &mut tx,
-        &crate::history::store::Event::now_by_current(user_id, crate::history::Kind::RecoveryCodesRegenerated, at, ""),
+        &crate::history::store::Event::by_current_request(
+            user_id,
+            crate::history::Kind::RecoveryCodesRegenerated,
+            at,
+            "",
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -177,7 +182,7 @@ pub async fn use_recovery_code(db: &Db, user_id: i64, code_hash: &str, at: i64) 
     let detail = if left == 1 { "1 code left".to_owned() } else { format!("{left} codes left") };
     crate::history::store::record(
         &mut tx,
-        &crate::history::store::Event::now_by_current(user_id, crate::history::Kind::RecoveryCodeUsed, at, &detail),
+        &crate::history::store::Event::by_current_request(user_id, crate::history::Kind::RecoveryCodeUsed, at, &detail),
     )
     .await?;
     tx.commit().await?;
@@ -190,21 +195,6 @@ pub async fn recovery_codes_left(db: &Db, user_id: i64) -> Result<i64, sqlx::Err
         .fetch_one(&db.pool)
         .await?
         .get(0))
-}
-
-/// The second factor was locked: every half-signed-in session of the account ends, on whichever
-/// instance it was started, so each must begin again with the password (the budget itself is
-/// untouched: see [`crate::core::throttle::Limit::second_factor`]).
-pub async fn end_code_step_sessions(db: &Db, user_id: i64, at: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE sessions SET ended_at = $2, end_reason = 'signed_out', data = '{}' \
-         WHERE user_id = $1 AND stage = 'password_verified' AND ended_at IS NULL",
-    )
-    .bind(user_id)
-    .bind(at)
-    .execute(&db.pool)
-    .await?;
-    Ok(done.rows_affected())
 }
 
 /// Turns two-step off: the secret and every recovery code go, in one transaction, with the
@@ -222,7 +212,7 @@ pub async fn disable(db: &Db, user_id: i64) -> Result<(), sqlx::Error> {
     if was_on {
         crate::history::store::record(
             &mut tx,
-            &crate::history::store::Event::now_by_current(
+            &crate::history::store::Event::by_current_request(
                 user_id,
                 crate::history::Kind::TwoStepOff,
                 crate::core::db::now(),

@@ -2,7 +2,7 @@
 //! PostgreSQL. Ending sessions works on the next request, with a history event per account.
 
 use crate::common::{TestApp, PASSWORD, SAFARI_IPHONE};
-use keycard::sessions::admin::{run, AdminCommand};
+use keycard::admin::{run, AdminCommand};
 
 on_both_databases!(admin_lists_and_signs_out_one_account, admin_signs_out_everyone);
 

@@ -7,10 +7,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use axum::{routing::get, Router};
-use keycard::core::{
-    listener::{serve_connections, ConnectionLimits},
-    server::request_time_limit,
-};
+use keycard::core::listener::{serve_connections, ConnectionLimits};
+use keycard::server::request_time_limit;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
@@ -51,7 +49,7 @@ impl Server {
 
 /// The real router, without the harness's `MockConnectInfo`: the accept loop supplies the peer.
 fn real_router(app: &TestApp) -> Router {
-    keycard::core::server::app(app.state.clone())
+    keycard::server::app(app.state.clone())
 }
 
 fn limits(header_read_timeout_secs: u64, max_connections: usize) -> ConnectionLimits {

@@ -3,7 +3,8 @@
 
 use crate::common::{local_path, Client, TestApp, FIREFOX_LINUX, PASSWORD, SAFARI_IPHONE};
 use keycard::core::db::now;
-use keycard::sessions::{devices, sweeper};
+use keycard::devices::service as devices;
+use keycard::sessions::sweeper;
 use sqlx::Row;
 
 on_both_databases!(
@@ -97,7 +98,7 @@ async fn newest_activity_first(app: &TestApp) {
             .unwrap();
     }
     let uid = app.user_id("bea@example.com").await;
-    let view = devices::list(&app.state.db, uid, Some(&laptop.id_hash()), t).await.unwrap();
+    let view = devices::list(&app.state.db, uid, &laptop.id_hash(), t).await.unwrap();
     let names: Vec<&str> = view.active.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, ["Safari 17 on iPhone", "Firefox 133 on Linux", "Chrome 131 on Windows 10"]);
     assert_eq!(view.active[0].last_active.relative, "1 minute ago");
@@ -131,7 +132,7 @@ async fn signing_out_another_device_ends_it_on_its_next_request(app: &TestApp) {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(reason, "revoked");
+    assert_eq!(reason, "signed_out_elsewhere");
     // The very next request of the revoked browser is signed out, with the reason: a page load is
     // sent to sign-in; a page's data loaded by a client-side navigation answers why.
     let mut navigating = phone.clone();
@@ -225,7 +226,7 @@ async fn sign_out_all_other_devices_leaves_only_this_one(app: &TestApp) {
     let mut desktop = other_device(app, "gil@example.com", CHROME_WINDOWS, false).await;
     let mut bystander = first_device(app, "hu@example.com").await;
     laptop.post_form("/api/devices/sign-out-others", "/devices", &[]).await.assert_redirect_to("/devices");
-    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE end_reason = 'revoked'").await, 2);
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE end_reason = 'signed_out_elsewhere'").await, 2);
     for other in [&mut phone, &mut desktop] {
         other.get("/").await.assert_redirect_to("/login?next=/&ended=elsewhere");
     }
@@ -234,7 +235,7 @@ async fn sign_out_all_other_devices_leaves_only_this_one(app: &TestApp) {
     assert_eq!(page.status, 200);
     assert_eq!(page.body.matches("<li class=\"device current\"").count(), 1);
     let uid = app.user_id("gil@example.com").await;
-    let view = devices::list(&app.state.db, uid, Some(&laptop.id_hash()), now()).await.unwrap();
+    let view = devices::list(&app.state.db, uid, &laptop.id_hash(), now()).await.unwrap();
     assert_eq!(view.active.len(), 1);
     assert!(view.active[0].current);
     assert_eq!(view.recent.len(), 2);
@@ -260,7 +261,7 @@ async fn expired_sessions_are_not_listed_nor_revocable(app: &TestApp) {
         .await
         .unwrap();
     let uid = app.user_id("ivy@example.com").await;
-    let view = devices::list(&app.state.db, uid, Some(&laptop.id_hash()), now()).await.unwrap();
+    let view = devices::list(&app.state.db, uid, &laptop.id_hash(), now()).await.unwrap();
     assert_eq!(view.active.len(), 1, "expired sessions are not listed as active");
     assert_eq!(view.recent.len(), 2);
     assert!(view.recent.iter().all(|d| d.ended.as_ref().unwrap().1 == "Expired"));

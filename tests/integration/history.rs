@@ -157,7 +157,10 @@ async fn session_endings_are_recorded_with_how(app: &TestApp) {
         details,
         vec![
             ("session_ended".to_owned(), "Signed out".to_owned()),
-            ("other_sessions_ended".to_owned(), "2 sessions signed out".to_owned()),
+            // Every ending is recorded the same way: one event per session, then the action's own.
+            ("session_ended".to_owned(), "Signed out from another device".to_owned()),
+            ("session_ended".to_owned(), "Signed out from another device".to_owned()),
+            ("other_devices_signed_out".to_owned(), "2 sessions signed out".to_owned()),
             ("session_ended".to_owned(), "Expired".to_owned()),
         ]
     );

@@ -96,7 +96,7 @@ proptest! {
     /// The device label never carries markup from the agent and is never empty.
     #[test]
     fn user_agent_labels_are_plain(agent in any::<String>()) {
-        let label = keycard::sessions::ua::describe(&agent);
+        let label = keycard::core::user_agent::describe(&agent);
         prop_assert!(!label.name.is_empty());
         prop_assert!(!label.name.contains('<') && !label.name.contains('>'));
     }

@@ -155,7 +155,7 @@ async fn stale_sessions_show_and_can_be_signed_out(app: &TestApp) {
     // The sign-out is in the history, recorded with it.
     assert_eq!(
         app.count(&format!(
-            "SELECT COUNT(*) FROM history_events WHERE user_id = {uid} AND kind = 'other_sessions_ended' \
+            "SELECT COUNT(*) FROM history_events WHERE user_id = {uid} AND kind = 'unused_sessions_signed_out' \
             AND detail = '1 unused session signed out'"
         ))
         .await,

@@ -145,7 +145,7 @@ async fn a_full_hashing_pool_answers_503_and_counts_nothing(app: &TestApp) {
     app.client().sign_up("busy@example.com").await.assert_redirect_to("/");
     let mut state = app.state.clone();
     state.hashing = HashingPool::new(1, 0);
-    let router = keycard::core::server::app(state.clone())
+    let router = keycard::server::app(state.clone())
         .layer(axum::extract::connect_info::MockConnectInfo(std::net::SocketAddr::from(([203, 0, 113, 7], 5555))));
     let held = state.hashing.admit().expect("the one place");
     let mut client = app.client_of(router);

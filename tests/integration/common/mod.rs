@@ -12,11 +12,8 @@ use axum::{
     Router,
 };
 use http_body_util::BodyExt;
-use keycard::core::{
-    config::Config,
-    server::{app, build_state},
-    state::AppState,
-};
+use keycard::core::{config::Config, state::AppState};
+use keycard::server::{app, build_state};
 use tower::ServiceExt;
 
 pub const PASSWORD: &str = "quiet-harbor-lantern-1972";

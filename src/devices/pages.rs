@@ -8,19 +8,19 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::api::SignOut;
-use super::devices_api::{list_devices, RevokeDevice, RevokeOtherDevices};
-use super::{DeviceView, Moment};
-use crate::accounts::pages::SignedOutNotice;
-use crate::app::action_error;
+use super::api::{list_devices, SignOutDevice, SignOutOtherDevices};
+use super::DeviceView;
+use crate::sessions::api::SignOut;
+use crate::ui::{action_error, SignedOutNotice, When};
 
 #[component]
 pub fn DevicesPage() -> impl IntoView {
     let devices = Resource::new(|| (), |_| list_devices());
-    let revoke = ServerAction::<RevokeDevice>::new();
-    let revoke_others = ServerAction::<RevokeOtherDevices>::new();
+    let sign_out_device = ServerAction::<SignOutDevice>::new();
+    let sign_out_others = ServerAction::<SignOutOtherDevices>::new();
     let sign_out = ServerAction::<SignOut>::new();
-    let error = move || action_error(revoke.value().get()).or_else(|| action_error(revoke_others.value().get()));
+    let error =
+        move || action_error(sign_out_device.value().get()).or_else(|| action_error(sign_out_others.value().get()));
     view! {
         <Title text="Devices"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -39,10 +39,10 @@ pub fn DevicesPage() -> impl IntoView {
                                 </p>
                                 {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                                 <ul class="devices" aria-labelledby="devices-heading">
-                                    {view.active.into_iter().map(|device| view! { <DeviceRow device revoke/> }).collect_view()}
+                                    {view.active.into_iter().map(|device| view! { <DeviceRow device sign_out_device/> }).collect_view()}
                                 </ul>
                                 <div class="device-actions">
-                                    <ActionForm action=revoke_others attr:class="inline">
+                                    <ActionForm action=sign_out_others attr:class="inline">
                                         <button type="submit" disabled=others == 0>"Sign out all other devices"</button>
                                     </ActionForm>
                                     <ActionForm action=sign_out attr:class="inline">
@@ -69,14 +69,8 @@ pub fn DevicesPage() -> impl IntoView {
     }
 }
 
-/// A time shown relatively, with the exact UTC time on hover.
 #[component]
-fn When(moment: Moment) -> impl IntoView {
-    view! { <time datetime=moment.iso title=moment.exact>{moment.relative}</time> }
-}
-
-#[component]
-fn DeviceRow(device: DeviceView, revoke: ServerAction<RevokeDevice>) -> impl IntoView {
+fn DeviceRow(device: DeviceView, sign_out_device: ServerAction<SignOutDevice>) -> impl IntoView {
     let button_name = format!("Sign out {}", device.name);
     view! {
         <li class="device" class:current=device.current>
@@ -96,7 +90,7 @@ fn DeviceRow(device: DeviceView, revoke: ServerAction<RevokeDevice>) -> impl Int
             </dl>
             <p class="ua help">{device.user_agent.clone()}</p>
             {(!device.current).then(|| view! {
-                <ActionForm action=revoke attr:class="inline">
+                <ActionForm action=sign_out_device attr:class="inline">
                     <input type="hidden" name="handle" value=device.handle.clone()/>
                     <button type="submit" aria-label=button_name>"Sign out"</button>
                 </ActionForm>

@@ -1,4 +1,6 @@
-//! Building the router ([`app`]) and running the server ([`serve`]).
+//! The composition root: building the state ([`build_state`]) and the router ([`app`]), serving
+//! ([`serve`]), and the `migrate` and `admin` subcommands. Nothing imports this module but the binary
+//! and the tests.
 
 use std::sync::Arc;
 
@@ -10,41 +12,19 @@ use axum::{
     routing::get,
     Router,
 };
-use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer};
-use tower_sessions::{cookie::SameSite, Expiry, Session, SessionManagerLayer};
+use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
-use super::{config::Config, db::Db, state::AppState, web};
 use crate::app::{shell, App};
-use crate::errors::AppError;
-use crate::sessions::{
-    auth::{guard_pages, RequestOrigin},
-    store::KeycardStore,
-};
-
-/// What a server function needs from its request: shared state, the session and its origin.
-pub struct RequestContext {
-    pub state: AppState,
-    pub session: Session,
-    pub origin: RequestOrigin,
-}
-
-impl RequestContext {
-    pub async fn get() -> Result<RequestContext, AppError> {
-        let state = use_context::<AppState>().ok_or_else(|| AppError::internal("AppState missing"))?;
-        let parts =
-            use_context::<axum::http::request::Parts>().ok_or_else(|| AppError::internal("request parts missing"))?;
-        let session =
-            parts.extensions.get::<Session>().cloned().ok_or_else(|| AppError::internal("session layer missing"))?;
-        let origin = RequestOrigin::from_parts(&parts);
-        Ok(RequestContext { state, session, origin })
-    }
-}
+use crate::core::{config::Config, db::Db, state::AppState, web};
+use crate::routes::{HEALTHZ, HISTORY_EXPORT_CSV, HISTORY_EXPORT_JSON, READYZ};
+use crate::sessions::store::KeycardStore;
 
 /// Connects to the database, applies migrations and prepares shared state.
 pub async fn build_state(config: Config) -> Result<AppState, Box<dyn std::error::Error + Send + Sync>> {
-    let secrets = super::secrets::SecretKey::load(config.secret_key.as_ref().map(|k| k.0.as_str()), &config.data_dir)?;
+    let secrets =
+        crate::core::secrets::SecretKey::load(config.secret_key.as_ref().map(|k| k.0.as_str()), &config.data_dir)?;
     let db = Db::connect(&config).await?;
     db.migrate().await?;
     let dummy_hash = crate::accounts::password::off_thread(crate::accounts::password::dummy_hash)
@@ -56,15 +36,13 @@ pub async fn build_state(config: Config) -> Result<AppState, Box<dyn std::error:
     let mut leptos_options = leptos::config::get_configuration(manifest)?.leptos_options;
     leptos_options.site_root = config.site_root.clone().into();
     leptos_options.site_addr = config.addr;
-    let sessions = KeycardStore::new(db.clone(), config.idle_timeout, config.last_seen_interval);
     Ok(AppState {
         db,
         config: Arc::new(config),
         dummy_hash: dummy_hash.into(),
         leptos_options,
-        sessions,
         secrets: Arc::new(secrets),
-        hashing: super::hashing::HashingPool::for_this_machine(),
+        hashing: crate::core::hashing::HashingPool::for_this_machine(),
     })
 }
 
@@ -72,7 +50,8 @@ pub async fn build_state(config: Config) -> Result<AppState, Box<dyn std::error:
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
-    let sessions = SessionManagerLayer::new(state.sessions.clone())
+    let store = KeycardStore::new(state.db.clone(), state.config.idle_timeout, state.config.last_seen_interval);
+    let sessions = SessionManagerLayer::new(store)
         .with_name(state.config.cookie_name())
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -80,16 +59,17 @@ pub fn app(state: AppState) -> Router {
         .with_secure(state.config.secure_cookies)
         .with_expiry(Expiry::OnSessionEnd);
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/history/export.json", get(crate::history::export::json))
-        .route("/history/export.csv", get(crate::history::export::csv))
+        .route(HEALTHZ, get(healthz))
+        .route(READYZ, get(readyz))
+        .route(HISTORY_EXPORT_JSON, get(crate::history::export::json))
+        .route(HISTORY_EXPORT_CSV, get(crate::history::export::csv))
         .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(from_fn(super::stalled_renders::retry_stalled_renders))
-        .layer(from_fn_with_state(state.clone(), guard_pages))
-        .layer(from_fn_with_state(state.clone(), super::error_links::drop_forged_error_links))
-        .layer(from_fn_with_state(state.clone(), super::error_links::sign_error_redirects))
+        .layer(from_fn(crate::core::stalled_renders::retry_stalled_renders))
+        .layer(from_fn(crate::sessions::guard::guard_pages))
+        .layer(from_fn_with_state(state.clone(), crate::core::error_links::drop_forged_error_links))
+        .layer(from_fn_with_state(state.clone(), crate::core::error_links::sign_error_redirects))
+        .layer(from_fn_with_state(state.clone(), crate::sessions::principal::load))
         .layer(sessions)
         .layer(from_fn(web::server_fn_guard))
         .layer(from_fn_with_state(state.clone(), web::client_ip))
@@ -155,9 +135,9 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
         state.config.history_retention_days as i64 * 24 * 3600,
         stop,
     );
-    let limits = super::listener::ConnectionLimits::from_config(&state.config);
+    let limits = crate::core::listener::ConnectionLimits::from_config(&state.config);
     let router = app(state);
-    let served = super::listener::serve_connections(listener, router, limits, shutdown_signal()).await;
+    let served = crate::core::listener::serve_connections(listener, router, limits, shutdown_signal()).await;
     let _ = stop_sweeper.send(true);
     let _ = sweeper.await;
     served?;
@@ -175,7 +155,7 @@ pub async fn migrate_only(config: Config) -> Result<(), Box<dyn std::error::Erro
 
 /// `keycard admin …`: applies migrations, runs the command, prints its outcome.
 pub async fn admin(config: Config, args: &[String]) -> std::process::ExitCode {
-    use crate::sessions::admin::{run, AdminCommand};
+    use crate::admin::{run, AdminCommand};
     let command = match AdminCommand::parse(args) {
         Ok(command) => command,
         Err(usage) => {

@@ -13,9 +13,12 @@ use std::collections::BTreeMap;
 
 use sqlx::Row;
 
-use super::store::EndReason;
 use crate::core::db::{now, Db};
+use crate::core::principal::EndReason;
 use crate::history::{store as history, Kind};
+use crate::moment::moment;
+use crate::sessions::keys::SignInMethod;
+use crate::sessions::lifecycle::{end_sessions, live_sql, EndedSession, Sessions};
 
 pub const USAGE: &str = "usage: keycard admin sessions <email> | sign-out <email> | sign-out-everyone";
 
@@ -65,8 +68,8 @@ pub async fn run(db: &Db, command: &AdminCommand) -> Result<String, AdminError> 
             let sessions = live_sessions(db, account_id(db, email).await?, now()).await?;
             let mut out = format!("{} live session(s) of {email}\n", sessions.len());
             for s in sessions {
-                let signed_in = crate::sessions::devices::moment(s.signed_in_at, now()).exact;
-                let seen = crate::sessions::devices::moment(s.last_seen_at, now()).exact;
+                let signed_in = moment(s.signed_in_at, now()).exact;
+                let seen = moment(s.last_seen_at, now()).exact;
                 out.push_str(&format!(
                     "{}  {}  {}  {}  signed in {signed_in}, last active {seen}\n",
                     s.handle, s.device, s.ip, s.method
@@ -93,71 +96,63 @@ async fn account_id(db: &Db, email: &str) -> Result<i64, AdminError> {
 
 /// The live (not ended, not expired) sessions of `user_id`, newest activity first.
 pub async fn live_sessions(db: &Db, user_id: i64, now: i64) -> Result<Vec<LiveSession>, sqlx::Error> {
-    let rows = sqlx::query(
+    let sql = format!(
         "SELECT public_id, user_agent, ip, method, created_at, last_seen_at FROM sessions \
-         WHERE user_id = $1 AND ended_at IS NULL AND idle_expires_at > $2 AND absolute_expires_at > $2 \
-         ORDER BY last_seen_at DESC",
-    )
-    .bind(user_id)
-    .bind(now)
-    .fetch_all(&db.pool)
-    .await?;
+         WHERE user_id = $1 AND {} ORDER BY last_seen_at DESC",
+        live_sql("$2")
+    );
+    let rows = sqlx::query(&sql).bind(user_id).bind(now).fetch_all(&db.pool).await?;
     Ok(rows
         .iter()
         .map(|row| LiveSession {
             handle: row.get::<Option<String>, _>(0).unwrap_or_default(),
-            device: super::ua::describe(&row.get::<String, _>(1)).name,
+            device: crate::core::user_agent::describe(&row.get::<String, _>(1)).name,
             ip: row.get(2),
-            method: super::devices::method_label(&row.get::<String, _>(3)).to_owned(),
+            method: SignInMethod::label_of(&row.get::<String, _>(3)).to_owned(),
             signed_in_at: row.get(4),
             last_seen_at: row.get(5),
         })
         .collect())
 }
 
-/// Ends every session of `user_id`, with one history event when any was live. Returns how many.
+/// Ends every live session of `user_id` (each with its `session_ended` event), with the
+/// administrator's event when any was live. Returns how many.
 pub async fn sign_out_account(db: &Db, user_id: i64, now: i64) -> Result<u64, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
-    let ended = sqlx::query(
-        "UPDATE sessions SET ended_at = $1, end_reason = $2, data = '{}' WHERE user_id = $3 AND ended_at IS NULL",
-    )
-    .bind(now)
-    .bind(EndReason::Revoked.as_str())
-    .bind(user_id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if ended > 0 {
-        history::record(&mut tx, &admin_event(user_id, now, ended)).await?;
-    }
+    let ended = end_sessions(&mut tx, Sessions::Account(user_id), EndReason::SignedOutElsewhere, now).await?;
+    record_admin_events(&mut tx, &ended, now).await?;
     tx.commit().await?;
-    Ok(ended)
+    Ok(ended.len() as u64)
 }
 
-/// Ends every session of every account, each account's history event in the same transaction.
+/// Ends every live session of every account, each account's events in the same transaction.
 /// Returns (sessions ended, accounts affected).
 pub async fn sign_out_everyone(db: &Db, now: i64) -> Result<(u64, u64), sqlx::Error> {
     let mut tx = db.pool.begin().await?;
-    let rows = sqlx::query(
-        "UPDATE sessions SET ended_at = $1, end_reason = $2, data = '{}' WHERE ended_at IS NULL RETURNING user_id",
-    )
-    .bind(now)
-    .bind(EndReason::Revoked.as_str())
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut per_account: BTreeMap<i64, u64> = BTreeMap::new();
-    for row in &rows {
-        *per_account.entry(row.get::<i64, _>(0)).or_default() += 1;
-    }
-    for (&user_id, &ended) in &per_account {
-        history::record(&mut tx, &admin_event(user_id, now, ended)).await?;
-    }
+    let ended = end_sessions(&mut tx, Sessions::Everyone, EndReason::SignedOutElsewhere, now).await?;
+    let accounts = record_admin_events(&mut tx, &ended, now).await?;
     tx.commit().await?;
-    Ok((rows.len() as u64, per_account.len() as u64))
+    Ok((ended.len() as u64, accounts))
+}
+
+/// One `signed_out_by_admin` event per account that had sessions ended. Returns how many accounts.
+async fn record_admin_events(
+    conn: &mut sqlx::AnyConnection,
+    ended: &[EndedSession],
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let mut per_account: BTreeMap<i64, u64> = BTreeMap::new();
+    for session in ended {
+        *per_account.entry(session.user_id).or_default() += 1;
+    }
+    for (&user_id, &count) in &per_account {
+        history::record(&mut *conn, &admin_event(user_id, now, count)).await?;
+    }
+    Ok(per_account.len() as u64)
 }
 
 fn admin_event(user_id: i64, at: i64, ended: u64) -> history::Event {
-    let detail = if ended == 1 { "1 session signed out".to_owned() } else { format!("{ended} sessions signed out") };
+    let detail = crate::devices::service::sessions_signed_out(ended, "");
     history::Event {
         user_id,
         kind: Kind::SignedOutByAdmin,

@@ -1,0 +1,62 @@
+//! Server functions of the alert banner. Thin: read the signed-in principal, call
+//! [`super::service`], redirect (plain POST forms).
+
+use leptos::prelude::*;
+
+use super::AlertView;
+use crate::errors::AppError;
+
+/// The signed-in session as a viewer of alerts.
+#[cfg(feature = "ssr")]
+fn viewer(me: &crate::core::principal::SignedIn) -> super::store::Viewer<'_> {
+    super::store::Viewer { public_id: &me.handle }
+}
+
+/// Open alerts this session may answer: raised by the account's other sessions after this one
+/// signed in (none when signed out).
+#[server(prefix = "/api", endpoint = "history/alerts")]
+pub async fn open_alerts() -> Result<Vec<AlertView>, AppError> {
+    use crate::core::{db::now, principal::signed_in, state::AppState};
+    use crate::history::device_name;
+    let Ok(me) = signed_in() else {
+        return Ok(Vec::new());
+    };
+    let alerts = super::store::open_alerts(&AppState::current()?.db, me.user_id, viewer(&me)).await?;
+    let t = now();
+    Ok(alerts
+        .into_iter()
+        .map(|a| AlertView {
+            id: a.id,
+            kind: a.kind,
+            device: device_name(&a.user_agent),
+            ip: a.ip,
+            when: crate::moment::moment(a.at, t),
+        })
+        .collect())
+}
+
+/// **It was me**: the alert goes away (404 for an alert this session may not answer).
+#[server(prefix = "/api", endpoint = "history/alerts/ack")]
+pub async fn acknowledge_alert(alert: i64) -> Result<(), AppError> {
+    use crate::core::{db::now, principal::signed_in, state::AppState};
+    let me = signed_in()?;
+    if !super::service::acknowledge(&AppState::current()?.db, me.user_id, alert, viewer(&me), now()).await? {
+        return Err(AppError::NotFound);
+    }
+    leptos_axum::redirect(crate::routes::HISTORY);
+    Ok(())
+}
+
+/// **This wasn't me**: the session that raised the alert is signed out, then on to changing the
+/// password.
+#[server(prefix = "/api", endpoint = "history/alerts/not-me")]
+pub async fn not_me(alert: i64) -> Result<(), AppError> {
+    use crate::core::{db::now, principal::signed_in, state::AppState};
+    let me = signed_in()?;
+    let db = AppState::current()?.db;
+    if !super::service::not_me(&db, me.user_id, alert, viewer(&me), &me.id_hash, now()).await? {
+        return Err(AppError::NotFound);
+    }
+    leptos_axum::redirect(crate::routes::PASSWORD);
+    Ok(())
+}

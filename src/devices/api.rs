@@ -1,0 +1,42 @@
+//! Server functions of the devices page. Thin: read the signed-in principal, call
+//! [`super::service`], go back to `/devices`. Every action is a POST of a plain form (works
+//! without JavaScript).
+
+use leptos::prelude::*;
+
+use super::DevicesView;
+use crate::errors::AppError;
+
+/// The signed-in account's sessions, with relative times worded on the server.
+#[server(prefix = "/api", endpoint = "devices")]
+pub async fn list_devices() -> Result<DevicesView, AppError> {
+    use crate::core::{db::now, principal::signed_in_for_page, state::AppState};
+    let me = signed_in_for_page()?;
+    Ok(super::service::list(&AppState::current()?.db, me.user_id, &me.id_hash, now()).await?)
+}
+
+/// **Sign out** one other session of this account, named by its public handle. Another account's
+/// session, an ended one or an unknown handle: 404, nothing changes.
+#[server(prefix = "/api", endpoint = "devices/sign-out")]
+pub async fn sign_out_device(handle: String) -> Result<(), AppError> {
+    use crate::core::{db::now, principal::signed_in, state::AppState};
+    if handle.len() > 64 {
+        return Err(AppError::NotFound);
+    }
+    let me = signed_in()?;
+    if !super::service::sign_out_device(&AppState::current()?.db, me.user_id, &handle, &me.id_hash, now()).await? {
+        return Err(AppError::NotFound);
+    }
+    leptos_axum::redirect(crate::routes::DEVICES);
+    Ok(())
+}
+
+/// **Sign out all other devices** of this account at once.
+#[server(prefix = "/api", endpoint = "devices/sign-out-others")]
+pub async fn sign_out_other_devices() -> Result<(), AppError> {
+    use crate::core::{db::now, principal::signed_in, state::AppState};
+    let me = signed_in()?;
+    super::service::sign_out_other_devices(&AppState::current()?.db, me.user_id, &me.id_hash, now()).await?;
+    leptos_axum::redirect(crate::routes::DEVICES);
+    Ok(())
+}

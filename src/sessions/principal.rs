@@ -1,0 +1,157 @@
+//! Signing in and out of this browser's session, and loading the request's principal.
+//!
+//! [`load`] runs once per request right inside the session layer: it reads the session (the
+//! store's one read of the `sessions` row, joined with the account's email) and puts a
+//! [`Principal`] into the request, which the page guard, server functions and handlers read
+//! (`crate::core::principal`). Static files and probes skip it.
+
+use axum::{
+    extract::{Request, State},
+    http::header,
+    middleware::Next,
+    response::Response,
+};
+use tower_sessions::{session::Id, Expiry, Session};
+
+use super::keys::{SessionAuth, SignInMethod, AUTH, REAUTH_AT};
+use super::lifecycle::{end_reason, end_sessions_now, Sessions};
+use super::store::{hash_id, PASSWORD_STEP_LIFETIME};
+use crate::core::principal::{EndReason, Principal, SignedIn, Stage};
+use crate::core::request::RequestOrigin;
+use crate::core::{db::now, state::AppState};
+use crate::errors::AppError;
+
+/// Puts the request's [`Principal`] into its extensions (pages, server functions, downloads).
+pub async fn load(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let needs_principal = crate::routes::renders_page(path)
+        || path.starts_with(crate::routes::SERVER_FN_PREFIX)
+        || crate::routes::find(path).is_some_and(|r| r.kind == crate::routes::Kind::Download);
+    if needs_principal {
+        let principal = match principal_of(&state, &session, req.headers()).await {
+            Ok(principal) => principal,
+            Err(err) => {
+                let status = axum::http::StatusCode::from_u16(err.status()).unwrap_or_default();
+                return crate::core::web::error_page(status, &err.to_string());
+            }
+        };
+        req.extensions_mut().insert(principal);
+    }
+    next.run(req).await
+}
+
+async fn principal_of(
+    state: &AppState,
+    session: &Session,
+    headers: &axum::http::HeaderMap,
+) -> Result<Principal, AppError> {
+    if let Some(auth) = AUTH.get(session).await? {
+        let id_hash = session.id().map(|id| hash_id(&id)).unwrap_or_default();
+        return Ok(Principal::Session(SignedIn {
+            user_id: auth.user_id,
+            email: auth.email,
+            handle: auth.public_id.unwrap_or_default(),
+            stage: auth.stage,
+            id_hash,
+            remember: auth.remember,
+            absolute_expires_at: auth.absolute_expires_at,
+            reauth_at: REAUTH_AT.get(session).await?,
+        }));
+    }
+    // A cookie that loads no session: say why it ended, if it did.
+    let Some(id) = session_cookie(headers, state.config.cookie_name()) else {
+        return Ok(Principal::Anonymous);
+    };
+    Ok(match end_reason(&state.db, &hash_id(&id)).await? {
+        Some(reason) => Principal::Ended(reason),
+        None => Principal::Anonymous,
+    })
+}
+
+/// The session id in the request's cookie, if it parses as one.
+fn session_cookie(headers: &axum::http::HeaderMap, cookie_name: &str) -> Option<Id> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == cookie_name)
+        .and_then(|(_, value)| value.parse().ok())
+}
+
+/// Starts a signed-in session under a fresh id (no fixation: whatever id the browser had is
+/// dropped). `remember` keeps the cookie across browser restarts for the longer lifetime.
+pub async fn start_session(
+    session: &Session,
+    state: &AppState,
+    user_id: i64,
+    stage: Stage,
+    method: SignInMethod,
+    remember: bool,
+    origin: RequestOrigin,
+) -> Result<(), AppError> {
+    let t = now();
+    let lifetime = match (stage, remember) {
+        (Stage::PasswordVerified, _) => PASSWORD_STEP_LIFETIME,
+        (Stage::Complete, true) => state.config.remember_lifetime,
+        (Stage::Complete, false) => state.config.absolute_lifetime,
+    };
+    let auth = SessionAuth {
+        user_id,
+        stage,
+        method,
+        remember,
+        signed_in_at: t,
+        absolute_expires_at: t + lifetime.as_secs() as i64,
+        ip: origin.ip,
+        user_agent: origin.user_agent,
+        public_id: None,
+        email: String::new(),
+    };
+    session.clear().await;
+    session.cycle_id().await?;
+    AUTH.insert(session, &auth).await?;
+    session.set_expiry(Some(if remember && stage == Stage::Complete {
+        Expiry::AtDateTime(time::OffsetDateTime::now_utc() + lifetime)
+    } else {
+        Expiry::OnSessionEnd
+    }));
+    // Saved now rather than when the response leaves, so a failure is an error for this request.
+    session.save().await?;
+    Ok(())
+}
+
+/// Issues this session a new id and keeps everything else: its data, its row's handle, lifetime
+/// and history, and its cookie's persistence. Used after a re-authentication and a password change
+/// (ASVS 5.0 7.2.4), so a session id seen before the proof is worthless after it.
+pub async fn rotate_id(session: &Session, signed_in: &SignedIn) -> Result<(), AppError> {
+    session.cycle_id().await?;
+    if signed_in.remember {
+        let until =
+            time::OffsetDateTime::from_unix_timestamp(signed_in.absolute_expires_at).map_err(AppError::internal)?;
+        session.set_expiry(Some(Expiry::AtDateTime(until)));
+    }
+    Ok(session.save().await?)
+}
+
+/// Records a re-authentication in the session (for [`SignedIn::reauth_at`]) and rotates its id.
+pub async fn record_reauthentication(session: &Session, signed_in: &SignedIn) -> Result<(), AppError> {
+    REAUTH_AT.insert(session, &now()).await?;
+    rotate_id(session, signed_in).await
+}
+
+/// Signs this browser out: its row is ended (reason `signed_out`, with its history event) and
+/// the cookie cleared.
+pub async fn sign_out(session: &Session, state: &AppState) -> Result<(), AppError> {
+    if let Some(id) = session.id() {
+        end_sessions_now(&state.db, Sessions::ById(&hash_id(&id)), EndReason::SignedOut).await?;
+    }
+    forget(session).await
+}
+
+/// Clears this browser's cookie and session data without ending anything (its row already ended
+/// or is gone).
+pub async fn forget(session: &Session) -> Result<(), AppError> {
+    Ok(session.flush().await?)
+}
