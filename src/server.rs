@@ -65,7 +65,9 @@ pub fn app(state: AppState) -> Router {
         .route(HISTORY_EXPORT_CSV, get(crate::history::export::csv))
         .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(from_fn(crate::core::stalled_renders::retry_stalled_renders))
+        .layer(tower::util::option_layer(
+            state.config.render_retry.then(|| from_fn(crate::core::stalled_renders::retry_stalled_renders)),
+        ))
         .layer(from_fn(crate::sessions::guard::guard_pages))
         .layer(from_fn_with_state(state.clone(), crate::core::error_links::drop_forged_error_links))
         .layer(from_fn_with_state(state.clone(), crate::core::error_links::sign_error_redirects))

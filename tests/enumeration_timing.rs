@@ -1,6 +1,9 @@
 //! Sign-in timing does not tell whether an email has an account. Its own test binary, so no other
 //! test competes for the CPU while it measures (cargo runs test binaries one after another).
 
+// Tests stop at the first surprise: unwrapping is how they say so.
+#![allow(clippy::unwrap_used)]
+
 #[path = "integration/common/mod.rs"]
 mod common;
 

@@ -19,6 +19,9 @@
 //! account's email, in exactly one statement, and no page or server function reads the account
 //! row again on its own. The other numbers are for reading and comparing, not limits.
 
+// Tests stop at the first surprise: unwrapping is how they say so.
+#![allow(clippy::unwrap_used)]
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 

@@ -28,6 +28,9 @@ pub struct Config {
     /// `KEYCARD_REQUEST_TIMEOUT_SECS`: a request (reading its body and computing the answer) that
     /// takes longer is answered 503.
     pub request_timeout: Duration,
+    /// `KEYCARD_RENDER_RETRY` (default `true`): page renders that stall are abandoned and rendered
+    /// again ([`super::stalled_renders`]). `false` only to measure how often renders stall.
+    pub render_retry: bool,
     /// `KEYCARD_MAX_CONNECTIONS`: open connections at most; further clients wait to be accepted.
     pub max_connections: usize,
     /// Peers whose [`Config::client_ip_header`] is believed.
@@ -103,6 +106,7 @@ impl std::fmt::Debug for Config {
             max_body_bytes,
             header_read_timeout,
             request_timeout,
+            render_retry,
             max_connections,
             trusted_proxies,
             client_ip_header,
@@ -125,6 +129,7 @@ impl std::fmt::Debug for Config {
             .field("max_body_bytes", max_body_bytes)
             .field("header_read_timeout", header_read_timeout)
             .field("request_timeout", request_timeout)
+            .field("render_retry", render_retry)
             .field("max_connections", max_connections)
             .field("trusted_proxies", trusted_proxies)
             .field("client_ip_header", client_ip_header)
@@ -248,6 +253,7 @@ impl Config {
             max_body_bytes: parse("KEYCARD_MAX_BODY_BYTES", 16 * 1024)?,
             header_read_timeout: seconds("KEYCARD_HEADER_TIMEOUT_SECS", 30)?,
             request_timeout: seconds("KEYCARD_REQUEST_TIMEOUT_SECS", 30)?,
+            render_retry: parse("KEYCARD_RENDER_RETRY", true)?,
             max_connections: match parse("KEYCARD_MAX_CONNECTIONS", 1024usize)? {
                 0 => return Err(ConfigError { name: "KEYCARD_MAX_CONNECTIONS", problem: "must be at least 1".into() }),
                 n => n,
@@ -285,6 +291,7 @@ impl Config {
             max_body_bytes: 16 * 1024,
             header_read_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(30),
+            render_retry: true,
             max_connections: 1024,
             trusted_proxies: Vec::new(),
             client_ip_header: None,

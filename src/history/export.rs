@@ -117,10 +117,10 @@ impl Format {
 }
 
 /// The signed-in account whose history may be downloaded now, or the answer to give instead.
-fn authorize(state: &AppState, principal: Principal) -> Result<i64, Response> {
-    let me = principal.signed_in().map_err(|_| Redirect::to("/login?next=/history").into_response())?;
+fn authorize(state: &AppState, principal: Principal) -> Result<i64, Redirect> {
+    let me = principal.signed_in().map_err(|_| Redirect::to("/login?next=/history"))?;
     if !me.reauthenticated_within(state.config.reauth_window, crate::core::db::now()) {
-        return Err(Redirect::to(&crate::routes::reauth_prompt(EXPORT_LINKS_PATH)).into_response());
+        return Err(Redirect::to(&crate::routes::reauth_prompt(EXPORT_LINKS_PATH)));
     }
     Ok(me.user_id)
 }
@@ -128,7 +128,7 @@ fn authorize(state: &AppState, principal: Principal) -> Result<i64, Response> {
 async fn download(state: AppState, principal: Principal, format: Format) -> Response {
     let user_id = match authorize(&state, principal) {
         Ok(user_id) => user_id,
-        Err(response) => return response,
+        Err(redirect) => return redirect.into_response(),
     };
     match export_body(&state.db, user_id, format, MAX_EXPORT_EVENTS).await {
         Ok(body) => (

@@ -37,6 +37,12 @@ async fn admin_lists_and_signs_out_one_account(app: &TestApp) {
         .await,
         1
     );
+    // Each session ended is recorded like any other ending, then the administrator's action.
+    assert_eq!(
+        app.history_kinds(user).await,
+        ["signed_in", "signed_in", "session_ended", "session_ended", "signed_out_by_admin"]
+    );
+    app.assert_every_ending_recorded().await;
 }
 
 async fn admin_signs_out_everyone(app: &TestApp) {
@@ -57,4 +63,5 @@ async fn admin_signs_out_everyone(app: &TestApp) {
         "signed out 0 session(s) of 0 account(s)\n"
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM history_events WHERE kind = 'signed_out_by_admin'").await, 2);
+    app.assert_every_ending_recorded().await;
 }

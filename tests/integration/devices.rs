@@ -164,6 +164,7 @@ async fn signing_out_another_device_ends_it_on_its_next_request(app: &TestApp) {
     // Signing out here ends this session as "signed out".
     laptop.post_form("/api/logout", "/devices", &[]).await.assert_redirect_to("/login");
     assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE end_reason = 'signed_out'").await, 1);
+    app.assert_every_ending_recorded().await;
 }
 
 async fn another_accounts_session_answers_404_and_nothing_changes(app: &TestApp) {
@@ -240,6 +241,7 @@ async fn sign_out_all_other_devices_leaves_only_this_one(app: &TestApp) {
     assert!(view.active[0].current);
     assert_eq!(view.recent.len(), 2);
     assert!(view.recent.iter().all(|d| d.ended.as_ref().unwrap().1 == "Signed out from another device"));
+    app.assert_every_ending_recorded().await;
 }
 
 async fn expired_sessions_are_not_listed_nor_revocable(app: &TestApp) {

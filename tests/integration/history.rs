@@ -126,6 +126,7 @@ async fn this_wasnt_me_signs_the_new_session_out_and_goes_to_password(app: &Test
     let again = first.post_form("/api/history/alerts/not-me", "/", &[("alert", &alert.to_string())]).await;
     assert_ne!(again.location(), "/security/password");
     assert_eq!(app.history_kinds(user).await.len(), 4);
+    app.assert_every_ending_recorded().await;
 }
 
 async fn session_endings_are_recorded_with_how(app: &TestApp) {
@@ -164,6 +165,7 @@ async fn session_endings_are_recorded_with_how(app: &TestApp) {
             ("session_ended".to_owned(), "Expired".to_owned()),
         ]
     );
+    app.assert_every_ending_recorded().await;
 }
 
 async fn failed_changes_write_no_event(app: &TestApp) {

@@ -3,6 +3,9 @@
 //! The timing test lives in its own binary (`tests/enumeration_timing.rs`) so nothing competes
 //! with it for the CPU.
 
+// Tests stop at the first surprise: unwrapping is how they say so.
+#![allow(clippy::unwrap_used)]
+
 #[macro_use]
 mod common;
 

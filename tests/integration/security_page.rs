@@ -280,6 +280,7 @@ async fn password_change_signs_out_other_sessions(app: &TestApp) {
         "old password refused"
     );
     app.client().log_in("gus@example.com", NEW_PASSWORD, false).await.assert_redirect_to("/");
+    app.assert_every_ending_recorded().await;
 }
 
 async fn account_deletion_removes_everything(app: &TestApp) {

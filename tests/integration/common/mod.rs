@@ -164,6 +164,22 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The session lifecycle's promise: every fully signed-in session that ended, however it
+    /// ended, has exactly one `session_ended` event naming it.
+    #[track_caller]
+    pub async fn assert_every_ending_recorded(&self) {
+        let unrecorded = self
+            .count(
+                "SELECT COUNT(*) FROM sessions s WHERE s.stage = 'complete' AND s.ended_at IS NOT NULL \
+                 AND (SELECT COUNT(*) FROM history_events h WHERE h.kind = 'session_ended' \
+                      AND h.session_public_id = s.public_id) <> 1",
+            )
+            .await;
+        assert_eq!(unrecorded, 0, "ended sessions without exactly one session_ended event");
+        let ended = self.count("SELECT COUNT(*) FROM sessions WHERE stage = 'complete' AND ended_at IS NOT NULL").await;
+        assert!(ended > 0, "the scenario ended no session: nothing was checked");
+    }
+
     /// Moves the re-authentication time of every live, fully signed-in session that has one.
     pub async fn set_reauth_at(&self, at: i64) {
         use sqlx::Row;
