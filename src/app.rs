@@ -118,10 +118,8 @@ fn NotFound() -> impl IntoView {
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
     /// The Leptos routes and the route table's pages are the same list.
-    #[test]
-    fn every_page_of_the_route_table_is_a_leptos_route() {
-        let owner = leptos::prelude::Owner::new();
-        owner.set();
+    #[tokio::test]
+    async fn every_page_of_the_route_table_is_a_leptos_route() {
         let mut leptos_paths: Vec<String> =
             leptos_axum::generate_route_list(super::App).iter().map(|r| r.path().to_owned()).collect();
         leptos_paths.sort();

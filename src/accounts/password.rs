@@ -72,6 +72,20 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 }
 
 /// Runs a CPU-heavy closure on the blocking pool.
+/// [`check_new_password`] for the account with `email_key`, off the async threads (zxcvbn takes a
+/// few milliseconds): the email and the words of its local part count as guessable. Returns the
+/// password when it passes.
+pub async fn check_new_password_for(email_key: &str, password: &str) -> Result<String, AppError> {
+    let (email_key, password) = (email_key.to_owned(), password.to_owned());
+    off_thread(move || {
+        let local = email_key.split('@').next().unwrap_or_default().to_owned();
+        let mut context: Vec<&str> = vec![&email_key, &local];
+        context.extend(local.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2));
+        check_new_password(&password, &context).map(|()| password)
+    })
+    .await?
+}
+
 pub async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
     tokio::task::spawn_blocking(work).await.map_err(AppError::internal)
 }

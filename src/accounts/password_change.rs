@@ -8,7 +8,7 @@
 //! [`super::service::verify_account_password`]): within the account's and the IP's limits, with a
 //! history event when wrong.
 
-use super::password::{check_new_password, hash_password, off_thread};
+use super::password::{check_new_password_for, hash_password};
 use super::service::{verify_account_password, PasswordCheck};
 use super::store;
 use crate::core::principal::EndReason;
@@ -47,15 +47,8 @@ pub async fn change_password(
     }
     let email_key =
         super::service::parse_email(&account.email).map(|e| e.key).unwrap_or_else(|_| account.email.to_lowercase());
-    let new_password = new_password.to_owned();
-    let new_password = off_thread(move || {
-        // The same context as sign-up: the email and the words of its local part.
-        let local = email_key.split('@').next().unwrap_or_default().to_owned();
-        let mut context: Vec<&str> = vec![&email_key, &local];
-        context.extend(local.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2));
-        check_new_password(&new_password, &context).map(|()| new_password)
-    })
-    .await??;
+    // The same rules as sign-up.
+    let new_password = check_new_password_for(&email_key, new_password).await?;
     match verify_account_password(state, user_id, current_password, ip, "Wrong current password on the password page")
         .await?
     {

@@ -3,7 +3,7 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-use super::password::{check_new_password, hash_password, off_thread, verify_password};
+use super::password::{check_new_password_for, hash_password, verify_password};
 use super::store::{self, InsertError};
 use crate::core::throttle::{self, Limit};
 use crate::core::{db::now, state::AppState};
@@ -45,15 +45,7 @@ pub fn parse_email(raw: &str) -> Result<Email, AppError> {
 /// cannot be used to test many emails).
 pub async fn sign_up(state: &AppState, raw_email: &str, password: &str, ip: &str) -> Result<i64, AppError> {
     let email = parse_email(raw_email)?;
-    let password = password.to_owned();
-    let context_email = email.key.clone();
-    let password = off_thread(move || {
-        let local = context_email.split('@').next().unwrap_or_default().to_owned();
-        let mut context: Vec<&str> = vec![&context_email, &local];
-        context.extend(local.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2));
-        check_new_password(&password, &context).map(|()| password)
-    })
-    .await??;
+    let password = check_new_password_for(&email.key, password).await?;
     let admission = state.hashing.admit()?;
     let permits = throttle::reserve(&state.db, &[Limit::sign_up_ip(ip)]).await?;
     let hash = admission.run(move || hash_password(&password)).await??;

@@ -16,17 +16,22 @@ pub struct Viewer<'a> {
     pub public_id: &'a str,
 }
 
-/// SQL: the alert `h` was raised after the viewer (`$viewer`, a handle) signed in, by another session.
-const RAISED_AFTER_VIEWER: &str = "COALESCE(h.session_public_id, '') <> $viewer AND h.id > COALESCE(\
-    (SELECT MAX(v.id) FROM history_events v WHERE v.user_id = h.user_id AND v.kind = 'signed_in' \
-     AND v.session_public_id = $viewer), 9223372036854775807)";
+/// SQL: the alert `h` was raised by another session after the viewer (whose handle is bound to
+/// `viewer_param`) signed in. The banner, the answers and the checkup all count alerts by this rule.
+pub fn raised_after_viewer(viewer_param: &str) -> String {
+    format!(
+        "COALESCE(h.session_public_id, '') <> {viewer_param} AND h.id > COALESCE(\
+         (SELECT MAX(v.id) FROM history_events v WHERE v.user_id = h.user_id AND v.kind = 'signed_in' \
+          AND v.session_public_id = {viewer_param}), 9223372036854775807)"
+    )
+}
 
 /// Open alerts of `user_id` that `viewer` may answer (new-device sign-ins, second-factor locks).
 pub async fn open_alerts(db: &Db, user_id: i64, viewer: Viewer<'_>) -> Result<Vec<StoredEvent>, sqlx::Error> {
     let sql = format!(
         "SELECT h.id, h.kind, h.at, h.ip, h.user_agent, h.detail, h.alert FROM history_events h \
          WHERE h.user_id = $1 AND h.alert = 1 AND h.alert_ack_at IS NULL AND {} ORDER BY h.id DESC LIMIT 5",
-        RAISED_AFTER_VIEWER.replace("$viewer", "$2"),
+        raised_after_viewer("$2"),
     );
     let rows = sqlx::query(&sql).bind(user_id).bind(viewer.public_id).fetch_all(&db.pool).await?;
     Ok(rows.iter().filter_map(stored).collect())
@@ -45,7 +50,7 @@ pub async fn answer(
         "UPDATE history_events SET alert_ack_at = $3 WHERE id IN (SELECT h.id FROM history_events h \
          WHERE h.id = $1 AND h.user_id = $2 AND h.alert = 1 AND h.alert_ack_at IS NULL AND {}) \
          AND alert_ack_at IS NULL RETURNING session_public_id",
-        RAISED_AFTER_VIEWER.replace("$viewer", "$4"),
+        raised_after_viewer("$4"),
     );
     let row =
         sqlx::query(&sql).bind(alert_id).bind(user_id).bind(at).bind(viewer.public_id).fetch_optional(&mut *tx).await?;

@@ -14,7 +14,7 @@ pub async fn security_checkup() -> Result<SecurityView, AppError> {
     use crate::moment::relative;
     let me = signed_in_for_page()?;
     let t = now();
-    let checkup = super::checkup::compute(&AppState::current()?.db, me.user_id, &me.id_hash, t)
+    let checkup = super::checkup::compute(&AppState::current()?.db, me.user_id, &me.handle, t)
         .await?
         .ok_or(AppError::NotSignedIn)?;
     Ok(SecurityView {
@@ -48,7 +48,7 @@ pub async fn delete_page() -> Result<SensitivePageView, AppError> {
 }
 
 /// **Sign out unused sessions**: those unused for more than 30 days.
-#[server(prefix = "/api", endpoint = "security/sign-out-stale")]
+#[server(prefix = "/api", endpoint = "security/sign-out-unused")]
 pub async fn sign_out_unused_sessions() -> Result<(), AppError> {
     use crate::core::{db::now, principal::signed_in, state::AppState};
     let me = signed_in()?;

@@ -6,26 +6,25 @@
 use sqlx::Row;
 
 use super::{Checkup, STALE_AFTER_SECS};
+use crate::alerts::store::raised_after_viewer;
 use crate::core::db::Db;
 use crate::core::principal::EndReason;
 use crate::devices::service::sessions_signed_out;
 use crate::history::{store as history, Kind};
 use crate::sessions::lifecycle::{end_sessions, live_sql, Sessions};
 
-/// The checkup of `user_id` at time `now`, seen from the session whose id hash is `current_hash`;
-/// `None` when the account does not exist.
+/// The checkup of `user_id` at time `now`, seen from the session whose public handle is
+/// `viewer`; `None` when the account does not exist.
 ///
 /// - Failed sign-ins (wrong password or wrong code) count "since your last visit": the history
 ///   events after the sign-in that preceded this session's own sign-in. Event ids, not times,
 ///   order them, so two events in the same second are never confused.
 /// - Open alerts are the alerts not yet answered that this session may answer (raised by other
-///   sessions after this one signed in), exactly as the banner shows them.
-pub async fn compute(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Result<Option<Checkup>, sqlx::Error> {
+///   sessions after this one signed in): the banner's own rule ([`raised_after_viewer`]).
+pub async fn compute(db: &Db, user_id: i64, viewer: &str, now: i64) -> Result<Option<Checkup>, sqlx::Error> {
     let sql = format!(
-        "WITH cur AS (SELECT COALESCE(public_id, '') AS public_id FROM sessions WHERE id_hash = $4), \
-         this_visit AS (SELECT COALESCE(MAX(h.id), (SELECT COALESCE(MAX(id), 0) + 1 FROM history_events)) AS id \
-            FROM history_events h WHERE h.user_id = $1 AND h.kind = 'signed_in' \
-            AND h.session_public_id IN (SELECT public_id FROM cur)), \
+        "WITH this_visit AS (SELECT COALESCE(MAX(h.id), (SELECT COALESCE(MAX(id), 0) + 1 FROM history_events)) AS id \
+            FROM history_events h WHERE h.user_id = $1 AND h.kind = 'signed_in' AND h.session_public_id = $4), \
          last_visit AS (SELECT COALESCE(MAX(h.id), 0) AS id FROM history_events h, this_visit \
             WHERE h.user_id = $1 AND h.kind = 'signed_in' AND h.id < this_visit.id) \
          SELECT u.password_changed_at, \
@@ -37,20 +36,17 @@ pub async fn compute(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Res
             AND f.kind IN ('sign_in_failed', 'code_failed') AND f.id > last_visit.id), \
          (SELECT MAX(f.at) FROM history_events f, last_visit WHERE f.user_id = u.id \
             AND f.kind IN ('sign_in_failed', 'code_failed') AND f.id > last_visit.id), \
-         (SELECT COUNT(*) FROM history_events a WHERE a.user_id = u.id AND a.alert = 1 \
-            AND a.alert_ack_at IS NULL \
-            AND COALESCE(a.session_public_id, '') NOT IN (SELECT public_id FROM cur) \
-            AND a.id > COALESCE((SELECT MAX(v.id) FROM history_events v WHERE v.user_id = u.id \
-              AND v.kind = 'signed_in' AND v.session_public_id IN (SELECT public_id FROM cur)), \
-              9223372036854775807)) \
+         (SELECT COUNT(*) FROM history_events h WHERE h.user_id = u.id AND h.alert = 1 \
+            AND h.alert_ack_at IS NULL AND {open_to_viewer}) \
          FROM users u WHERE u.id = $1",
         live = live_sql("$3"),
+        open_to_viewer = raised_after_viewer("$4"),
     );
     let row = sqlx::query(&sql)
         .bind(user_id)
         .bind(now - STALE_AFTER_SECS)
         .bind(now)
-        .bind(current_hash)
+        .bind(viewer)
         .fetch_optional(&db.pool)
         .await?;
     Ok(row.map(|row| {

@@ -5,6 +5,7 @@
 use sqlx::Row;
 
 use crate::core::db::Db;
+use crate::history::{store as history, Kind};
 
 /// An account's TOTP row. `secret` is sealed (see [`crate::core::secrets`]).
 #[derive(Clone)]
@@ -81,18 +82,20 @@ pub async fn confirm_enrolment(
         return Ok(false);
     }
     insert_recovery_codes(&mut tx, user_id, code_hashes, at).await?;
-    crate::history::store::record(
-        &mut tx,
-        &crate::history::store::Event::by_current_request(
-            user_id,
-            crate::history::Kind::TwoStepOn,
-            at,
-            "Authenticator app",
-        ),
-    )
-    .await?;
+    record(&mut tx, user_id, Kind::TwoStepOn, at, "Authenticator app").await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// The change's history event, about the current request's browser, in the change's transaction.
+async fn record(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+    kind: Kind,
+    at: i64,
+    detail: &str,
+) -> Result<(), sqlx::Error> {
+    history::record(conn, &history::Event::by_current_request(user_id, kind, at, detail)).await.map(|_| ())
 }
 
 async fn insert_recovery_codes(
@@ -132,16 +135,7 @@ pub async fn replace_recovery_codes(
         return Ok(false);
     }
     insert_recovery_codes(&mut tx, user_id, code_hashes, at).await?;
-    crate::history::store::record(
-        &mut tx,
-        &crate::history::store::Event::by_current_request(
-            user_id,
-            crate::history::Kind::RecoveryCodesRegenerated,
-            at,
-            "",
-        ),
-    )
-    .await?;
+    record(&mut tx, user_id, Kind::RecoveryCodesRegenerated, at, "").await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -180,11 +174,7 @@ pub async fn use_recovery_code(db: &Db, user_id: i64, code_hash: &str, at: i64) 
         .await?
         .get(0);
     let detail = if left == 1 { "1 code left".to_owned() } else { format!("{left} codes left") };
-    crate::history::store::record(
-        &mut tx,
-        &crate::history::store::Event::by_current_request(user_id, crate::history::Kind::RecoveryCodeUsed, at, &detail),
-    )
-    .await?;
+    record(&mut tx, user_id, Kind::RecoveryCodeUsed, at, &detail).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -210,16 +200,7 @@ pub async fn disable(db: &Db, user_id: i64) -> Result<(), sqlx::Error> {
         > 0;
     sqlx::query("DELETE FROM totp_secrets WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
     if was_on {
-        crate::history::store::record(
-            &mut tx,
-            &crate::history::store::Event::by_current_request(
-                user_id,
-                crate::history::Kind::TwoStepOff,
-                crate::core::db::now(),
-                "",
-            ),
-        )
-        .await?;
+        record(&mut tx, user_id, Kind::TwoStepOff, crate::core::db::now(), "").await?;
     }
     tx.commit().await
 }

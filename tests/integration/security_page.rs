@@ -24,8 +24,11 @@ async fn checkup_reflects_the_account_data(app: &TestApp) {
     let uid = app.user_id("cora@example.com").await;
     let t = now();
     let checkup_of = |client: &Client| {
-        let hash = client.id_hash();
-        async move { checkup::compute(&app.state.db, uid, &hash, now()).await.unwrap().unwrap() }
+        let client = client.clone();
+        async move {
+            let handle = app.handle_of(&client).await;
+            checkup::compute(&app.state.db, uid, &handle, now()).await.unwrap().unwrap()
+        }
     };
     let c = checkup_of(&client).await;
     assert!(!c.two_step_on);
@@ -34,7 +37,8 @@ async fn checkup_reflects_the_account_data(app: &TestApp) {
         (0, 0, 0, None, 0)
     );
     assert!((t - c.password_changed_at).abs() < 60);
-    assert!(checkup::compute(&app.state.db, uid + 1000, &client.id_hash(), t).await.unwrap().is_none());
+    let handle = app.handle_of(&client).await;
+    assert!(checkup::compute(&app.state.db, uid + 1000, &handle, t).await.unwrap().is_none());
 
     // Two wrong passwords with this email (from another browser).
     for _ in 0..2 {
@@ -90,7 +94,7 @@ async fn checkup_reflects_the_account_data(app: &TestApp) {
     let mut other = app.client();
     other.sign_up("dan@example.com").await.assert_redirect_to("/");
     let dan = app.user_id("dan@example.com").await;
-    let c2 = checkup::compute(&app.state.db, dan, &other.id_hash(), now()).await.unwrap().unwrap();
+    let c2 = checkup::compute(&app.state.db, dan, &app.handle_of(&other).await, now()).await.unwrap().unwrap();
     assert!(!c2.two_step_on && c2.recovery_codes_left == 0 && c2.failed_sign_ins == 0 && c2.open_alerts == 0);
 
     let page = client.get("/security").await;
@@ -143,15 +147,16 @@ async fn stale_sessions_show_and_can_be_signed_out(app: &TestApp) {
         t - 60 * DAY
     ))
     .await;
-    let c = checkup::compute(&app.state.db, uid, &me.id_hash(), now()).await.unwrap().unwrap();
+    let my_handle = app.handle_of(&me).await;
+    let c = checkup::compute(&app.state.db, uid, &my_handle, now()).await.unwrap().unwrap();
     assert_eq!(c.stale_sessions, 1);
     let page = me.get("/security").await;
     assert!(
         page.body.contains("1 session unused for more than 30 days.") && page.body.contains("Sign out unused sessions")
     );
 
-    me.post_form("/api/security/sign-out-stale", "/security", &[]).await.assert_redirect_to("/security");
-    assert_eq!(checkup::compute(&app.state.db, uid, &me.id_hash(), now()).await.unwrap().unwrap().stale_sessions, 0);
+    me.post_form("/api/security/sign-out-unused", "/security", &[]).await.assert_redirect_to("/security");
+    assert_eq!(checkup::compute(&app.state.db, uid, &my_handle, now()).await.unwrap().unwrap().stale_sessions, 0);
     // The sign-out is in the history, recorded with it.
     assert_eq!(
         app.count(&format!(

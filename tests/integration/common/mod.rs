@@ -164,9 +164,17 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The public handle of `client`'s session (what the devices page and the history name it by).
+    pub async fn handle_of(&self, client: &Client) -> String {
+        sqlx::query_scalar("SELECT public_id FROM sessions WHERE id_hash = $1")
+            .bind(client.id_hash())
+            .fetch_one(&self.state.db.pool)
+            .await
+            .unwrap()
+    }
+
     /// The session lifecycle's promise: every fully signed-in session that ended, however it
     /// ended, has exactly one `session_ended` event naming it.
-    #[track_caller]
     pub async fn assert_every_ending_recorded(&self) {
         let unrecorded = self
             .count(
