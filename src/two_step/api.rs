@@ -84,54 +84,19 @@ pub async fn turn_off_two_step() -> Result<(), AppError> {
     Ok(())
 }
 
-/// The code step after a correct password: a 6-digit code or a recovery code, within the account's
-/// second-factor budget, completes sign-in: the half-signed-in row is ended (exactly once, so
-/// concurrent correct codes yield one session) and a full session starts under a fresh id, then
-/// on to `next`. A failure that locks the budget ends every half-signed-in session of the
-/// account: back to the password (and then a wait).
+/// The code step after a correct password: a 6-digit code or a recovery code completes sign-in
+/// ([`super::service::complete_sign_in`]), then on to `next`; a failure that locks the account's
+/// budget sends this browser back to the password.
 #[server(prefix = "/api", endpoint = "login_code")]
 pub async fn verify_sign_in_code(code: String, next: Option<String>) -> Result<(), AppError> {
-    use super::service::{check_factor_within_budget, Attempt, Factor, StepOutcome};
-    use crate::core::{principal::code_step, principal::Stage, request::RequestContext};
-    use crate::sessions::{keys::SignInMethod, lifecycle, next::safe_next, principal};
+    use super::service::{complete_sign_in, CodeStep};
+    use crate::core::{principal::code_step, request::RequestContext};
     check_code_length(&code)?;
     let me = code_step()?;
     let ctx = RequestContext::current()?;
-    let attempt = Attempt { session_public_id: Some(&me.handle), failure_detail: "Wrong code" };
-    match check_factor_within_budget(&ctx.state, me.user_id, &code, attempt).await? {
-        StepOutcome::Passed(factor) => {
-            if !lifecycle::finish_password_step(&ctx.state.db, &me.id_hash).await? {
-                return Err(AppError::NotSignedIn);
-            }
-            let method = match factor {
-                Factor::Code => SignInMethod::PasswordAndCode,
-                Factor::RecoveryCode => SignInMethod::RecoveryCode,
-            };
-            principal::start_session(
-                &ctx.session,
-                &ctx.state,
-                me.user_id,
-                Stage::Complete,
-                method,
-                me.remember,
-                ctx.origin,
-            )
-            .await?;
-            leptos_axum::redirect(&safe_next(next.as_deref()));
-            Ok(())
-        }
-        StepOutcome::Refused(err) => Err(err),
-        StepOutcome::LockedOut => {
-            let code_step_sessions = lifecycle::Sessions::CodeStepOf(me.user_id);
-            lifecycle::end_sessions_now(
-                &ctx.state.db,
-                code_step_sessions,
-                crate::core::principal::EndReason::SignedOut,
-            )
-            .await?;
-            principal::forget(&ctx.session).await?;
-            leptos_axum::redirect("/login?ended=codes");
-            Ok(())
-        }
+    match complete_sign_in(&ctx.state, &ctx.session, &me, &code, ctx.origin).await? {
+        CodeStep::SignedIn => leptos_axum::redirect(&crate::sessions::next::safe_next(next.as_deref())),
+        CodeStep::LockedOut => leptos_axum::redirect("/login?ended=codes"),
     }
+    Ok(())
 }

@@ -5,10 +5,14 @@
 use tower_sessions::Session;
 
 use super::{recovery, store, totp, Enrolment, TwoStepView};
+use crate::core::principal::{EndReason, SignedIn, Stage};
+use crate::core::request::RequestOrigin;
 use crate::core::throttle::{self, Limit, Permits};
 use crate::core::{db::now, state::AppState};
 use crate::errors::AppError;
-use crate::sessions::keys::FRESH_RECOVERY_CODES;
+use crate::sessions::keys::{SignInMethod, FRESH_RECOVERY_CODES};
+use crate::sessions::lifecycle::{self, Sessions};
+use crate::sessions::principal::{forget, start_session};
 
 fn secret_context(user_id: i64) -> String {
     format!("totp-secret:user:{user_id}")
@@ -170,6 +174,48 @@ pub async fn check_factor_within_budget(
             Ok(StepOutcome::Refused(err))
         }
         Err(other) => Err(other),
+    }
+}
+
+/// How the code step ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeStep {
+    /// Signed in: a full session runs under a fresh id.
+    SignedIn,
+    /// This failure locked the account's second factor: every half-signed-in session of the
+    /// account ended, this browser's cookie is cleared, and it starts again with the password.
+    LockedOut,
+}
+
+/// The code step of the half-signed-in session `me`: the code is checked within the account's
+/// budget; when right, the half-signed-in row is ended (exactly once, so concurrent correct codes
+/// yield one session) and a full session starts under a fresh id.
+pub async fn complete_sign_in(
+    state: &AppState,
+    session: &Session,
+    me: &SignedIn,
+    code: &str,
+    origin: RequestOrigin,
+) -> Result<CodeStep, AppError> {
+    let attempt = Attempt { session_public_id: Some(&me.handle), failure_detail: "Wrong code" };
+    match check_factor_within_budget(state, me.user_id, code, attempt).await? {
+        StepOutcome::Passed(factor) => {
+            if !lifecycle::finish_password_step(&state.db, &me.id_hash).await? {
+                return Err(AppError::NotSignedIn);
+            }
+            let method = match factor {
+                Factor::Code => SignInMethod::PasswordAndCode,
+                Factor::RecoveryCode => SignInMethod::RecoveryCode,
+            };
+            start_session(session, state, me.user_id, Stage::Complete, method, me.remember, origin).await?;
+            Ok(CodeStep::SignedIn)
+        }
+        StepOutcome::Refused(err) => Err(err),
+        StepOutcome::LockedOut => {
+            lifecycle::end_sessions_now(&state.db, Sessions::CodeStepOf(me.user_id), EndReason::SignedOut).await?;
+            forget(session).await?;
+            Ok(CodeStep::LockedOut)
+        }
     }
 }
 
