@@ -101,6 +101,14 @@ pub fn renders_page(path: &str) -> bool {
     }
 }
 
+/// Whether a request to `path` needs to know who is asking (pages, server functions, downloads);
+/// static files and probes do not, so they never read the session.
+pub fn reads_principal(path: &str) -> bool {
+    renders_page(path)
+        || path.starts_with(SERVER_FN_PREFIX)
+        || find(path).is_some_and(|route| route.kind == Kind::Download)
+}
+
 /// The re-authentication prompt, returning to `return_to` (a same-site path) afterwards.
 pub fn reauth_prompt(return_to: &str) -> String {
     format!("{REAUTH_PROMPT}?next={}", urlencode(return_to))

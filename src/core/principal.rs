@@ -1,7 +1,7 @@
-//! Who is asking: the request's [`Principal`], loaded once
-//! per request by the session layer (`crate::sessions::principal::load`) and read here by server
-//! functions ([`signed_in`], [`code_step`], [`signed_in_for_page`]) and axum handlers (the
-//! [`Principal`] extractor). Nothing below re-reads the session to find out who is signed in.
+//! Who is asking: the request's [`Principal`], loaded once per request by the session layer
+//! (`crate::sessions::principal::load`) and read by server functions through [`signed_in`]
+//! ([`code_step`], [`signed_in_for_page`]) and by axum handlers through the [`Principal`]
+//! extractor. Nothing re-reads the session to find out who is signed in.
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 

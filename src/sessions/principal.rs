@@ -23,11 +23,7 @@ use crate::errors::AppError;
 
 /// Puts the request's [`Principal`] into its extensions (pages, server functions, downloads).
 pub async fn load(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    let needs_principal = crate::routes::renders_page(path)
-        || path.starts_with(crate::routes::SERVER_FN_PREFIX)
-        || crate::routes::find(path).is_some_and(|r| r.kind == crate::routes::Kind::Download);
-    if needs_principal {
+    if crate::routes::reads_principal(req.uri().path()) {
         let principal = match principal_of(&state, &session, req.headers()).await {
             Ok(principal) => principal,
             Err(err) => {
