@@ -10,7 +10,7 @@
 //!   kernel's listen queue (they are not answered, and cost Keycard nothing) until one closes.
 //! - **Graceful shutdown**: when `shutdown` completes, accepting stops, idle connections close,
 //!   and in-flight requests finish (each is bounded by the request time limit of
-//!   [`super::server::app`] and the header-read timeout).
+//!   [`crate::server::app`] and the header-read timeout).
 //! - Each request carries `ConnectInfo<SocketAddr>` (the TCP peer), which
 //!   [`super::web::client_ip`] reads.
 //!

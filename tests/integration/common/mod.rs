@@ -166,7 +166,6 @@ impl TestApp {
 
     /// The session lifecycle's promise: every fully signed-in session that ended, however it
     /// ended, has exactly one `session_ended` event naming it.
-    #[track_caller]
     pub async fn assert_every_ending_recorded(&self) {
         let unrecorded = self
             .count(
