@@ -14,7 +14,9 @@
 //!    [`alerts`], [`security_page`] (the checkup), and [`sessions`] (the tower-sessions store,
 //!    the principal, the page guard, and the session lifecycle: the one way sessions end).
 //! 5. Stores: the SQL of each domain (`store.rs`, `lifecycle.rs`); [`history`]'s store is a leaf
-//!    every domain records its events into, and it calls no domain.
+//!    every domain records its events into, and it calls no domain. [`mail`] (server only) is
+//!    another: the outbox domains write mail into in their own transactions, and the worker that
+//!    sends it; it imports only `core`.
 //! 6. The bottom: `core` (server only: configuration, database, state, the request's principal,
 //!    web security, limits, secrets, telemetry), [`routes`] (the one route table), [`errors`]
 //!    (the one error type) and [`moment`] (times as pages word them).
@@ -31,6 +33,8 @@ pub mod core;
 pub mod devices;
 pub mod errors;
 pub mod history;
+#[cfg(feature = "ssr")]
+pub mod mail;
 pub mod moment;
 pub mod reauth;
 pub mod routes;

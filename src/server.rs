@@ -130,18 +130,32 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     let state = build_state(config).await?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, database = if state.db.is_sqlite { "sqlite" } else { "postgres" }, "keycard listening");
-    let (stop_sweeper, stop) = tokio::sync::watch::channel(false);
+    let (stop_background, stop) = tokio::sync::watch::channel(false);
     let sweeper = crate::sessions::sweeper::spawn_with_history(
         state.db.clone(),
         state.config.session_sweep_interval,
         state.config.history_retention_days as i64 * 24 * 3600,
-        stop,
+        stop.clone(),
     );
+    // Only with SMTP configured; otherwise no outbox rows are written and nothing is sent.
+    let mail_worker = match &state.config.mail {
+        Some(mail) => {
+            let transport = crate::mail::transport::Transport::new(mail)?;
+            Some(crate::mail::worker::spawn(state.db.clone(), transport, crate::mail::worker::DEFAULT_INTERVAL, stop))
+        }
+        None => {
+            tracing::info!("mail is off (KEYCARD_SMTP_URL unset): notices stay in the app");
+            None
+        }
+    };
     let limits = crate::core::listener::ConnectionLimits::from_config(&state.config);
     let router = app(state);
     let served = crate::core::listener::serve_connections(listener, router, limits, shutdown_signal()).await;
-    let _ = stop_sweeper.send(true);
+    let _ = stop_background.send(true);
     let _ = sweeper.await;
+    if let Some(mail_worker) = mail_worker {
+        let _ = mail_worker.await;
+    }
     served?;
     tracing::info!("keycard stopped");
     Ok(())

@@ -49,6 +49,112 @@ pub struct Config {
     pub reauth_window: Duration,
     /// `KEYCARD_HISTORY_RETENTION_DAYS`: security history older than this is purged.
     pub history_retention_days: u64,
+    /// `KEYCARD_SMTP_URL` and `KEYCARD_MAIL_FROM`: outgoing mail. `None` (no SMTP URL) means no mail
+    /// is written or sent, and Keycard shows its notices in the app only.
+    pub mail: Option<MailConfig>,
+    /// `KEYCARD_PUBLIC_URL`: the address people reach Keycard at, for links in mail; no trailing
+    /// slash. Defaults to `http://` and the listen address.
+    pub public_url: String,
+}
+
+/// Outgoing mail: the SMTP server and the sender.
+#[derive(Clone, Debug)]
+pub struct MailConfig {
+    pub smtp: SmtpServer,
+    /// `KEYCARD_MAIL_FROM`: the `From` of every mail, e.g. `Keycard <keycard@example.com>`.
+    pub from: lettre::message::Mailbox,
+}
+
+/// The SMTP server of `KEYCARD_SMTP_URL`, checked at start-up. `Debug` hides the password.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SmtpServer {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    /// User name and password for SMTP AUTH, from the URL's user part (percent-decoded).
+    pub credentials: Option<(String, Redacted)>,
+    /// The name given in `EHLO`: the URL's path (`smtp://host/keycard.example.com`), else the
+    /// machine's host name.
+    pub hello_name: Option<String>,
+}
+
+/// How the connection to the SMTP server is protected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// `smtp://` (or `?tls=required`): STARTTLS, and the mail is not sent if the server does not
+    /// offer it or its certificate is not trusted. Default port 587.
+    StartTls,
+    /// `smtps://`: TLS from the first byte. Default port 465.
+    ImplicitTls,
+    /// `smtp://…?tls=none`: no encryption, allowed only to a loopback host (a local relay).
+    /// Default port 25.
+    Plain,
+}
+
+impl SmtpServer {
+    /// Parses `KEYCARD_SMTP_URL`. Error messages never repeat the URL: it may hold a password.
+    pub fn parse(raw: &str) -> Result<SmtpServer, String> {
+        use url::Host;
+        let url = url::Url::parse(raw.trim()).map_err(|e| format!("not a URL ({e})"))?;
+        let mut tls = None;
+        for (key, value) in url.query_pairs() {
+            match key.as_ref() {
+                "tls" if tls.is_none() => tls = Some(value.into_owned()),
+                _ => return Err(format!("unknown or repeated parameter {key:?} (only tls= is read)")),
+            }
+        }
+        let (host, loopback) = match url.host() {
+            // smtp: is not a scheme the URL standard knows, so an IPv4 address arrives as a name.
+            Some(Host::Domain(name)) => {
+                let loopback = match name.parse::<std::net::Ipv4Addr>() {
+                    Ok(ip) => ip.is_loopback(),
+                    Err(_) => name.eq_ignore_ascii_case("localhost"),
+                };
+                (name.to_owned(), loopback)
+            }
+            Some(Host::Ipv4(ip)) => (ip.to_string(), ip.is_loopback()),
+            Some(Host::Ipv6(ip)) => (ip.to_string(), ip.is_loopback()),
+            None => return Err("no host".into()),
+        };
+        let security = match (url.scheme(), tls.as_deref()) {
+            ("smtp", None | Some("required")) => SmtpSecurity::StartTls,
+            ("smtps", None) => SmtpSecurity::ImplicitTls,
+            // Mail carries sign-in and reset links: in clear text only to a relay on this machine.
+            ("smtp", Some("none")) if loopback => SmtpSecurity::Plain,
+            ("smtp", Some("none")) => {
+                return Err("plain SMTP (tls=none) is allowed only to a loopback host (127.0.0.1, ::1, localhost); \
+                            use smtp:// (STARTTLS) or smtps:// (TLS)"
+                    .into())
+            }
+            ("smtp", Some("opportunistic")) => {
+                return Err("tls=opportunistic falls back to clear text when STARTTLS is stripped; use smtp:// \
+                            (STARTTLS required) or smtps://"
+                    .into())
+            }
+            ("smtp" | "smtps", Some(other)) => {
+                return Err(format!("tls={other:?} is not one of required, none (smtps:// takes no tls=)"))
+            }
+            (scheme, _) => return Err(format!("scheme {scheme:?} is not smtp or smtps")),
+        };
+        let port = url.port().unwrap_or(match security {
+            SmtpSecurity::StartTls => 587,
+            SmtpSecurity::ImplicitTls => 465,
+            SmtpSecurity::Plain => 25,
+        });
+        let decode = |part: &str| {
+            percent_encoding::percent_decode_str(part)
+                .decode_utf8()
+                .map(|s| s.into_owned())
+                .map_err(|_| "the user part is not UTF-8 once percent-decoded".to_owned())
+        };
+        let credentials = match url.password() {
+            Some(password) => Some((decode(url.username())?, Redacted(decode(password)?))),
+            None if url.username().is_empty() => None,
+            None => return Err("a user name without a password (write user:password@host)".into()),
+        };
+        let hello_name = Some(url.path().trim_matches('/')).filter(|p| !p.is_empty()).map(str::to_owned);
+        Ok(SmtpServer { host, port, security, credentials, hello_name })
+    }
 }
 
 /// The header a trusted proxy writes the client address into (`KEYCARD_CLIENT_IP_HEADER`).
@@ -115,6 +221,8 @@ impl std::fmt::Debug for Config {
             totp_issuer,
             reauth_window,
             history_retention_days,
+            mail,
+            public_url,
         } = self;
         f.debug_struct("Config")
             .field("addr", addr)
@@ -138,6 +246,8 @@ impl std::fmt::Debug for Config {
             .field("totp_issuer", totp_issuer)
             .field("reauth_window", reauth_window)
             .field("history_retention_days", history_retention_days)
+            .field("mail", mail)
+            .field("public_url", public_url)
             .finish()
     }
 }
@@ -191,7 +301,7 @@ pub fn redact_url_password(url: &str) -> String {
 }
 
 /// A configuration value that must never reach logs (`Debug` prints `[redacted]`).
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Redacted(pub String);
 
 impl std::fmt::Debug for Redacted {
@@ -240,8 +350,9 @@ impl Config {
         let database_url = var("KEYCARD_DATABASE_URL").unwrap_or_else(|| sqlite_url_in(&data_dir));
         let site_root =
             var("KEYCARD_SITE_ROOT").or_else(|| var("LEPTOS_SITE_ROOT")).unwrap_or_else(|| "target/site".into());
+        let addr = parse("KEYCARD_ADDR", addr_default)?;
         Ok(Config {
-            addr: parse("KEYCARD_ADDR", addr_default)?,
+            addr,
             data_dir,
             database_url,
             secure_cookies: parse("KEYCARD_SECURE_COOKIES", false)?,
@@ -273,6 +384,8 @@ impl Config {
                 }
                 days => days,
             },
+            mail: mail_config(var("KEYCARD_SMTP_URL").as_deref(), var("KEYCARD_MAIL_FROM").as_deref())?,
+            public_url: public_url(var("KEYCARD_PUBLIC_URL").as_deref(), addr)?,
         })
     }
 
@@ -300,6 +413,9 @@ impl Config {
             totp_issuer: "Keycard".into(),
             reauth_window: Duration::from_secs(600),
             history_retention_days: 365,
+            mail: None,
+            // The host the test client sends.
+            public_url: "http://127.0.0.1:3000".into(),
         }
     }
 
@@ -332,6 +448,43 @@ fn totp_issuer(raw: Option<String>) -> Result<String, ConfigError> {
         });
     }
     Ok(issuer)
+}
+
+fn mail_config(smtp_url: Option<&str>, from: Option<&str>) -> Result<Option<MailConfig>, ConfigError> {
+    let from = from
+        .map(|raw| {
+            raw.trim().parse::<lettre::message::Mailbox>().map_err(|e| ConfigError {
+                name: "KEYCARD_MAIL_FROM",
+                problem: format!("{raw:?} is not an address like `Keycard <keycard@example.com>` ({e})"),
+            })
+        })
+        .transpose()?;
+    let Some(smtp_url) = smtp_url else {
+        return Ok(None);
+    };
+    let smtp = SmtpServer::parse(smtp_url).map_err(|problem| ConfigError { name: "KEYCARD_SMTP_URL", problem })?;
+    let from = from.ok_or_else(|| ConfigError {
+        name: "KEYCARD_MAIL_FROM",
+        problem: "required when KEYCARD_SMTP_URL is set (the sender of Keycard's mail)".into(),
+    })?;
+    Ok(Some(MailConfig { smtp, from }))
+}
+
+/// `KEYCARD_PUBLIC_URL`: an `http(s)://` origin with an optional path, kept without its trailing
+/// slash so that links are written as `{public_url}/path`.
+fn public_url(raw: Option<&str>, addr: SocketAddr) -> Result<String, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(format!("http://{addr}"));
+    };
+    let error = |problem: String| ConfigError { name: "KEYCARD_PUBLIC_URL", problem };
+    let url = url::Url::parse(raw.trim()).map_err(|e| error(format!("{raw:?} is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(error(format!("{raw:?} is not an http:// or https:// address")));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err(error(format!("{raw:?}: give only the scheme, host, port and path")));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 fn trusted_proxies(raw: Option<&str>) -> Result<Vec<std::net::IpAddr>, ConfigError> {
@@ -384,6 +537,61 @@ mod tests {
             "postgres://h/db?user=u&password=[redacted]"
         );
         assert_eq!(redact_url_password("sqlite://data/keycard.db?mode=rwc"), "sqlite://data/keycard.db?mode=rwc");
+    }
+
+    #[test]
+    fn smtp_urls() {
+        let server = SmtpServer::parse("smtp://mailer:p%40ss@mail.example.com").unwrap();
+        assert_eq!(server.host, "mail.example.com");
+        assert_eq!(server.port, 587);
+        assert_eq!(server.security, SmtpSecurity::StartTls);
+        assert_eq!(server.credentials, Some(("mailer".into(), Redacted("p@ss".into()))));
+        let server = SmtpServer::parse("smtp://mail.example.com:2525?tls=required").unwrap();
+        assert_eq!((server.port, server.security, server.credentials), (2525, SmtpSecurity::StartTls, None));
+        let server = SmtpServer::parse("smtps://mail.example.com/keycard.example.com").unwrap();
+        assert_eq!((server.port, server.security), (465, SmtpSecurity::ImplicitTls));
+        assert_eq!(server.hello_name.as_deref(), Some("keycard.example.com"));
+        for local in ["smtp://127.0.0.1:1025?tls=none", "smtp://[::1]:1025?tls=none", "smtp://localhost?tls=none"] {
+            assert_eq!(SmtpServer::parse(local).unwrap().security, SmtpSecurity::Plain, "{local}");
+        }
+        assert_eq!(SmtpServer::parse("smtp://localhost?tls=none").unwrap().port, 25);
+        let refused = SmtpServer::parse("smtp://u:hunter2@mail.example.com?tls=none").unwrap_err();
+        assert!(refused.contains("loopback"), "{refused}");
+        assert!(!refused.contains("hunter2"), "{refused}");
+        assert!(SmtpServer::parse("smtp://10.0.0.5:25?tls=none").unwrap_err().contains("loopback"));
+        assert!(SmtpServer::parse("smtp://mail.example.com?tls=opportunistic").is_err());
+        assert!(SmtpServer::parse("smtps://mail.example.com?tls=none").is_err());
+        assert!(SmtpServer::parse("http://mail.example.com").is_err());
+        assert!(SmtpServer::parse("smtp://mail.example.com?tls=required&x=1").is_err());
+        assert!(SmtpServer::parse("smtp://user@mail.example.com").is_err());
+    }
+
+    #[test]
+    fn mail_settings() {
+        assert!(mail_config(None, None).unwrap().is_none());
+        let err = mail_config(Some("smtp://mail.example.com"), None).unwrap_err();
+        assert!(err.to_string().starts_with("KEYCARD_MAIL_FROM: required"), "{err}");
+        let err = mail_config(None, Some("not an address")).unwrap_err();
+        assert!(err.to_string().starts_with("KEYCARD_MAIL_FROM: "), "{err}");
+        let mail =
+            mail_config(Some("smtp://u:s3cr3t@mail.example.com"), Some("Keycard <kc@example.com>")).unwrap().unwrap();
+        assert_eq!(mail.from.email.to_string(), "kc@example.com");
+        let mut config = Config::for_tests("sqlite::memory:", "data".into());
+        config.mail = Some(mail);
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("s3cr3t"), "{printed}");
+        assert!(printed.contains("mail.example.com"), "{printed}");
+    }
+
+    #[test]
+    fn public_urls() {
+        let addr: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(public_url(None, addr).unwrap(), "http://0.0.0.0:8080");
+        assert_eq!(public_url(Some("https://id.example.com/"), addr).unwrap(), "https://id.example.com");
+        assert_eq!(public_url(Some("https://example.com/keycard/"), addr).unwrap(), "https://example.com/keycard");
+        assert!(public_url(Some("ftp://example.com"), addr).is_err());
+        assert!(public_url(Some("https://example.com/?a=b"), addr).is_err());
+        assert!(public_url(Some("example.com"), addr).is_err());
     }
 
     #[test]

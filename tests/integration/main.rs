@@ -19,6 +19,7 @@ mod devices;
 mod error_links;
 mod export;
 mod history;
+mod mail;
 mod parsers_proptest;
 mod security_page;
 mod sessions;

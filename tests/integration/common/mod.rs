@@ -16,6 +16,8 @@ use keycard::core::{config::Config, state::AppState};
 use keycard::server::{app, build_state};
 use tower::ServiceExt;
 
+pub mod smtp;
+
 pub const PASSWORD: &str = "quiet-harbor-lantern-1972";
 pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -35,7 +37,7 @@ impl Drop for TempDir {
     }
 }
 
-fn unique_name() -> String {
+pub fn unique_name() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();

@@ -1,0 +1,20 @@
+//! Outgoing mail (server only): the outbox every domain writes mail into in its own transaction
+//! ([`outbox::enqueue`]), and the worker that sends it ([`worker::spawn`], through
+//! [`transport::Transport`]). It calls no domain; domains build their [`Mail`] and enqueue it.
+//!
+//! Without `KEYCARD_SMTP_URL` mail is off ([`enabled`] is false): callers write no outbox rows, no
+//! worker runs, and Keycard behaves as it does without mail.
+
+pub mod metrics;
+pub mod outbox;
+pub mod transport;
+pub mod worker;
+
+pub use outbox::{enqueue, Mail};
+
+use crate::core::config::Config;
+
+/// True when mail is configured: callers enqueue mail only then.
+pub fn enabled(config: &Config) -> bool {
+    config.mail.is_some()
+}
