@@ -1,4 +1,4 @@
--- Outgoing mail. Keep equivalent to migrations/postgres/20261201000001_outbox.sql.
+-- Outgoing mail. Keep equivalent to migrations/postgres/20261127000002_outbox.sql.
 --
 -- A row is written in the same transaction as the event the mail is about, so a mail exists
 -- exactly when its event committed; the worker (src/mail/worker.rs) claims due rows, sends them

@@ -20,6 +20,7 @@ pub async fn delete_account(db: &Db, user_id: i64) -> Result<bool, sqlx::Error> 
     // from users too.
     for sql in [
         "DELETE FROM recovery_codes WHERE user_id = $1",
+        "DELETE FROM email_links WHERE user_id = $1",
         "DELETE FROM totp_secrets WHERE user_id = $1",
         "DELETE FROM sessions WHERE user_id = $1",
     ] {

@@ -5,11 +5,13 @@
 //! Without `KEYCARD_SMTP_URL` mail is off ([`enabled`] is false): callers write no outbox rows, no
 //! worker runs, and Keycard behaves as it does without mail.
 
+pub mod compose;
 pub mod metrics;
 pub mod outbox;
 pub mod transport;
 pub mod worker;
 
+pub use compose::compose;
 pub use outbox::{enqueue, Mail};
 
 use crate::core::config::Config;
