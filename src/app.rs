@@ -11,6 +11,7 @@ use crate::accounts::pages::{HomePage, LoginPage, SignUpPage};
 use crate::alerts::pages::AlertBanner;
 use crate::devices::pages::DevicesPage;
 use crate::history::pages::HistoryPage;
+use crate::password_reset::pages::{ForgotPasswordPage, ResetPasswordPage};
 use crate::reauth::pages::ReauthPage;
 use crate::security_page::pages::{DeletePage, PasswordPage, SecurityPage};
 use crate::sessions::api::{signed_in_email, SignOut};
@@ -57,6 +58,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/devices") view=DevicesPage ssr=SsrMode::Async/>
                     <Route path=path!("/history") view=HistoryPage ssr=SsrMode::Async/>
                     <Route path=path!("/login/code") view=CodeStepPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login/forgot") view=ForgotPasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login/reset") view=ResetPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/security/two-step") view=TwoStepPage ssr=SsrMode::Async/>
                     <Route path=path!("/security/confirm") view=ReauthPage ssr=SsrMode::Async/>
                     <Route path=path!("/security") view=SecurityPage ssr=SsrMode::Async/>

@@ -9,6 +9,9 @@ pub const SIGNED_OUT_ELSEWHERE: &str = "You were signed out from another device.
 pub const SESSION_EXPIRED: &str = "Your session expired. Please sign in again.";
 /// Shown on the sign-in page (`/login?deleted=1`) after an account was deleted.
 pub const ACCOUNT_DELETED: &str = "Your account was deleted.";
+/// Shown on the sign-in page (`/login?reset=1`) after a password reset.
+pub const PASSWORD_RESET_DONE: &str =
+    "Your password was changed and every device signed out. Sign in with your new password.";
 /// Shown on the sign-in page when the code step was ended after too many wrong codes.
 pub const TOO_MANY_CODES: &str = "Too many wrong codes. Sign in with your password again.";
 /// Shown on the sign-in page (`/login?ended=locked`) when a session was signed out after too many

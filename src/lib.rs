@@ -10,7 +10,8 @@
 //! 3. Server functions: each domain's `api.rs`, thin — parse the form, read the signed-in
 //!    principal (`core::principal::signed_in`), call the service, redirect.
 //! 4. Domain services, plain functions tests call directly: [`accounts`] (sign-up, sign-in,
-//!    passwords, deletion), [`two_step`], [`reauth`] (confirming it's you), [`devices`],
+//!    passwords, deletion), [`password_reset`] (forgot password), [`two_step`], [`reauth`]
+//!    (confirming it's you), [`devices`],
 //!    [`alerts`], [`security_page`] (the checkup), and [`sessions`] (the tower-sessions store,
 //!    the principal, the page guard, and the session lifecycle: the one way sessions end).
 //! 5. Stores: the SQL of each domain (`store.rs`, `lifecycle.rs`); [`history`]'s store is a leaf
@@ -36,6 +37,7 @@ pub mod history;
 #[cfg(feature = "ssr")]
 pub mod mail;
 pub mod moment;
+pub mod password_reset;
 pub mod reauth;
 pub mod routes;
 pub mod security_page;

@@ -40,6 +40,8 @@ pub const HOME: &str = "/";
 pub const SIGN_UP: &str = "/signup";
 pub const SIGN_IN: &str = "/login";
 pub const CODE_STEP: &str = "/login/code";
+pub const FORGOT_PASSWORD: &str = "/login/forgot";
+pub const RESET_PASSWORD: &str = "/login/reset";
 pub const DEVICES: &str = "/devices";
 pub const HISTORY: &str = "/history";
 pub const HISTORY_EXPORT_JSON: &str = "/history/export.json";
@@ -57,6 +59,8 @@ pub const ROUTES: &[Route] = &[
     route(SIGN_UP, Kind::Page, Access::Anyone),
     route(SIGN_IN, Kind::Page, Access::Anyone),
     route(CODE_STEP, Kind::Page, Access::CodeStep),
+    route(FORGOT_PASSWORD, Kind::Page, Access::Anyone),
+    route(RESET_PASSWORD, Kind::Page, Access::Anyone),
     route(DEVICES, Kind::Page, Access::SignedIn),
     route(HISTORY, Kind::Page, Access::SignedIn),
     route(HISTORY_EXPORT_JSON, Kind::Download, Access::SignedIn),

@@ -6,7 +6,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{account_home, LogIn, SignUp};
-use crate::errors::{ACCOUNT_DELETED, SESSION_EXPIRED, SIGNED_OUT_ELSEWHERE, TOO_MANY_CODES, TOO_MANY_CONFIRMATIONS};
+use crate::errors::{
+    ACCOUNT_DELETED, PASSWORD_RESET_DONE, SESSION_EXPIRED, SIGNED_OUT_ELSEWHERE, TOO_MANY_CODES, TOO_MANY_CONFIRMATIONS,
+};
 use crate::ui::{action_error, SignedOutNotice};
 
 #[component]
@@ -47,6 +49,7 @@ pub fn LoginPage() -> impl IntoView {
             Some("expired") => Some(SESSION_EXPIRED),
             Some("codes") => Some(TOO_MANY_CODES),
             Some("locked") => Some(TOO_MANY_CONFIRMATIONS),
+            _ if q.get("reset").as_deref() == Some("1") => Some(PASSWORD_RESET_DONE),
             _ => None,
         })
     };
@@ -69,6 +72,7 @@ pub fn LoginPage() -> impl IntoView {
                 {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                 <button type="submit">"Sign in"</button>
             </ActionForm>
+            <p><a href="/login/forgot">"Forgot your password?"</a></p>
             <p>"New here? " <a href="/signup">"Create an account"</a></p>
         </section>
     }

@@ -68,7 +68,24 @@ pub async fn change_password(
         1 => "1 other session signed out".to_owned(),
         n => format!("{n} other sessions signed out"),
     };
-    history::record(&mut tx, &history::Event::by_current_request(user_id, Kind::PasswordChanged, at, &detail)).await?;
+    let event = history::Event::by_current_request(user_id, Kind::PasswordChanged, at, &detail);
+    history::record(&mut tx, &event).await?;
+    let when = crate::moment::moment(at, at).exact;
+    let device = crate::core::user_agent::describe(&event.user_agent).name;
+    super::notices::notify(
+        &mut tx,
+        &state.config,
+        user_id,
+        "password_changed",
+        "Your Keycard password was changed",
+        &[
+            &format!("The password of your Keycard account was changed from {device} at {}, on {when}.", event.ip),
+            &format!("{detail}."),
+            "If this was not you, use \"Forgot your password?\" on the sign-in page to choose a new one, and sign out devices you do not recognise.",
+        ],
+        at,
+    )
+    .await?;
     tx.commit().await?;
     Ok(PasswordChange::Changed { other_sessions_ended: ended })
 }

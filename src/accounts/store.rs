@@ -92,3 +92,19 @@ pub async fn set_password_hash(conn: &mut AnyConnection, user_id: i64, hash: &st
         .await?;
     Ok(())
 }
+
+/// The address `email` is proven (a link sent to it was used), if it is still the account's.
+pub async fn mark_email_proven(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    email: &str,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET email_verified_at = $3 WHERE id = $1 AND email = $2 AND email_verified_at IS NULL")
+        .bind(user_id)
+        .bind(email)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -19,6 +19,7 @@
 //! - Sign-in by IP (IPv6 by /64): 20 free failures, then the doubling from 1 s; successes give
 //!   their reservation back; it lapses after an hour.
 //! - Sign-up by IP: 10 attempts an hour, successful or not, then the IP waits for the hour.
+//! - Password-reset mails: 3 an hour per email (known or not), 10 an hour per IP.
 //!
 //! No block is permanent: each ends by itself.
 
@@ -105,6 +106,30 @@ impl Limit {
             lapse_secs: 7 * DAY,
             curve: Curve::Doubling { first: 60, max: HOUR },
             on_success: OnSuccess::Clear,
+        }
+    }
+
+    /// Password-reset mails asked for one email, known or not (so the answer reveals nothing):
+    /// 3 an hour, then the address waits for the hour; a flood of reset mails cannot be aimed at
+    /// one inbox.
+    pub fn reset_mail_email(email_key: &str) -> Limit {
+        Limit {
+            key: format!("reset-email:{email_key}"),
+            free: 3,
+            lapse_secs: HOUR,
+            curve: Curve::UntilLapse,
+            on_success: OnSuccess::Keep,
+        }
+    }
+
+    /// Password-reset requests from one address (an IPv6 client's whole /64): 10 an hour.
+    pub fn reset_mail_ip(ip: &str) -> Limit {
+        Limit {
+            key: format!("reset-ip:{}", network_key(ip)),
+            free: 10,
+            lapse_secs: HOUR,
+            curve: Curve::UntilLapse,
+            on_success: OnSuccess::Keep,
         }
     }
 

@@ -26,6 +26,8 @@ pub enum Kind {
     RecoveryCodeUsed,
     RecoveryCodesRegenerated,
     PasswordChanged,
+    PasswordResetRequested,
+    PasswordReset,
     SessionEnded,
     OtherDevicesSignedOut,
     UnusedSessionsSignedOut,
@@ -35,7 +37,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 16] = [
         Kind::SignedIn,
         Kind::SignInFailed,
         Kind::CodeFailed,
@@ -44,6 +46,8 @@ impl Kind {
         Kind::RecoveryCodeUsed,
         Kind::RecoveryCodesRegenerated,
         Kind::PasswordChanged,
+        Kind::PasswordResetRequested,
+        Kind::PasswordReset,
         Kind::SessionEnded,
         Kind::OtherDevicesSignedOut,
         Kind::UnusedSessionsSignedOut,
@@ -62,6 +66,8 @@ impl Kind {
             Kind::RecoveryCodeUsed => "recovery_code_used",
             Kind::RecoveryCodesRegenerated => "recovery_codes_regenerated",
             Kind::PasswordChanged => "password_changed",
+            Kind::PasswordResetRequested => "password_reset_requested",
+            Kind::PasswordReset => "password_reset",
             Kind::SessionEnded => "session_ended",
             Kind::OtherDevicesSignedOut => "other_devices_signed_out",
             Kind::UnusedSessionsSignedOut => "unused_sessions_signed_out",
@@ -86,6 +92,8 @@ impl Kind {
             Kind::RecoveryCodeUsed => "Recovery code used",
             Kind::RecoveryCodesRegenerated => "Recovery codes regenerated",
             Kind::PasswordChanged => "Password changed",
+            Kind::PasswordResetRequested => "Password reset link sent",
+            Kind::PasswordReset => "Password reset with an email link",
             Kind::SessionEnded => "Session signed out",
             Kind::OtherDevicesSignedOut => "All other devices signed out",
             Kind::UnusedSessionsSignedOut => "Unused sessions signed out",

@@ -21,6 +21,7 @@ mod export;
 mod history;
 mod mail;
 mod parsers_proptest;
+mod password_reset;
 mod security_page;
 mod sessions;
 mod throttle;

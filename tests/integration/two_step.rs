@@ -53,13 +53,13 @@ fn recovery_codes(body: &str) -> Vec<String> {
     list.split("<code>").skip(1).map(|part| text_of(&part[..part.find("</code>").unwrap()])).collect()
 }
 
-fn code_at(secret: &[u8], offset: i64) -> String {
+pub(crate) fn code_at(secret: &[u8], offset: i64) -> String {
     code_for_step(secret, step_at(keycard::core::db::now()) + offset)
 }
 
 /// Signs up and turns two-step on (confirming with the previous step's code, so the current and
 /// next steps stay usable). Returns the client, the secret and the recovery codes.
-async fn enrolled(app: &TestApp, email: &str) -> (Client, Vec<u8>, Vec<String>) {
+pub(crate) async fn enrolled(app: &TestApp, email: &str) -> (Client, Vec<u8>, Vec<String>) {
     let mut client = app.client();
     client.sign_up(email).await.assert_redirect_to("/");
     client.reauth(PASSWORD, "/security/two-step").await;

@@ -1,0 +1,166 @@
+//! The reset rules as plain functions (tests call them directly).
+//!
+//! - Asking for a link: the email is checked for form only; the per-address and per-IP limits are
+//!   reserved first, and the answer is the same whether or not an account uses the address — in
+//!   content and in time, because the look-up and the mail happen after the answer, in a task of
+//!   their own.
+//! - Using a link: the same password rules as sign-up; with two-step on, a code within the
+//!   account's second-factor budget (the same budget as sign-in); then one transaction uses the
+//!   link (exactly once, whatever the concurrency), sets the password, marks the address proven,
+//!   ends every session of the account, and writes the history event and the notice.
+
+use super::LINK_NOT_VALID;
+use crate::accounts::email_links::{self, Purpose};
+use crate::accounts::password::{check_new_password_for, hash_password};
+use crate::accounts::{notices, service::parse_email, store};
+use crate::core::db::now;
+use crate::core::principal::EndReason;
+use crate::core::request::RequestOrigin;
+use crate::core::state::AppState;
+use crate::core::throttle::{self, Limit};
+use crate::errors::AppError;
+use crate::history::{store as history, Kind};
+use crate::sessions::lifecycle::{end_sessions, Sessions};
+use crate::two_step::service::{check_factor_within_budget, Attempt, StepOutcome};
+
+/// `/login/forgot`: a link for the account using `raw_email`, if there is one. Returns as soon
+/// as the limits allow the request; the rest happens in the background.
+pub async fn request_link(state: &AppState, raw_email: &str, origin: RequestOrigin) -> Result<(), AppError> {
+    if !crate::mail::enabled(&state.config) {
+        return Err(AppError::Invalid(super::NO_MAIL.into()));
+    }
+    let email = parse_email(raw_email)?;
+    let permits =
+        throttle::reserve(&state.db, &[Limit::reset_mail_email(&email.key), Limit::reset_mail_ip(&origin.ip)]).await?;
+    permits.succeeded(&state.db).await?;
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(err) = send_link(&state, &email.key, &origin, now()).await {
+            tracing::error!(error = %err, "could not prepare a password-reset mail");
+        }
+    });
+    Ok(())
+}
+
+/// Writes the link and its mail (and the history event) for the account with `email_key`, if any.
+pub async fn send_link(state: &AppState, email_key: &str, origin: &RequestOrigin, now: i64) -> Result<(), AppError> {
+    let Some(credentials) = store::credentials_by_email_key(&state.db, email_key).await? else {
+        return Ok(());
+    };
+    let Some(account) = store::account_by_id(&state.db, credentials.user_id).await? else {
+        return Ok(());
+    };
+    let mut tx = state.db.pool.begin().await?;
+    // Only the newest link works.
+    email_links::retire(&mut tx, Purpose::ResetPassword, account.id, now).await?;
+    let token = email_links::issue(&mut tx, Purpose::ResetPassword, account.id, &account.email, now).await?;
+    let url = format!("{}{}?token={}", state.config.public_url, crate::routes::RESET_PASSWORD, token.0);
+    let asked_from = describe_origin(origin);
+    let mail = crate::mail::compose(
+        &account.email,
+        "password_reset",
+        "Reset your Keycard password",
+        &[
+            &format!("Someone asked to reset the password of your Keycard account, {asked_from}."),
+            "If it was you, choose a new password with the link below. It works once, for 30 minutes.",
+            "If it was not you, ignore this message: your password stays as it is.",
+        ],
+        Some(("Choose a new password", &url)),
+    );
+    crate::mail::enqueue(&mut tx, &mail, now).await?;
+    let event = history::Event {
+        user_id: account.id,
+        kind: Kind::PasswordResetRequested,
+        at: now,
+        ip: origin.ip.clone(),
+        user_agent: origin.user_agent.clone(),
+        detail: String::new(),
+        session_public_id: None,
+    };
+    history::record(&mut tx, &event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// "from Firefox 133 on Linux at 203.0.113.7" (what the mail may say of a request).
+fn describe_origin(origin: &RequestOrigin) -> String {
+    let device = crate::core::user_agent::describe(&origin.user_agent).name;
+    format!("from {device} at {}", origin.ip)
+}
+
+/// Whether `token` is a usable reset link, and what its page must ask for.
+pub async fn check_link(state: &AppState, token: &str) -> Result<super::ResetLinkView, AppError> {
+    let Some((user_id, _)) = email_links::peek(&state.db, Purpose::ResetPassword, token, now()).await? else {
+        return Err(AppError::Invalid(LINK_NOT_VALID.into()));
+    };
+    Ok(super::ResetLinkView { needs_code: crate::two_step::store::is_enabled(&state.db, user_id).await? })
+}
+
+/// Sets a new password through the link `token`. Returns how many sessions were signed out.
+pub async fn reset_password(
+    state: &AppState,
+    token: &str,
+    new_password: &str,
+    code: Option<&str>,
+    origin: &RequestOrigin,
+) -> Result<u64, AppError> {
+    let Some((user_id, address)) = email_links::peek(&state.db, Purpose::ResetPassword, token, now()).await? else {
+        return Err(AppError::Invalid(LINK_NOT_VALID.into()));
+    };
+    let email_key = parse_email(&address).map(|e| e.key).unwrap_or_else(|_| address.to_lowercase());
+    let new_password = check_new_password_for(&email_key, new_password).await?;
+    if crate::two_step::store::is_enabled(&state.db, user_id).await? {
+        let code = code.map(str::trim).filter(|c| !c.is_empty()).ok_or(AppError::WrongCode)?;
+        let attempt = Attempt { session_public_id: None, failure_detail: "Wrong code when resetting the password" };
+        match check_factor_within_budget(state, user_id, code, attempt).await? {
+            StepOutcome::Passed(_) => {}
+            StepOutcome::Refused(err) => return Err(err),
+            StepOutcome::LockedOut => return Err(AppError::WrongCode),
+        }
+    }
+    let hash = state.hashing.admit()?.run(move || hash_password(&new_password)).await??;
+    let at = now();
+    let mut tx = state.db.pool.begin().await?;
+    // Used exactly once: a concurrent use of the same link finds it used and changes nothing.
+    if email_links::consume(&mut tx, Purpose::ResetPassword, token, at).await? != Some((user_id, address.clone())) {
+        tx.rollback().await?;
+        return Err(AppError::Invalid(LINK_NOT_VALID.into()));
+    }
+    store::set_password_hash(&mut tx, user_id, &hash, at).await?;
+    store::mark_email_proven(&mut tx, user_id, &address, at).await?;
+    email_links::retire(&mut tx, Purpose::ResetPassword, user_id, at).await?;
+    let ended =
+        end_sessions(&mut tx, Sessions::Account(user_id), EndReason::SignedOutElsewhere, at).await?.len() as u64;
+    let detail = match ended {
+        0 => "No session was signed in".to_owned(),
+        n => crate::devices::service::sessions_signed_out(n, ""),
+    };
+    let event = history::Event {
+        user_id,
+        kind: Kind::PasswordReset,
+        at,
+        ip: origin.ip.clone(),
+        user_agent: origin.user_agent.clone(),
+        detail,
+        session_public_id: None,
+    };
+    history::record(&mut tx, &event).await?;
+    let when = crate::moment::moment(at, at).exact;
+    let asked_from = describe_origin(origin);
+    notices::notify(
+        &mut tx,
+        &state.config,
+        user_id,
+        "password_reset_done",
+        "Your Keycard password was reset",
+        &[
+            &format!("The password of your Keycard account was reset with a link sent to this address, {asked_from}, on {when}."),
+            "Every device signed in to your account was signed out.",
+            "If this was not you, someone can read your email: secure your mailbox first, then ask for a new reset link and turn on two-step sign-in.",
+        ],
+        at,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ended)
+}

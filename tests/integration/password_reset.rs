@@ -1,0 +1,266 @@
+//! "Forgot your password?" through the real router and a real SMTP server on loopback: the link
+//! arrives by mail and works once; the answer is the same for unknown addresses; requests are
+//! throttled; two-step accounts still need a code; a reset signs everything out and is announced.
+
+use keycard::core::db::now;
+use keycard::mail::{metrics::MailMetrics, transport::Transport, worker};
+
+use crate::common::smtp::{mail_config, Received, SmtpSink};
+use crate::common::{local_path, Client, TestApp, PASSWORD};
+
+const NEW_PASSWORD: &str = "copper-meadow-violin-8841";
+
+macro_rules! with_mail_on_both_databases {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[test]
+            fn sqlite() {
+                $crate::common::run(async {
+                    let app = $crate::common::TestApp::sqlite_with(super::with_mail).await;
+                    $crate::common::scenario_on(concat!(stringify!($scenario), " on SQLite"), app, super::$scenario).await;
+                });
+            }
+            #[test]
+            #[ignore = "needs PostgreSQL at 127.0.0.1:5432 (scripts/test runs it)"]
+            fn postgres() {
+                $crate::common::run(async {
+                    let app = $crate::common::TestApp::postgres_with(super::with_mail).await;
+                    $crate::common::scenario_on(concat!(stringify!($scenario), " on PostgreSQL"), app, super::$scenario).await;
+                });
+            }
+        }
+    )*};
+}
+
+with_mail_on_both_databases!(
+    a_reset_link_arrives_works_once_and_signs_everything_out,
+    unknown_addresses_get_the_same_answer_and_no_mail,
+    reset_requests_are_throttled_per_address,
+    two_step_accounts_need_a_code_to_reset,
+    concurrent_uses_of_one_link_reset_once,
+    expired_and_forged_links_change_nothing,
+);
+on_both_databases!(without_mail_the_page_says_so_and_nothing_is_written);
+
+/// Mail on (the worker is driven by the tests, against their own SMTP sink).
+fn with_mail(config: &mut keycard::core::config::Config) {
+    config.mail = Some(mail_config(1));
+}
+
+/// Sends what the outbox holds to `sink`, after the background task of a reset request wrote it.
+async fn deliver(app: &TestApp, sink: &SmtpSink, expected_rows: i64) -> Vec<Received> {
+    for _ in 0..200 {
+        if app.count("SELECT COUNT(*) FROM outbox").await >= expected_rows {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let transport = Transport::new(&mail_config(sink.port)).unwrap();
+    worker::pass(&app.state.db, &transport, now(), worker::BATCH, &MailMetrics::new()).await.unwrap();
+    sink.received()
+}
+
+/// The reset link in a mail's plain text.
+fn link_in(mail: &Received) -> String {
+    let url = mail.text.lines().find(|line| line.contains("/login/reset?token=")).expect("a reset link").trim();
+    local_path(url).to_owned()
+}
+
+async fn ask_for_link(client: &mut Client, email: &str) {
+    client
+        .post_form("/api/login/forgot", "/login/forgot", &[("email", email)])
+        .await
+        .assert_redirect_to("/login/forgot?sent=1");
+}
+
+async fn set_new_password(client: &mut Client, link: &str, fields: &[(&str, &str)]) -> crate::common::Reply {
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+    let mut all = vec![("token", token.as_str())];
+    all.extend_from_slice(fields);
+    client.post_form("/api/login/reset", link, &all).await
+}
+
+async fn a_reset_link_arrives_works_once_and_signs_everything_out(app: &TestApp) {
+    let sink = SmtpSink::start().await;
+    let mut owner = app.client();
+    owner.sign_up("rosa@example.com").await.assert_redirect_to("/");
+    let mut stranger = app.client();
+    let page = stranger.get("/login").await;
+    assert!(page.body.contains("href=\"/login/forgot\">Forgot your password?</a>"));
+    ask_for_link(&mut stranger, "ROSA@example.com ").await;
+    let page = stranger.get("/login/forgot?sent=1").await;
+    assert!(page.body.contains(keycard::password_reset::LINK_SENT), "{}", page.body);
+
+    let mails = deliver(app, &sink, 1).await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let mail = &mails[0];
+    assert_eq!(mail.rcpt_tos, ["rosa@example.com"]);
+    assert_eq!(mail.subject, "Reset your Keycard password");
+    assert!(!mail.text.contains(PASSWORD) && !mail.html.contains(PASSWORD), "no password in mail");
+    assert!(!mail.html.contains("<img"), "no tracking pixel");
+    let link = link_in(mail);
+    assert!(mail.html.contains(&link.replace('&', "&amp;")), "the HTML part has the same link");
+
+    let page = stranger.get(&link).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(">New password</label>") && page.body.contains(">Set new password</button>"));
+    assert!(!page.body.contains("Authentication code"), "two-step is off: no code asked");
+
+    let reply = set_new_password(&mut stranger, &link, &[("new_password", NEW_PASSWORD)]).await;
+    reply.assert_redirect_to("/login?reset=1");
+    let page = stranger.follow(&reply).await;
+    assert!(page.body.contains(keycard::errors::PASSWORD_RESET_DONE));
+    // Every session of the account ended; the old password is gone, the new one works.
+    owner.get("/").await.assert_redirect_to("/login?next=/&ended=elsewhere");
+    assert!(app.client().log_in("rosa@example.com", PASSWORD, false).await.location().contains("__err="));
+    app.client().log_in("rosa@example.com", NEW_PASSWORD, false).await.assert_redirect_to("/");
+    let user = app.user_id("rosa@example.com").await;
+    assert_eq!(
+        app.history_kinds(user).await,
+        ["signed_in", "password_reset_requested", "session_ended", "password_reset", "sign_in_failed", "signed_in"]
+    );
+    app.assert_every_ending_recorded().await;
+    // The link proved the address: the notice of the reset goes to it.
+    let mails = deliver(app, &sink, 2).await;
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    assert_eq!(mails[1].subject, "Your Keycard password was reset");
+    assert_eq!(mails[1].rcpt_tos, ["rosa@example.com"]);
+    assert!(!mails[1].text.contains("token="), "the notice carries no link to reset");
+
+    // Used once: the same link again changes nothing.
+    let page = stranger.get(&link).await;
+    assert!(page.body.contains(keycard::password_reset::LINK_NOT_VALID), "{}", page.body);
+    let again = set_new_password(&mut stranger, &link, &[("new_password", "another-long-passphrase-77")]).await;
+    assert!(again.location().contains("__err="), "{}", again.location());
+    app.client().log_in("rosa@example.com", NEW_PASSWORD, false).await.assert_redirect_to("/");
+}
+
+async fn unknown_addresses_get_the_same_answer_and_no_mail(app: &TestApp) {
+    let mut client = app.client();
+    client.sign_up("known@example.com").await;
+    let mut asker = app.client();
+    let known = asker.post_form("/api/login/forgot", "/login/forgot", &[("email", "known@example.com")]).await;
+    let unknown = asker.post_form("/api/login/forgot", "/login/forgot", &[("email", "nobody@example.com")]).await;
+    assert_eq!((known.status, known.location()), (unknown.status, unknown.location()));
+    assert_eq!(known.body, unknown.body);
+    for _ in 0..200 {
+        if app.count("SELECT COUNT(*) FROM outbox").await >= 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, 1, "a mail for the known address only");
+    assert_eq!(app.count("SELECT COUNT(*) FROM email_links").await, 1);
+    // A malformed address is a form error, not an answer about an account.
+    let reply = asker.post_form_as_script("/api/login/forgot", &[("email", "not an address")]).await;
+    assert_eq!(reply.status, 422);
+}
+
+async fn reset_requests_are_throttled_per_address(app: &TestApp) {
+    for email in ["lena@example.com", "ghost@example.com"] {
+        let mut client = app.client();
+        for i in 0..3 {
+            // A different address each time: the per-address limit is what stops the fourth.
+            client.extra_headers = vec![("x-forwarded-for", format!("198.51.100.{i}"))];
+            ask_for_link(&mut client, email).await;
+        }
+        let reply = client.post_form_as_script("/api/login/forgot", &[("email", email)]).await;
+        assert_eq!(reply.status, 429, "{email}: {}", reply.body);
+        assert!(reply.headers.contains_key("retry-after"));
+    }
+}
+
+async fn two_step_accounts_need_a_code_to_reset(app: &TestApp) {
+    let sink = SmtpSink::start().await;
+    let (_owner, _secret, recovery) = crate::two_step::enrolled(app, "tess@example.com").await;
+    let mut client = app.client();
+    ask_for_link(&mut client, "tess@example.com").await;
+    let link = link_in(&deliver(app, &sink, 1).await[0]);
+    let page = client.get(&link).await;
+    assert!(page.body.contains(">Authentication code</label>"), "{}", page.body);
+    // Without a code, or with a wrong one: refused, and the link still works.
+    let token = link.split("token=").nth(1).unwrap();
+    let reply =
+        client.post_form_as_script("/api/login/reset", &[("token", token), ("new_password", NEW_PASSWORD)]).await;
+    assert_eq!(reply.status, 401, "{}", reply.body);
+    let wrong = set_new_password(&mut client, &link, &[("new_password", NEW_PASSWORD), ("code", "000000")]).await;
+    assert!(wrong.location().contains("__err="), "{}", wrong.location());
+    let user = app.user_id("tess@example.com").await;
+    assert!(app.history_kinds(user).await.contains(&"code_failed".to_owned()), "counted like any wrong code");
+    // A recovery code works as at sign-in.
+    let reply = set_new_password(&mut client, &link, &[("new_password", NEW_PASSWORD), ("code", &recovery[0])]).await;
+    reply.assert_redirect_to("/login?reset=1");
+    let reply = app.client().log_in("tess@example.com", NEW_PASSWORD, false).await;
+    assert!(reply.location().starts_with("/login/code"), "two-step stays on: {}", reply.location());
+}
+
+async fn concurrent_uses_of_one_link_reset_once(app: &TestApp) {
+    let sink = SmtpSink::start().await;
+    app.client().sign_up("uma@example.com").await;
+    let mut client = app.client();
+    ask_for_link(&mut client, "uma@example.com").await;
+    let link = link_in(&deliver(app, &sink, 1).await[0]);
+    let attempts = (0..10).map(|i| {
+        let mut client = app.client();
+        let link = link.clone();
+        async move {
+            let password = format!("{NEW_PASSWORD}-{i}");
+            set_new_password(&mut client, &link, &[("new_password", &password)]).await
+        }
+    });
+    let replies = futures_util::future::join_all(attempts).await;
+    let succeeded = replies.iter().filter(|r| r.location() == "/login?reset=1").count();
+    assert_eq!(succeeded, 1, "{:?}", replies.iter().map(|r| r.location().to_owned()).collect::<Vec<_>>());
+    let user = app.user_id("uma@example.com").await;
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM history_events WHERE user_id = {user} AND kind = 'password_reset'"))
+            .await,
+        1
+    );
+}
+
+async fn expired_and_forged_links_change_nothing(app: &TestApp) {
+    let sink = SmtpSink::start().await;
+    app.client().sign_up("vera@example.com").await;
+    let mut client = app.client();
+    ask_for_link(&mut client, "vera@example.com").await;
+    let link = link_in(&deliver(app, &sink, 1).await[0]);
+    app.exec("UPDATE email_links SET expires_at = 1").await;
+    for target in
+        [link.clone(), "/login/reset?token=forged".to_owned(), format!("/login/reset?token={}", "A".repeat(500))]
+    {
+        let page = client.get(&target).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains(keycard::password_reset::LINK_NOT_VALID), "{target}: {}", page.body);
+    }
+    let reply = set_new_password(&mut client, &link, &[("new_password", NEW_PASSWORD)]).await;
+    assert!(reply.location().contains("__err="), "{}", reply.location());
+    app.client().log_in("vera@example.com", PASSWORD, false).await.assert_redirect_to("/");
+    // A verification link is no reset link.
+    let user = app.user_id("vera@example.com").await;
+    let mut tx = app.state.db.pool.begin().await.unwrap();
+    let token = keycard::accounts::email_links::issue(
+        &mut tx,
+        keycard::accounts::email_links::Purpose::VerifyEmail,
+        user,
+        "vera@example.com",
+        now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let page = client.get(&format!("/login/reset?token={}", token.0)).await;
+    assert!(page.body.contains(keycard::password_reset::LINK_NOT_VALID));
+}
+
+async fn without_mail_the_page_says_so_and_nothing_is_written(app: &TestApp) {
+    let mut client = app.client();
+    client.sign_up("walt@example.com").await;
+    let page = app.client().get("/login/forgot").await;
+    assert!(page.body.contains(keycard::password_reset::NO_MAIL), "{}", page.body);
+    let reply = app.client().post_form_as_script("/api/login/forgot", &[("email", "walt@example.com")]).await;
+    assert_eq!(reply.status, 422);
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM email_links").await, 0);
+}
