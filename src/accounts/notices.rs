@@ -4,6 +4,7 @@
 use sqlx::{AnyConnection, Row};
 
 use crate::core::config::Config;
+use crate::history::{store::Event, Kind};
 
 /// The account's address when it has been proven (verified), read on the caller's transaction.
 pub async fn proven_address(conn: &mut AnyConnection, user_id: i64) -> Result<Option<String>, sqlx::Error> {
@@ -36,4 +37,72 @@ pub async fn notify(
         crate::mail::compose(&address, kind, subject, paragraphs, Some(("Review your account's security", &security)));
     crate::mail::enqueue(conn, &mail, now).await?;
     Ok(())
+}
+
+/// Fewer unused recovery codes than this: using one sends a notice.
+pub const LOW_RECOVERY_CODES: i64 = 3;
+
+/// The notice a security event sends, if its kind has one, written on the event's transaction.
+/// `Kind::RecoveryCodeUsed` sends one only when few codes are left (`codes_left`).
+pub async fn for_event(
+    conn: &mut AnyConnection,
+    config: &Config,
+    event: &Event,
+    codes_left: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    let from = origin_words(event);
+    let (kind, subject, first): (&'static str, &str, String) = match event.kind {
+        Kind::TwoStepOn => ("two_step_on", "Two-step sign-in was turned on", format!("Two-step sign-in was turned on for your Keycard account{from}.")),
+        Kind::TwoStepOff => (
+            "two_step_off",
+            "Two-step sign-in was turned off",
+            format!("Two-step sign-in was turned off for your Keycard account{from}. Your password alone now signs in."),
+        ),
+        Kind::RecoveryCodesRegenerated => (
+            "recovery_codes_regenerated",
+            "New recovery codes were made",
+            format!("New recovery codes were made for your Keycard account{from}; the old ones no longer work."),
+        ),
+        Kind::RecoveryCodeUsed if codes_left.is_some_and(|left| left < LOW_RECOVERY_CODES) => (
+            "recovery_codes_low",
+            "You are running out of recovery codes",
+            format!(
+                "A recovery code was used to sign in to your Keycard account{from}; {} left. Make new ones on the two-step page.",
+                match codes_left.unwrap_or(0) {
+                    1 => "1 code is".to_owned(),
+                    n => format!("{n} codes are"),
+                }
+            ),
+        ),
+        Kind::OtherDevicesSignedOut => (
+            "other_devices_signed_out",
+            "All your other devices were signed out",
+            format!("Every other device signed in to your Keycard account was signed out{from} ({}).", event.detail),
+        ),
+        Kind::SecondFactorLocked => (
+            "second_factor_locked",
+            "Someone knew your password but failed the two-step code",
+            format!(
+                "Someone entered your Keycard password correctly but then failed the two-step code{from} ({}). \
+                 If it was not you, change your password now.",
+                event.detail
+            ),
+        ),
+        _ => return Ok(()),
+    };
+    let if_not_you = "If this was not you, change your password and sign out devices you do not recognise.";
+    notify(conn, config, event.user_id, kind, subject, &[&first, if_not_you], event.at).await
+}
+
+/// " from Firefox 133 on Linux at 203.0.113.7, on 2026-11-27 22:58 UTC" (what is known of it).
+fn origin_words(event: &Event) -> String {
+    let when = crate::moment::moment(event.at, event.at).exact;
+    match (event.user_agent.is_empty(), event.ip.is_empty()) {
+        (true, true) => format!(", on {when}"),
+        (true, false) => format!(" from {}, on {when}", event.ip),
+        (false, _) => {
+            let device = crate::core::user_agent::describe(&event.user_agent).name;
+            format!(" from {device} at {}, on {when}", event.ip)
+        }
+    }
 }

@@ -36,7 +36,7 @@ pub async fn sign_out_device(handle: String) -> Result<(), AppError> {
 pub async fn sign_out_other_devices() -> Result<(), AppError> {
     use crate::core::{db::now, principal::signed_in, state::AppState};
     let me = signed_in()?;
-    super::service::sign_out_other_devices(&AppState::current()?.db, me.user_id, &me.id_hash, now()).await?;
+    super::service::sign_out_other_devices(&AppState::current()?, me.user_id, &me.id_hash, now()).await?;
     leptos_axum::redirect(crate::routes::DEVICES);
     Ok(())
 }

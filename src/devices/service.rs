@@ -9,6 +9,7 @@ use sqlx::Row;
 use super::{DeviceView, DevicesView};
 use crate::core::db::Db;
 use crate::core::principal::EndReason;
+use crate::core::state::AppState;
 use crate::core::user_agent::describe;
 use crate::history::{store as history, Kind};
 use crate::moment::moment;
@@ -92,18 +93,22 @@ pub async fn sign_out_device(
 }
 
 /// **Sign out all other devices**: every other live session of `user_id` ends, each with its
-/// `session_ended` event, and the action's own event when any was ended. Returns how many.
-pub async fn sign_out_other_devices(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Result<u64, sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
+/// `session_ended` event, and the action's own event (and its notice by mail) when any was
+/// ended. Returns how many.
+pub async fn sign_out_other_devices(
+    state: &AppState,
+    user_id: i64,
+    current_hash: &str,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let mut tx = state.db.pool.begin().await?;
     let which = Sessions::OthersOf { user_id, except_id_hash: current_hash, unused_since: None };
     let ended = end_sessions(&mut tx, which, EndReason::SignedOutElsewhere, now).await?.len() as u64;
     if ended > 0 {
         let detail = sessions_signed_out(ended, "");
-        history::record(
-            &mut tx,
-            &history::Event::by_current_request(user_id, Kind::OtherDevicesSignedOut, now, &detail),
-        )
-        .await?;
+        let event = history::Event::by_current_request(user_id, Kind::OtherDevicesSignedOut, now, &detail);
+        history::record(&mut tx, &event).await?;
+        crate::accounts::notices::for_event(&mut tx, &state.config, &event, None).await?;
     }
     tx.commit().await?;
     Ok(ended)

@@ -81,7 +81,7 @@ pub async fn confirm_enrolment(state: &AppState, user_id: i64, code: &str) -> Re
     };
     let codes = recovery::generate();
     let hashes = hash_codes(state, &codes);
-    if !store::confirm_enrolment(&state.db, user_id, step, &hashes, now()).await? {
+    if !store::confirm_enrolment(state, user_id, step, &hashes, now()).await? {
         return Err(AppError::Invalid("Start by choosing Turn on two-step sign-in.".into()));
     }
     Ok(codes)
@@ -120,7 +120,7 @@ pub async fn check_factor(state: &AppState, user_id: i64, input: &str) -> Result
         return Err(AppError::WrongCode);
     };
     let hash = recovery::hash(&state.secrets, &normalised);
-    if store::use_recovery_code(&state.db, user_id, &hash, now()).await? {
+    if store::use_recovery_code(state, user_id, &hash, now()).await? {
         Ok(Factor::RecoveryCode)
     } else {
         Err(AppError::WrongCode)
@@ -240,7 +240,9 @@ async fn record_failure(
         let wait = crate::errors::wait_text(permit.limit.block_after(permit.attempts));
         let lock = event(Kind::SecondFactorLocked, &format!("{} wrong codes; next try in {wait}", permit.attempts));
         if permit.first_lock() {
+            // The first lock of a series raises an alert and sends the owner a notice.
             history::record_alert(&mut tx, &lock).await?;
+            crate::accounts::notices::for_event(&mut tx, &state.config, &lock, None).await?;
         } else {
             history::record(&mut tx, &lock).await?;
         }
@@ -253,7 +255,7 @@ async fn record_failure(
 pub async fn regenerate_recovery_codes(state: &AppState, user_id: i64) -> Result<Vec<String>, AppError> {
     let codes = recovery::generate();
     let hashes = hash_codes(state, &codes);
-    if !store::replace_recovery_codes(&state.db, user_id, &hashes, now()).await? {
+    if !store::replace_recovery_codes(state, user_id, &hashes, now()).await? {
         return Err(AppError::Invalid("Two-step sign-in is off.".into()));
     }
     Ok(codes)
@@ -261,7 +263,7 @@ pub async fn regenerate_recovery_codes(state: &AppState, user_id: i64) -> Result
 
 /// Turns two-step off: the secret and the recovery codes are deleted.
 pub async fn disable(state: &AppState, user_id: i64) -> Result<(), AppError> {
-    Ok(store::disable(&state.db, user_id).await?)
+    Ok(store::disable(state, user_id).await?)
 }
 
 /// Keeps just-made codes in the session, sealed, until the page shows them once.

@@ -5,6 +5,7 @@
 use sqlx::Row;
 
 use crate::core::db::Db;
+use crate::core::state::AppState;
 use crate::history::{store as history, Kind};
 
 /// An account's TOTP row. `secret` is sealed (see [`crate::core::secrets`]).
@@ -61,13 +62,13 @@ pub async fn begin_enrolment(db: &Db, user_id: i64, sealed: &str, at: i64) -> Re
 /// Turns two-step on (the pending secret, confirmed with the code of `step`) and stores the first
 /// recovery codes, in one transaction. False when there was no pending enrolment to confirm.
 pub async fn confirm_enrolment(
-    db: &Db,
+    state: &AppState,
     user_id: i64,
     step: i64,
     code_hashes: &[String],
     at: i64,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = state.db.pool.begin().await?;
     let enabled = sqlx::query(
         "UPDATE totp_secrets SET enabled_at = $2, last_used_step = $3 \
          WHERE user_id = $1 AND enabled_at IS NULL AND last_used_step < $3",
@@ -82,20 +83,25 @@ pub async fn confirm_enrolment(
         return Ok(false);
     }
     insert_recovery_codes(&mut tx, user_id, code_hashes, at).await?;
-    record(&mut tx, user_id, Kind::TwoStepOn, at, "Authenticator app").await?;
+    record(&mut tx, state, user_id, Kind::TwoStepOn, at, "Authenticator app", None).await?;
     tx.commit().await?;
     Ok(true)
 }
 
-/// The change's history event, about the current request's browser, in the change's transaction.
+/// The change's history event, about the current request's browser, and its notice by mail, in
+/// the change's transaction.
 async fn record(
     conn: &mut sqlx::AnyConnection,
+    state: &AppState,
     user_id: i64,
     kind: Kind,
     at: i64,
     detail: &str,
+    codes_left: Option<i64>,
 ) -> Result<(), sqlx::Error> {
-    history::record(conn, &history::Event::by_current_request(user_id, kind, at, detail)).await.map(|_| ())
+    let event = history::Event::by_current_request(user_id, kind, at, detail);
+    history::record(&mut *conn, &event).await?;
+    crate::accounts::notices::for_event(conn, &state.config, &event, codes_left).await
 }
 
 async fn insert_recovery_codes(
@@ -118,12 +124,12 @@ async fn insert_recovery_codes(
 
 /// Replaces the whole set of recovery codes in one transaction; false when two-step is off.
 pub async fn replace_recovery_codes(
-    db: &Db,
+    state: &AppState,
     user_id: i64,
     code_hashes: &[String],
     at: i64,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = state.db.pool.begin().await?;
     let enabled: Option<i64> =
         sqlx::query("SELECT COUNT(*) FROM totp_secrets WHERE user_id = $1 AND enabled_at IS NOT NULL")
             .bind(user_id)
@@ -135,7 +141,7 @@ pub async fn replace_recovery_codes(
         return Ok(false);
     }
     insert_recovery_codes(&mut tx, user_id, code_hashes, at).await?;
-    record(&mut tx, user_id, Kind::RecoveryCodesRegenerated, at, "").await?;
+    record(&mut tx, state, user_id, Kind::RecoveryCodesRegenerated, at, "", None).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -155,8 +161,8 @@ pub async fn use_step(db: &Db, user_id: i64, step: i64) -> Result<bool, sqlx::Er
 }
 
 /// Marks an unused recovery code used. False when no such unused code exists.
-pub async fn use_recovery_code(db: &Db, user_id: i64, code_hash: &str, at: i64) -> Result<bool, sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
+pub async fn use_recovery_code(state: &AppState, user_id: i64, code_hash: &str, at: i64) -> Result<bool, sqlx::Error> {
+    let mut tx = state.db.pool.begin().await?;
     let result =
         sqlx::query("UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL")
             .bind(user_id)
@@ -174,7 +180,7 @@ pub async fn use_recovery_code(db: &Db, user_id: i64, code_hash: &str, at: i64) 
         .await?
         .get(0);
     let detail = if left == 1 { "1 code left".to_owned() } else { format!("{left} codes left") };
-    record(&mut tx, user_id, Kind::RecoveryCodeUsed, at, &detail).await?;
+    record(&mut tx, state, user_id, Kind::RecoveryCodeUsed, at, &detail, Some(left)).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -189,8 +195,8 @@ pub async fn recovery_codes_left(db: &Db, user_id: i64) -> Result<i64, sqlx::Err
 
 /// Turns two-step off: the secret and every recovery code go, in one transaction, with the
 /// `two_step_off` history event when it was on.
-pub async fn disable(db: &Db, user_id: i64) -> Result<(), sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
+pub async fn disable(state: &AppState, user_id: i64) -> Result<(), sqlx::Error> {
+    let mut tx = state.db.pool.begin().await?;
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
     let was_on = sqlx::query("DELETE FROM totp_secrets WHERE user_id = $1 AND enabled_at IS NOT NULL")
         .bind(user_id)
@@ -200,7 +206,7 @@ pub async fn disable(db: &Db, user_id: i64) -> Result<(), sqlx::Error> {
         > 0;
     sqlx::query("DELETE FROM totp_secrets WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
     if was_on {
-        record(&mut tx, user_id, Kind::TwoStepOff, crate::core::db::now(), "").await?;
+        record(&mut tx, state, user_id, Kind::TwoStepOff, crate::core::db::now(), "", None).await?;
     }
     tx.commit().await
 }

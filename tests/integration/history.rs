@@ -176,11 +176,9 @@ async fn failed_changes_write_no_event(app: &TestApp) {
     client.post_form("/api/devices/sign-out-others", "/devices", &[]).await;
     client.post_form("/api/devices/sign-out", "/devices", &[("handle", "nope")]).await;
     // Two-step is off: turning it off changes nothing and records nothing.
-    keycard::two_step::store::disable(&app.state.db, user).await.unwrap();
-    assert!(!keycard::two_step::store::replace_recovery_codes(&app.state.db, user, &["x".into()], now())
-        .await
-        .unwrap());
-    assert!(!keycard::two_step::store::use_recovery_code(&app.state.db, user, "x", now()).await.unwrap());
+    keycard::two_step::store::disable(&app.state, user).await.unwrap();
+    assert!(!keycard::two_step::store::replace_recovery_codes(&app.state, user, &["x".into()], now()).await.unwrap());
+    assert!(!keycard::two_step::store::use_recovery_code(&app.state, user, "x", now()).await.unwrap());
     // An event recorded in a transaction that is rolled back is gone with the change.
     let mut tx = app.state.db.pool.begin().await.unwrap();
     let event = store::Event {

@@ -20,6 +20,7 @@ mod error_links;
 mod export;
 mod history;
 mod mail;
+mod notices;
 mod parsers_proptest;
 mod password_reset;
 mod security_page;

@@ -10,29 +10,7 @@ use crate::common::{local_path, Client, TestApp, PASSWORD};
 
 const NEW_PASSWORD: &str = "copper-meadow-violin-8841";
 
-macro_rules! with_mail_on_both_databases {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[test]
-            fn sqlite() {
-                $crate::common::run(async {
-                    let app = $crate::common::TestApp::sqlite_with(super::with_mail).await;
-                    $crate::common::scenario_on(concat!(stringify!($scenario), " on SQLite"), app, super::$scenario).await;
-                });
-            }
-            #[test]
-            #[ignore = "needs PostgreSQL at 127.0.0.1:5432 (scripts/test runs it)"]
-            fn postgres() {
-                $crate::common::run(async {
-                    let app = $crate::common::TestApp::postgres_with(super::with_mail).await;
-                    $crate::common::scenario_on(concat!(stringify!($scenario), " on PostgreSQL"), app, super::$scenario).await;
-                });
-            }
-        }
-    )*};
-}
-
-with_mail_on_both_databases!(
+on_both_databases_with_mail!(
     a_reset_link_arrives_works_once_and_signs_everything_out,
     unknown_addresses_get_the_same_answer_and_no_mail,
     reset_requests_are_throttled_per_address,
@@ -41,11 +19,6 @@ with_mail_on_both_databases!(
     expired_and_forged_links_change_nothing,
 );
 on_both_databases!(without_mail_the_page_says_so_and_nothing_is_written);
-
-/// Mail on (the worker is driven by the tests, against their own SMTP sink).
-fn with_mail(config: &mut keycard::core::config::Config) {
-    config.mail = Some(mail_config(1));
-}
 
 /// Sends what the outbox holds to `sink`, after the background task of a reset request wrote it.
 async fn deliver(app: &TestApp, sink: &SmtpSink, expected_rows: i64) -> Vec<Received> {

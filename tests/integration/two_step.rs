@@ -44,7 +44,7 @@ fn setup_secret(body: &str) -> Vec<u8> {
 }
 
 /// The recovery codes listed on the page (empty when none are shown).
-fn recovery_codes(body: &str) -> Vec<String> {
+pub(crate) fn recovery_codes_in(body: &str) -> Vec<String> {
     let Some(start) = body.find("aria-label=\"Recovery codes\"") else {
         return Vec::new();
     };
@@ -70,19 +70,19 @@ pub(crate) async fn enrolled(app: &TestApp, email: &str) -> (Client, Vec<u8>, Ve
         client.post_form("/api/two_step_confirm", "/security/two-step", &[("code", &code_at(&secret, -1))]).await;
     reply.assert_redirect_to("/security/two-step");
     let page = client.follow(&reply).await;
-    let codes = recovery_codes(&page.body);
+    let codes = recovery_codes_in(&page.body);
     assert_eq!(codes.len(), 10, "{}", page.body);
     (client, secret, codes)
 }
 
 /// A fresh browser that has entered the right password and now owes the code.
-async fn at_code_step(app: &TestApp, email: &str) -> Client {
+pub(crate) async fn at_code_step(app: &TestApp, email: &str) -> Client {
     let mut client = app.client();
     client.log_in(email, PASSWORD, false).await.assert_redirect_to("/login/code");
     client
 }
 
-async fn submit_code(client: &mut Client, code: &str) -> Reply {
+pub(crate) async fn submit_code(client: &mut Client, code: &str) -> Reply {
     client.post_form("/api/login_code", "/login/code", &[("code", code), ("next", "")]).await
 }
 
@@ -131,11 +131,11 @@ async fn enrolment_needs_a_confirming_code(app: &TestApp) {
     reply.assert_redirect_to("/security/two-step");
     let page = client.follow(&reply).await;
     assert!(page.body.contains("Two-step sign-in is on."));
-    let codes = recovery_codes(&page.body);
+    let codes = recovery_codes_in(&page.body);
     assert_eq!(codes.len(), 10);
     assert!(codes.iter().all(|c| c.len() == 11 && c.as_bytes()[5] == b'-'), "{codes:?}");
     let again = client.get("/security/two-step").await;
-    assert!(recovery_codes(&again.body).is_empty(), "shown once");
+    assert!(recovery_codes_in(&again.body).is_empty(), "shown once");
     assert!(text_of(&again.body).contains("You have 10 recovery codes left."));
     assert!(again.body.contains("Regenerate recovery codes") && again.body.contains("Turn off two-step sign-in"));
     // Stored as keyed hashes only; nothing of them in the session row either.
@@ -391,7 +391,7 @@ async fn turning_off_and_new_recovery_codes_need_re_authentication(app: &TestApp
     let reply = client.post_form("/api/two_step_recovery", "/security/two-step", &[]).await;
     reply.assert_redirect_to("/security/two-step");
     let page = client.follow(&reply).await;
-    let new_codes = recovery_codes(&page.body);
+    let new_codes = recovery_codes_in(&page.body);
     assert_eq!(new_codes.len(), 10);
     assert!(new_codes.iter().all(|c| !old_codes.contains(c)));
     assert_eq!(app.count("SELECT COUNT(*) FROM recovery_codes").await, 10);

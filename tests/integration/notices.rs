@@ -1,0 +1,111 @@
+//! Security notices by mail: written into the outbox with the change they announce, to the
+//! account's proven address only, and carrying no secret.
+
+use crate::common::{TestApp, PASSWORD};
+use crate::two_step::{at_code_step, enrolled, submit_code};
+
+on_both_databases_with_mail!(
+    two_step_changes_are_announced_to_a_proven_address,
+    device_and_password_changes_are_announced,
+    a_second_factor_lock_is_announced,
+    nothing_goes_to_an_unproven_address,
+);
+
+/// (subject, recipient, text) of the notices in the outbox (verification mails left out), oldest first.
+async fn notices(app: &TestApp) -> Vec<(String, String, String)> {
+    use sqlx::Row;
+    sqlx::query("SELECT subject, to_address, text_body FROM outbox WHERE kind <> 'verify_email' ORDER BY id")
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect()
+}
+
+async fn prove_address(app: &TestApp, email: &str) {
+    app.exec(&format!("UPDATE users SET email_verified_at = 1 WHERE email = '{email}'")).await;
+}
+
+fn subjects(notices: &[(String, String, String)]) -> Vec<&str> {
+    notices.iter().map(|(subject, _, _)| subject.as_str()).collect()
+}
+
+async fn two_step_changes_are_announced_to_a_proven_address(app: &TestApp) {
+    let (mut client, _secret, codes) = enrolled(app, "nina@example.com").await;
+    assert!(notices(app).await.is_empty(), "the address was not proven when two-step was turned on");
+    prove_address(app, "nina@example.com").await;
+
+    client
+        .post_form("/api/two_step_recovery", "/security/two-step", &[])
+        .await
+        .assert_redirect_to("/security/two-step");
+    let fresh = crate::two_step::recovery_codes_in(&client.get("/security/two-step").await.body);
+    assert_eq!(fresh.len(), 10);
+    // Recovery codes running low: seven marked used, then one used at sign-in leaves two.
+    for code in &fresh[..7] {
+        let normalised = keycard::two_step::recovery::normalise(code).unwrap();
+        let hash = keycard::two_step::recovery::hash(&app.state.secrets, &normalised);
+        app.exec(&format!("UPDATE recovery_codes SET used_at = 1 WHERE code_hash = '{hash}'")).await;
+    }
+    let mut phone = at_code_step(app, "nina@example.com").await;
+    submit_code(&mut phone, &fresh[7]).await.assert_redirect_to("/");
+    client.post_form("/api/two_step_off", "/security/two-step", &[]).await.assert_redirect_to("/security/two-step");
+    let sent = notices(app).await;
+    assert_eq!(
+        subjects(&sent),
+        ["New recovery codes were made", "You are running out of recovery codes", "Two-step sign-in was turned off",],
+        "{sent:#?}"
+    );
+    assert!(sent.iter().all(|(_, to, _)| to == "nina@example.com"));
+    assert!(sent[1].2.contains("2 codes are left"), "{}", sent[1].2);
+    for (_, _, text) in &sent {
+        assert!(!text.contains(PASSWORD), "no password");
+        assert!(fresh.iter().chain(codes.iter()).all(|code| !text.contains(code.as_str())), "no recovery code");
+        assert!(text.contains("http://127.0.0.1:3000/security"), "a link to the security page: {text}");
+    }
+}
+
+/// Five wrong codes after the right password lock the account's second factor: the first lock of
+/// a series is announced (the owner learns their password is known).
+async fn a_second_factor_lock_is_announced(app: &TestApp) {
+    let (_owner, _secret, _codes) = enrolled(app, "quin@example.com").await;
+    prove_address(app, "quin@example.com").await;
+    let mut thief = at_code_step(app, "quin@example.com").await;
+    for _ in 0..5 {
+        submit_code(&mut thief, "000000").await;
+    }
+    let sent = notices(app).await;
+    assert_eq!(subjects(&sent), ["Someone knew your password but failed the two-step code"], "{sent:#?}");
+    assert!(sent[0].2.contains("5 wrong codes"), "{}", sent[0].2);
+}
+
+async fn device_and_password_changes_are_announced(app: &TestApp) {
+    let mut laptop = app.client();
+    laptop.sign_up("omar@example.com").await.assert_redirect_to("/");
+    prove_address(app, "omar@example.com").await;
+    let mut phone = app.client();
+    phone.log_in("omar@example.com", PASSWORD, false).await.assert_redirect_to("/");
+    laptop.post_form("/api/devices/sign-out-others", "/devices", &[]).await.assert_redirect_to("/devices");
+    laptop.reauth(PASSWORD, "/security/password").await;
+    let reply = laptop
+        .post_form(
+            "/api/security/password",
+            "/security/password",
+            &[("current_password", PASSWORD), ("new_password", "copper-meadow-violin-8841")],
+        )
+        .await;
+    reply.assert_redirect_to("/security?password=changed");
+    let sent = notices(app).await;
+    assert_eq!(subjects(&sent), ["All your other devices were signed out", "Your Keycard password was changed"]);
+    assert!(sent[0].2.contains("Firefox 133 on Linux at 203.0.113.7"), "{}", sent[0].2);
+    assert!(!sent[1].2.contains("copper-meadow-violin-8841") && !sent[1].2.contains(PASSWORD));
+}
+
+async fn nothing_goes_to_an_unproven_address(app: &TestApp) {
+    let mut laptop = app.client();
+    laptop.sign_up("pia@example.com").await.assert_redirect_to("/");
+    app.client().log_in("pia@example.com", PASSWORD, false).await.assert_redirect_to("/");
+    laptop.post_form("/api/devices/sign-out-others", "/devices", &[]).await.assert_redirect_to("/devices");
+    assert!(notices(app).await.is_empty());
+}
