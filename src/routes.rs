@@ -42,6 +42,7 @@ pub const SIGN_IN: &str = "/login";
 pub const CODE_STEP: &str = "/login/code";
 pub const FORGOT_PASSWORD: &str = "/login/forgot";
 pub const RESET_PASSWORD: &str = "/login/reset";
+pub const NOT_ME: &str = "/login/not-me";
 pub const DEVICES: &str = "/devices";
 pub const HISTORY: &str = "/history";
 pub const HISTORY_EXPORT_JSON: &str = "/history/export.json";
@@ -61,6 +62,7 @@ pub const ROUTES: &[Route] = &[
     route(CODE_STEP, Kind::Page, Access::CodeStep),
     route(FORGOT_PASSWORD, Kind::Page, Access::Anyone),
     route(RESET_PASSWORD, Kind::Page, Access::Anyone),
+    route(NOT_ME, Kind::Page, Access::Anyone),
     route(DEVICES, Kind::Page, Access::SignedIn),
     route(HISTORY, Kind::Page, Access::SignedIn),
     route(HISTORY_EXPORT_JSON, Kind::Download, Access::SignedIn),

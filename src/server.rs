@@ -50,7 +50,7 @@ pub async fn build_state(config: Config) -> Result<AppState, Box<dyn std::error:
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
-    let store = KeycardStore::new(state.db.clone(), state.config.idle_timeout, state.config.last_seen_interval);
+    let store = KeycardStore::new(state.db.clone(), state.config.clone());
     let sessions = SessionManagerLayer::new(store)
         .with_name(state.config.cookie_name())
         .with_http_only(true)

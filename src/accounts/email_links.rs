@@ -13,6 +13,8 @@ use crate::core::db::Db;
 pub enum Purpose {
     VerifyEmail,
     ResetPassword,
+    /// "This wasn't me" in a new-sign-in notice: signs that one session out.
+    NotMe,
 }
 
 impl Purpose {
@@ -20,6 +22,7 @@ impl Purpose {
         match self {
             Purpose::VerifyEmail => "verify_email",
             Purpose::ResetPassword => "reset_password",
+            Purpose::NotMe => "not_me",
         }
     }
 
@@ -28,6 +31,7 @@ impl Purpose {
         match self {
             Purpose::VerifyEmail => 24 * 3600,
             Purpose::ResetPassword => 30 * 60,
+            Purpose::NotMe => 7 * 24 * 3600,
         }
     }
 }
@@ -57,10 +61,32 @@ pub async fn issue(
     email: &str,
     now: i64,
 ) -> Result<Token, sqlx::Error> {
+    issue_about(conn, purpose, user_id, email, None, now).await
+}
+
+/// A "This wasn't me" link for the session with public handle `session`.
+pub async fn issue_not_me(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    email: &str,
+    session: &str,
+    now: i64,
+) -> Result<Token, sqlx::Error> {
+    issue_about(conn, Purpose::NotMe, user_id, email, Some(session), now).await
+}
+
+async fn issue_about(
+    conn: &mut AnyConnection,
+    purpose: Purpose,
+    user_id: i64,
+    email: &str,
+    session: Option<&str>,
+    now: i64,
+) -> Result<Token, sqlx::Error> {
     let token = data_encoding::BASE64URL_NOPAD.encode(&rand::random::<[u8; 32]>());
     sqlx::query(
-        "INSERT INTO email_links (token_hash, purpose, user_id, email, created_at, expires_at, used_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+        "INSERT INTO email_links (token_hash, purpose, user_id, email, created_at, expires_at, used_at, \
+         session_public_id) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)",
     )
     .bind(token_hash(&token))
     .bind(purpose.as_str())
@@ -68,6 +94,7 @@ pub async fn issue(
     .bind(email)
     .bind(now)
     .bind(now + purpose.lifetime_secs())
+    .bind(session)
     .execute(conn)
     .await?;
     Ok(Token(token))
@@ -107,6 +134,27 @@ pub async fn consume(
     )
     .bind(token_hash(token))
     .bind(purpose.as_str())
+    .bind(now)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|row| (row.get(0), row.get(1))))
+}
+
+/// Uses a "This wasn't me" link: (account, session handle), or `None` as for [`consume`].
+pub async fn consume_not_me(
+    conn: &mut AnyConnection,
+    token: &str,
+    now: i64,
+) -> Result<Option<(i64, String)>, sqlx::Error> {
+    if token.is_empty() || token.len() > MAX_TOKEN_CHARS {
+        return Ok(None);
+    }
+    let row = sqlx::query(
+        "UPDATE email_links SET used_at = $3 WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL \
+         AND expires_at > $3 AND session_public_id IS NOT NULL RETURNING user_id, session_public_id",
+    )
+    .bind(token_hash(token))
+    .bind(Purpose::NotMe.as_str())
     .bind(now)
     .fetch_optional(conn)
     .await?;

@@ -5,8 +5,6 @@ pub mod api;
 pub mod deletion;
 #[cfg(feature = "ssr")]
 pub mod email_links;
-#[cfg(feature = "ssr")]
-pub mod notices;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod password;

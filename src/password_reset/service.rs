@@ -12,7 +12,7 @@
 use super::LINK_NOT_VALID;
 use crate::accounts::email_links::{self, Purpose};
 use crate::accounts::password::{check_new_password_for, hash_password};
-use crate::accounts::{notices, service::parse_email, store};
+use crate::accounts::{service::parse_email, store};
 use crate::core::db::now;
 use crate::core::principal::EndReason;
 use crate::core::request::RequestOrigin;
@@ -20,6 +20,7 @@ use crate::core::state::AppState;
 use crate::core::throttle::{self, Limit};
 use crate::errors::AppError;
 use crate::history::{store as history, Kind};
+use crate::notices;
 use crate::sessions::lifecycle::{end_sessions, Sessions};
 use crate::two_step::service::{check_factor_within_budget, Attempt, StepOutcome};
 

@@ -1,5 +1,7 @@
 //! Security notices by mail: written into the outbox in the transaction of the change they
 //! announce, and only to a proven (verified) address. Without mail configured, nothing is written.
+//! A leaf like the history store: domains call it; it calls no domain (it reads the account's
+//! address and writes single-use links and outbox rows).
 
 use sqlx::{AnyConnection, Row};
 
@@ -105,4 +107,34 @@ fn origin_words(event: &Event) -> String {
             format!(" from {device} at {}, on {when}", event.ip)
         }
     }
+}
+
+/// A sign-in from a new device: the notice names the device, address and time, links to the
+/// devices page, and carries a single-use "This wasn't me" link that signs that session out.
+pub async fn new_device(conn: &mut AnyConnection, config: &Config, event: &Event) -> Result<(), sqlx::Error> {
+    if !crate::mail::enabled(config) {
+        return Ok(());
+    }
+    let (Some(address), Some(handle)) = (proven_address(&mut *conn, event.user_id).await?, &event.session_public_id)
+    else {
+        return Ok(());
+    };
+    let token =
+        crate::accounts::email_links::issue_not_me(&mut *conn, event.user_id, &address, handle, event.at).await?;
+    let not_me = format!("{}{}?token={}", config.public_url, crate::routes::NOT_ME, token.0);
+    let devices = format!("{}{}", config.public_url, crate::routes::DEVICES);
+    let first = format!("Your Keycard account was signed in to{}.", origin_words(event));
+    let mail = crate::mail::compose(
+        &address,
+        "new_device",
+        "New sign-in to your Keycard account",
+        &[
+            &first,
+            &format!("If it was you, there is nothing to do. You can review your devices at {devices}"),
+            "If it was not you, sign that session out with the link below, then choose a new password.",
+        ],
+        Some(("This wasn't me", &not_me)),
+    );
+    crate::mail::enqueue(conn, &mail, event.at).await?;
+    Ok(())
 }
