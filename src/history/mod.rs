@@ -32,10 +32,11 @@ pub enum Kind {
     SignedOutByAdmin,
     SecondFactorLocked,
     AlertAnswered,
+    EmailVerified,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::SignedIn,
         Kind::SignInFailed,
         Kind::CodeFailed,
@@ -50,6 +51,7 @@ impl Kind {
         Kind::SignedOutByAdmin,
         Kind::SecondFactorLocked,
         Kind::AlertAnswered,
+        Kind::EmailVerified,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +70,7 @@ impl Kind {
             Kind::SignedOutByAdmin => "signed_out_by_admin",
             Kind::SecondFactorLocked => "second_factor_locked",
             Kind::AlertAnswered => "alert_answered",
+            Kind::EmailVerified => "email_verified",
         }
     }
 
@@ -92,6 +95,7 @@ impl Kind {
             Kind::SignedOutByAdmin => "All devices signed out by an administrator",
             Kind::SecondFactorLocked => "Two-step codes locked after wrong codes",
             Kind::AlertAnswered => "Alert answered",
+            Kind::EmailVerified => "Email address confirmed",
         }
     }
 }

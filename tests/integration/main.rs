@@ -25,4 +25,5 @@ mod security_page;
 mod sessions;
 mod throttle;
 mod two_step;
+mod verification;
 mod web_security;
