@@ -8,6 +8,7 @@ use leptos_router::{
 };
 
 use crate::accounts::pages::{HomePage, LoginPage, SignUpPage};
+use crate::accounts::verification::pages::{VerificationBanner, VerifyEmailPage};
 use crate::alerts::pages::AlertBanner;
 use crate::devices::pages::DevicesPage;
 use crate::history::pages::HistoryPage;
@@ -65,13 +66,15 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/security") view=SecurityPage ssr=SsrMode::Async/>
                     <Route path=path!("/security/password") view=PasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/security/delete") view=DeletePage ssr=SsrMode::Async/>
+                    <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async/>
                 </Routes>
             </Frame>
         </Router>
     }
 }
 
-/// Header with the product name and, when signed in, the account and a **Sign out** button.
+/// Header with the product name and, when signed in, the account and a **Sign out** button; then
+/// the banners (alerts, an address to verify).
 #[component]
 fn Frame(children: Children) -> impl IntoView {
     let who = Resource::new(|| (), |_| signed_in_email());
@@ -96,6 +99,7 @@ fn Frame(children: Children) -> impl IntoView {
             </Suspense>
         </header>
         <AlertBanner/>
+        <VerificationBanner/>
         <main>{children()}</main>
     }
 }

@@ -3,19 +3,10 @@
 //! A leaf like the history store: domains call it; it calls no domain (it reads the account's
 //! address and writes single-use links and outbox rows).
 
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use crate::core::config::Config;
 use crate::history::{store::Event, Kind};
-
-/// The account's address when it has been proven (verified), read on the caller's transaction.
-pub async fn proven_address(conn: &mut AnyConnection, user_id: i64) -> Result<Option<String>, sqlx::Error> {
-    let row = sqlx::query("SELECT email FROM users WHERE id = $1 AND email_verified_at IS NOT NULL")
-        .bind(user_id)
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.map(|row| row.get(0)))
-}
 
 /// Enqueues a notice to the account's proven address, if mail is on and there is one, with a
 /// link to the security page.
@@ -31,7 +22,7 @@ pub async fn notify(
     if !crate::mail::enabled(config) {
         return Ok(());
     }
-    let Some(address) = proven_address(&mut *conn, user_id).await? else {
+    let Some(address) = crate::accounts::store::verified_email(&mut *conn, user_id).await? else {
         return Ok(());
     };
     let security = format!("{}{}", config.public_url, crate::routes::SECURITY);
@@ -115,7 +106,8 @@ pub async fn new_device(conn: &mut AnyConnection, config: &Config, event: &Event
     if !crate::mail::enabled(config) {
         return Ok(());
     }
-    let (Some(address), Some(handle)) = (proven_address(&mut *conn, event.user_id).await?, &event.session_public_id)
+    let (Some(address), Some(handle)) =
+        (crate::accounts::store::verified_email(&mut *conn, event.user_id).await?, &event.session_public_id)
     else {
         return Ok(());
     };

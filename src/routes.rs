@@ -52,6 +52,7 @@ pub const TWO_STEP: &str = "/security/two-step";
 pub const REAUTH_PROMPT: &str = "/security/confirm";
 pub const PASSWORD: &str = "/security/password";
 pub const DELETE_ACCOUNT: &str = "/security/delete";
+pub const VERIFY_EMAIL: &str = "/verify-email";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 
@@ -72,6 +73,8 @@ pub const ROUTES: &[Route] = &[
     route(REAUTH_PROMPT, Kind::Page, Access::SignedIn),
     route(PASSWORD, Kind::Page, Access::SignedIn),
     route(DELETE_ACCOUNT, Kind::Page, Access::SignedIn),
+    // The link from the verification mail: opened signed in or not, on any device.
+    route(VERIFY_EMAIL, Kind::Page, Access::Anyone),
     route(HEALTHZ, Kind::Probe, Access::Anyone),
     route(READYZ, Kind::Probe, Access::Anyone),
 ];

@@ -1,4 +1,4 @@
-//! Accounts: sign-up, sign-in, the account home.
+//! Accounts: sign-up, sign-in, the account home, verified addresses.
 
 pub mod api;
 #[cfg(feature = "ssr")]
@@ -14,6 +14,7 @@ pub mod password_change;
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod store;
+pub mod verification;
 
 use serde::{Deserialize, Serialize};
 

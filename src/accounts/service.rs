@@ -40,6 +40,7 @@ pub fn parse_email(raw: &str) -> Result<Email, AppError> {
 }
 
 /// Creates an account and returns its id. The email must be new; the password must pass the rules.
+/// With mail on, a link to verify the address is mailed (written in the account's transaction).
 /// Each IP may make a limited number of sign-up attempts an hour, counted before the password is
 /// hashed and whether or not the email already has an account (so the "already exists" answer
 /// cannot be used to test many emails).
@@ -49,8 +50,16 @@ pub async fn sign_up(state: &AppState, raw_email: &str, password: &str, ip: &str
     let admission = state.hashing.admit()?;
     let permits = throttle::reserve(&state.db, &[Limit::sign_up_ip(ip)]).await?;
     let hash = admission.run(move || hash_password(&password)).await??;
-    match store::insert_user(&state.db, &email.display, &email.key, &hash, now()).await {
+    let t = now();
+    // The account and, with mail on, its verification link and mail commit together: there is
+    // never an account whose first link was lost, nor a mail about an account that does not exist.
+    let mut tx = state.db.pool.begin().await?;
+    match store::insert_user(&mut tx, &email.display, &email.key, &hash, t).await {
         Ok(id) => {
+            if crate::mail::enabled(&state.config) {
+                super::verification::service::send_link(&mut tx, &state.config, id, &email.display, t).await?;
+            }
+            tx.commit().await?;
             permits.succeeded(&state.db).await?;
             Ok(id)
         }

@@ -31,8 +31,10 @@ pub enum InsertError {
     Db(sqlx::Error),
 }
 
+/// Creates the account on `conn`, normally a transaction that also writes what comes with a new
+/// account (its verification link and mail).
 pub async fn insert_user(
-    db: &Db,
+    conn: &mut AnyConnection,
     email: &str,
     email_key: &str,
     password_hash: &str,
@@ -46,7 +48,7 @@ pub async fn insert_user(
     .bind(email_key)
     .bind(password_hash)
     .bind(at)
-    .fetch_one(&db.pool)
+    .fetch_one(conn)
     .await
     .map(|row| row.get::<i64, _>(0))
     .map_err(|err| if is_unique_violation(&err) { InsertError::EmailTaken } else { InsertError::Db(err) })
@@ -93,18 +95,28 @@ pub async fn set_password_hash(conn: &mut AnyConnection, user_id: i64, hash: &st
     Ok(())
 }
 
-/// The address `email` is proven (a link sent to it was used), if it is still the account's.
-pub async fn mark_email_proven(
+/// Marks the account's address verified at `at`, on the caller's transaction, but only while it
+/// is still `email` (the address the link was sent to). Returns whether it did.
+pub async fn set_email_verified(
     conn: &mut AnyConnection,
     user_id: i64,
     email: &str,
     at: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET email_verified_at = $3 WHERE id = $1 AND email = $2 AND email_verified_at IS NULL")
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE users SET email_verified_at = $1 WHERE id = $2 AND email = $3")
+        .bind(at)
         .bind(user_id)
         .bind(email)
-        .bind(at)
         .execute(conn)
         .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
+}
+
+/// The account's address when it is verified, else `None`: notices by mail go only there, never to
+/// an address nobody has proven to own.
+pub async fn verified_email(conn: &mut AnyConnection, user_id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND email_verified_at IS NOT NULL")
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
 }

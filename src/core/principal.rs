@@ -74,6 +74,8 @@ pub struct SignedIn {
     pub user_id: i64,
     /// The account's email, read with the session row (no second read of `users`).
     pub email: String,
+    /// Whether that email is verified (read with it), for the page frame's banner.
+    pub email_verified: bool,
     /// The session's public handle (devices page, history); never the id or its hash.
     pub handle: String,
     pub stage: Stage,

@@ -20,6 +20,8 @@
 //!   their reservation back; it lapses after an hour.
 //! - Sign-up by IP: 10 attempts an hour, successful or not, then the IP waits for the hour.
 //! - Password-reset mails: 3 an hour per email (known or not), 10 an hour per IP.
+//! - Verification mail sent again, by account: 3 an hour, then the account waits for the hour
+//!   (each one is a mail to an address nobody has proven yet: it must not become a way to flood it).
 //!
 //! No block is permanent: each ends by itself.
 
@@ -115,6 +117,17 @@ impl Limit {
     pub fn reset_mail_email(email_key: &str) -> Limit {
         Limit {
             key: format!("reset-email:{email_key}"),
+            free: 3,
+            lapse_secs: HOUR,
+            curve: Curve::UntilLapse,
+            on_success: OnSuccess::Keep,
+        }
+    }
+
+    /// "Send the link again" for one account's address verification: every request counts.
+    pub fn verification_mail(user_id: i64) -> Limit {
+        Limit {
+            key: format!("verification-mail:user:{user_id}"),
             free: 3,
             lapse_secs: HOUR,
             curve: Curve::UntilLapse,
@@ -362,6 +375,14 @@ mod tests {
         let limit = Limit::sign_up_ip("192.0.2.1");
         assert_eq!(limit.block_after(9), 0);
         assert_eq!(limit.block_after(10), HOUR);
+    }
+
+    #[test]
+    fn verification_mail_allows_three_an_hour() {
+        let limit = Limit::verification_mail(7);
+        assert_eq!((1..3).map(|n| limit.block_after(n)).collect::<Vec<_>>(), vec![0; 2]);
+        assert_eq!(limit.block_after(3), HOUR, "the third leaves the account waiting for the hour");
+        assert_eq!(limit.block_sql("n"), "CASE WHEN n < 3 THEN 0 ELSE 3600 END");
     }
 
     #[test]

@@ -34,10 +34,11 @@ pub enum Kind {
     SignedOutByAdmin,
     SecondFactorLocked,
     AlertAnswered,
+    EmailVerified,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 17] = [
         Kind::SignedIn,
         Kind::SignInFailed,
         Kind::CodeFailed,
@@ -54,6 +55,7 @@ impl Kind {
         Kind::SignedOutByAdmin,
         Kind::SecondFactorLocked,
         Kind::AlertAnswered,
+        Kind::EmailVerified,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -74,6 +76,7 @@ impl Kind {
             Kind::SignedOutByAdmin => "signed_out_by_admin",
             Kind::SecondFactorLocked => "second_factor_locked",
             Kind::AlertAnswered => "alert_answered",
+            Kind::EmailVerified => "email_verified",
         }
     }
 
@@ -100,6 +103,7 @@ impl Kind {
             Kind::SignedOutByAdmin => "All devices signed out by an administrator",
             Kind::SecondFactorLocked => "Two-step codes locked after wrong codes",
             Kind::AlertAnswered => "Alert answered",
+            Kind::EmailVerified => "Email address confirmed",
         }
     }
 }

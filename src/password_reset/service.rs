@@ -128,7 +128,7 @@ pub async fn reset_password(
         return Err(AppError::Invalid(LINK_NOT_VALID.into()));
     }
     store::set_password_hash(&mut tx, user_id, &hash, at).await?;
-    store::mark_email_proven(&mut tx, user_id, &address, at).await?;
+    store::set_email_verified(&mut tx, user_id, &address, at).await?;
     email_links::retire(&mut tx, Purpose::ResetPassword, user_id, at).await?;
     let ended =
         end_sessions(&mut tx, Sessions::Account(user_id), EndReason::SignedOutElsewhere, at).await?.len() as u64;

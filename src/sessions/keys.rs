@@ -98,6 +98,9 @@ pub struct SessionAuth {
     /// (never stored in the session data).
     #[serde(default, skip_serializing)]
     pub email: String,
+    /// Whether that email is verified, filled in with it (never stored either).
+    #[serde(default, skip_serializing)]
+    pub email_verified: bool,
 }
 
 impl SessionAuth {

@@ -46,6 +46,7 @@ async fn principal_of(
         return Ok(Principal::Session(SignedIn {
             user_id: auth.user_id,
             email: auth.email,
+            email_verified: auth.email_verified,
             handle: auth.public_id.unwrap_or_default(),
             stage: auth.stage,
             id_hash,
@@ -104,6 +105,7 @@ pub async fn start_session(
         user_agent: origin.user_agent,
         public_id: None,
         email: String::new(),
+        email_verified: false,
     };
     session.clear().await;
     session.cycle_id().await?;

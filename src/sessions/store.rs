@@ -47,11 +47,13 @@ pub fn public_handle() -> String {
     hex::encode(rand::random::<[u8; 16]>())
 }
 
-/// The session data as stored: the account's email is read from `users` on every load, never kept.
+/// The session data as stored: the account's email and whether it is verified are read from
+/// `users` on every load, never kept.
 fn data_to_store(data: &HashMap<String, serde_json::Value>) -> Result<String, session_store::Error> {
     let mut data = data.clone();
     if let Some(serde_json::Value::Object(auth)) = data.get_mut(AUTH.name) {
         auth.remove("email");
+        auth.remove("email_verified");
     }
     serde_json::to_string(&data).map_err(store_err)
 }
@@ -159,11 +161,12 @@ impl SessionStore for KeycardStore {
         Ok(())
     }
 
-    /// The session's row, joined with its account's email, in one read.
+    /// The session's row, joined with its account's email (and whether it is verified), in one read.
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let id_hash = hash_id(id);
         let row = sqlx::query(
-            "SELECT s.data, s.stage, s.last_seen_at, s.idle_expires_at, s.absolute_expires_at, s.public_id, u.email \
+            "SELECT s.data, s.stage, s.last_seen_at, s.idle_expires_at, s.absolute_expires_at, s.public_id, u.email, \
+             u.email_verified_at \
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND s.ended_at IS NULL",
         )
         .bind(&id_hash)
@@ -195,12 +198,14 @@ impl SessionStore for KeycardStore {
         }
         let mut data: HashMap<String, serde_json::Value> = serde_json::from_str(&data).map_err(store_err)?;
         // The row's handle is the truth (rows from before handles were kept in the data have one
-        // too), and the email comes from the account.
+        // too), and the email and whether it is verified come from the account.
         if let Some(serde_json::Value::Object(auth)) = data.get_mut(AUTH.name) {
             if let Some(handle) = row.get::<Option<String>, _>(5) {
                 auth.insert("public_id".to_owned(), serde_json::Value::String(handle));
             }
             auth.insert("email".to_owned(), serde_json::Value::String(row.get(6)));
+            let verified = row.get::<Option<i64>, _>(7).is_some();
+            auth.insert("email_verified".to_owned(), serde_json::Value::Bool(verified));
         }
         let expiry_date = OffsetDateTime::from_unix_timestamp(absolute_expires_at).map_err(store_err)?;
         Ok(Some(Record { id: *id, data, expiry_date }))

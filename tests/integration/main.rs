@@ -27,4 +27,5 @@ mod security_page;
 mod sessions;
 mod throttle;
 mod two_step;
+mod verification;
 mod web_security;

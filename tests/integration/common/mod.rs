@@ -325,8 +325,31 @@ pub fn run(body: impl std::future::Future<Output = ()>) {
 /// Runs a scenario once on SQLite and once on PostgreSQL. The PostgreSQL test is ignored unless
 /// asked for (`--include-ignored`, as `scripts/test` does when PostgreSQL is up), so a run without
 /// PostgreSQL reports it as ignored rather than passed.
+/// `on_both_databases!(with adjust; scenario, …)` first adjusts the configuration with `adjust`
+/// (a `fn(&mut Config)`, e.g. to turn mail on).
 #[allow(unused_macros)]
 macro_rules! on_both_databases {
+    (with $adjust:path; $($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[test]
+            fn sqlite() {
+                $crate::common::run(async {
+                    let app = $crate::common::TestApp::sqlite_with($adjust).await;
+                    let name = concat!(stringify!($scenario), " on SQLite");
+                    $crate::common::scenario_on(name, app, super::$scenario).await;
+                });
+            }
+            #[test]
+            #[ignore = "needs PostgreSQL at 127.0.0.1:5432 (scripts/test runs it)"]
+            fn postgres() {
+                $crate::common::run(async {
+                    let app = $crate::common::TestApp::postgres_with($adjust).await;
+                    let name = concat!(stringify!($scenario), " on PostgreSQL");
+                    $crate::common::scenario_on(name, app, super::$scenario).await;
+                });
+            }
+        }
+    )*};
     ($($scenario:ident),* $(,)?) => {$(
         mod $scenario {
             #[test]

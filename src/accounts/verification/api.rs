@@ -1,0 +1,50 @@
+//! Server functions of address verification. Thin: read the principal, call
+//! [`super::service`], redirect (plain POST forms).
+
+use leptos::prelude::*;
+
+use crate::errors::AppError;
+
+/// **Confirm my email address**: uses the link, then shows the confirmation (or, for the account
+/// signed in here, goes home, where the banner is gone).
+#[server(prefix = "/api", endpoint = "verify-email")]
+pub async fn confirm_email(token: String) -> Result<(), AppError> {
+    use crate::core::{db::now, principal::signed_in, state::AppState};
+    use crate::routes::{HOME, VERIFY_EMAIL};
+    let state = AppState::current()?;
+    let user_id = super::service::confirm(&state.db, &token, now()).await?;
+    match signed_in() {
+        Ok(me) if me.user_id == user_id => leptos_axum::redirect(HOME),
+        _ => leptos_axum::redirect(&format!("{VERIFY_EMAIL}?done=1")),
+    }
+    Ok(())
+}
+
+/// Whether the link's token can still be used (read only: the page's GET changes nothing).
+#[server(prefix = "/api", endpoint = "verify-email/check")]
+pub async fn verification_link_usable(token: String) -> Result<bool, AppError> {
+    use crate::core::{db::now, state::AppState};
+    super::service::link_usable(&AppState::current()?.db, &token, now()).await
+}
+
+/// **Send the link again**, then home, where the banner says it was sent.
+#[server(prefix = "/api", endpoint = "verify-email/resend")]
+pub async fn send_verification_again() -> Result<(), AppError> {
+    use crate::core::{db::now, principal::signed_in, state::AppState};
+    let me = signed_in()?;
+    super::service::send_again(&AppState::current()?, &me, now()).await?;
+    leptos_axum::redirect(&format!("{}?verification=sent", crate::routes::HOME));
+    Ok(())
+}
+
+/// The address the banner asks to verify: the signed-in account's, when mail is on and it is not
+/// verified yet; otherwise `None`. From the principal and the configuration: no query.
+#[server(prefix = "/api", endpoint = "verify-email/banner")]
+pub async fn unverified_email() -> Result<Option<String>, AppError> {
+    use crate::core::{principal::signed_in, state::AppState};
+    let Ok(me) = signed_in() else {
+        return Ok(None);
+    };
+    let mail_on = crate::mail::enabled(&AppState::current()?.config);
+    Ok((mail_on && !me.email_verified).then_some(me.email))
+}

@@ -1,0 +1,96 @@
+//! Address verification as plain functions: mail a link (in the caller's transaction), send it
+//! again (throttled), and use it. Server functions call these; so do the tests.
+
+use sqlx::AnyConnection;
+
+use super::{LINK_FOR_OLD_ADDRESS, LINK_UNUSABLE};
+use crate::accounts::email_links::{self, Purpose};
+use crate::accounts::store;
+use crate::core::config::Config;
+use crate::core::db::Db;
+use crate::core::principal::SignedIn;
+use crate::core::state::AppState;
+use crate::core::throttle::{self, Limit};
+use crate::errors::AppError;
+use crate::history::{store as history, Kind};
+
+/// The verification mail's subject.
+pub const SUBJECT: &str = "Confirm your email address for Keycard";
+/// The outbox kind of the verification mail (for logs).
+pub const MAIL_KIND: &str = "verify_email";
+
+/// The address of the link's page: `{public_url}/verify-email?token=…` (the token is URL-safe).
+pub fn link_url(config: &Config, token: &str) -> String {
+    format!("{}{}?token={token}", config.public_url, crate::routes::VERIFY_EMAIL)
+}
+
+/// Issues a verification link for `email` of `user_id` and writes its mail into the outbox, both
+/// on `conn` (the transaction of the change that calls for it). Callers check that mail is on.
+pub async fn send_link(
+    conn: &mut AnyConnection,
+    config: &Config,
+    user_id: i64,
+    email: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let token = email_links::issue(&mut *conn, Purpose::VerifyEmail, user_id, email, now).await?;
+    let url = link_url(config, &token.0);
+    let mail = crate::mail::compose(
+        email,
+        MAIL_KIND,
+        SUBJECT,
+        &[
+            "A Keycard account was created with this email address.",
+            "Confirm that the address is yours, so that Keycard can tell you about your account's security. \
+             The link works once, within 24 hours.",
+            "If you did not create this account, you can ignore this message.",
+        ],
+        Some(("Confirm my email address", &url)),
+    );
+    crate::mail::enqueue(conn, &mail, now).await?;
+    Ok(())
+}
+
+/// **Send the link again** for the signed-in account: within [`Limit::verification_mail`]
+/// (reserved before any work, and every request counts), the earlier unused links stop working,
+/// and a new link and its mail are written, in one transaction. Nothing happens for an address
+/// already verified; with mail off there is nothing to send ([`AppError::NotFound`]).
+pub async fn send_again(state: &AppState, me: &SignedIn, now: i64) -> Result<(), AppError> {
+    if !crate::mail::enabled(&state.config) {
+        return Err(AppError::NotFound);
+    }
+    if me.email_verified {
+        return Ok(());
+    }
+    let permits = throttle::reserve(&state.db, &[Limit::verification_mail(me.user_id)]).await?;
+    let mut tx = state.db.pool.begin().await?;
+    email_links::retire(&mut tx, Purpose::VerifyEmail, me.user_id, now).await?;
+    send_link(&mut tx, &state.config, me.user_id, &me.email, now).await?;
+    tx.commit().await?;
+    permits.succeeded(&state.db).await
+}
+
+/// Uses the verification link `token`: in one transaction the link is spent, the account's
+/// address is marked verified (only while it is still the address the link was sent to) and an
+/// `email_verified` event is recorded. Returns the account's id. An unknown, expired, used or
+/// other-purpose token changes nothing and is [`AppError::Invalid`] with [`LINK_UNUSABLE`]; of
+/// simultaneous uses of one link exactly one succeeds (`email_links::consume`).
+pub async fn confirm(db: &Db, token: &str, now: i64) -> Result<i64, AppError> {
+    let mut tx = db.pool.begin().await?;
+    let Some((user_id, email)) = email_links::consume(&mut tx, Purpose::VerifyEmail, token, now).await? else {
+        return Err(AppError::Invalid(LINK_UNUSABLE.into()));
+    };
+    if !store::set_email_verified(&mut tx, user_id, &email, now).await? {
+        // Dropping the transaction rolls the link's use back: nothing changes.
+        return Err(AppError::Invalid(LINK_FOR_OLD_ADDRESS.into()));
+    }
+    let event = history::Event::by_current_request(user_id, Kind::EmailVerified, now, &email);
+    history::record(&mut tx, &event).await?;
+    tx.commit().await?;
+    Ok(user_id)
+}
+
+/// Whether `token` is an unused, unexpired verification link (the page's read-only check).
+pub async fn link_usable(db: &Db, token: &str, now: i64) -> Result<bool, AppError> {
+    Ok(email_links::peek(db, Purpose::VerifyEmail, token, now).await?.is_some())
+}
