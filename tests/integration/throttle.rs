@@ -59,6 +59,12 @@ async fn failures_count_across_instances(app: &TestApp) {
         let mut client = if i % 2 == 0 { app.client() } else { app.client_of(second.clone()) };
         client.log_in("sam@example.com", "wrong-password-123", false).await;
     }
+    // Both instances counted into the one row of the shared database.
+    let key = "signin-email:sam@example.com";
+    assert_eq!(app.count(&format!("SELECT failures FROM throttle WHERE key = '{key}'")).await, 5);
+    // The block after the fifth failure lasts a second; stretch it so a slow machine cannot let it
+    // lapse before the next request, which the second instance must refuse.
+    app.exec(&format!("UPDATE throttle SET blocked_until = blocked_until + 60 WHERE key = '{key}'")).await;
     let mut client = app.client_of(second);
     let reply = client.log_in("sam@example.com", PASSWORD, false).await;
     assert!(client.follow(&reply).await.body.contains("Too many attempts"));
