@@ -9,7 +9,7 @@ use leptos_router::{
 
 use crate::accounts::pages::{HomePage, LoginPage, SignUpPage};
 use crate::accounts::verification::pages::{VerificationBanner, VerifyEmailPage};
-use crate::alerts::pages::AlertBanner;
+use crate::alerts::pages::{AlertBanner, NotMePage};
 use crate::devices::pages::DevicesPage;
 use crate::history::pages::HistoryPage;
 use crate::password_reset::pages::{ForgotPasswordPage, ResetPasswordPage};
@@ -61,6 +61,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login/code") view=CodeStepPage ssr=SsrMode::Async/>
                     <Route path=path!("/login/forgot") view=ForgotPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/login/reset") view=ResetPasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login/not-me") view=NotMePage ssr=SsrMode::Async/>
                     <Route path=path!("/security/two-step") view=TwoStepPage ssr=SsrMode::Async/>
                     <Route path=path!("/security/confirm") view=ReauthPage ssr=SsrMode::Async/>
                     <Route path=path!("/security") view=SecurityPage ssr=SsrMode::Async/>

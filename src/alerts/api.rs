@@ -60,3 +60,31 @@ pub async fn not_me(alert: i64) -> Result<(), AppError> {
     leptos_axum::redirect(crate::routes::PASSWORD);
     Ok(())
 }
+
+/// Whether a "This wasn't me" link from a mail still works.
+#[server(prefix = "/api", endpoint = "login/not-me/check")]
+pub async fn not_me_link_usable(token: String) -> Result<bool, AppError> {
+    use crate::accounts::email_links::{peek, Purpose};
+    use crate::core::{db::now, state::AppState};
+    Ok(peek(&AppState::current()?.db, Purpose::NotMe, &token, now()).await?.is_some())
+}
+
+/// **Sign it out** on the page of a mail's "This wasn't me" link: the session it names ends; then
+/// on to a new password (the password page when this browser is signed in to the account,
+/// otherwise a reset link by mail).
+#[server(prefix = "/api", endpoint = "login/not-me")]
+pub async fn not_me_from_mail(token: String) -> Result<(), AppError> {
+    use crate::core::{db::now, principal::signed_in, state::AppState};
+    if token.len() > crate::accounts::email_links::MAX_TOKEN_CHARS {
+        return Err(AppError::BadRequest);
+    }
+    let Some(user_id) = super::service::not_me_by_link(&AppState::current()?.db, &token, now()).await? else {
+        return Err(AppError::Invalid(super::NOT_ME_LINK_UNUSABLE.into()));
+    };
+    if signed_in().is_ok_and(|me| me.user_id == user_id) {
+        leptos_axum::redirect(crate::routes::PASSWORD);
+    } else {
+        leptos_axum::redirect(&format!("{}?not_me=1", crate::routes::FORGOT_PASSWORD));
+    }
+    Ok(())
+}

@@ -4,7 +4,11 @@
 
 use leptos::prelude::*;
 
-use super::api::{open_alerts, AcknowledgeAlert, NotMe};
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::api::{not_me_link_usable, open_alerts, AcknowledgeAlert, NotMe, NotMeFromMail};
+use super::NOT_ME_LINK_UNUSABLE;
 use crate::history::Kind;
 use crate::ui::{action_error, When};
 
@@ -61,5 +65,38 @@ pub fn AlertBanner() -> impl IntoView {
                 })
             })}
         </Suspense>
+    }
+}
+
+/// `/login/not-me?token=…`, from a new-sign-in notice: a button signs the named session out (the
+/// GET itself changes nothing: mail scanners open links).
+#[component]
+pub fn NotMePage() -> impl IntoView {
+    let query = use_query_map();
+    let token = move || query.with(|q| q.get("token")).unwrap_or_default();
+    let usable = Resource::new(token, not_me_link_usable);
+    let action = ServerAction::<NotMeFromMail>::new();
+    let error = move || action_error(action.value().get());
+    view! {
+        <Title text="This wasn't me"/>
+        <section class="card narrow">
+            <h1>"This wasn't me"</h1>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    if usable.await != Ok(true) {
+                        return view! { <p class="error" role="alert">{NOT_ME_LINK_UNUSABLE}</p> }.into_any();
+                    }
+                    view! {
+                        <p>"Sign out the sign-in the mail told you about. Then choose a new password."</p>
+                        <ActionForm action=action>
+                            <input type="hidden" name="token" value=token/>
+                            {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                            <button type="submit">"Sign it out"</button>
+                        </ActionForm>
+                    }
+                    .into_any()
+                })}
+            </Suspense>
+        </section>
     }
 }

@@ -56,3 +56,22 @@ pub async fn not_me(
     tx.commit().await?;
     Ok(true)
 }
+
+/// "This wasn't me" from a new-sign-in notice: the link (single use) signs out the session it
+/// names, whoever follows it, with the `alert_answered` event, in one transaction. Returns the
+/// account, or `None` for an unknown, used or expired link (then nothing changes).
+pub async fn not_me_by_link(db: &Db, token: &str, at: i64) -> Result<Option<i64>, sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    let Some((user_id, handle)) = crate::accounts::email_links::consume_not_me(&mut tx, token, at).await? else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    let mut event =
+        history::Event::by_current_request(user_id, Kind::AlertAnswered, at, "This wasn't me (from the mail)");
+    event.session_public_id = Some(handle.clone());
+    history::record(&mut tx, &event).await?;
+    let which = Sessions::ByHandle { user_id, handle: &handle, except_id_hash: "" };
+    end_sessions(&mut tx, which, EndReason::SignedOutElsewhere, at).await?;
+    tx.commit().await?;
+    Ok(Some(user_id))
+}

@@ -15,7 +15,17 @@ pub fn ForgotPasswordPage() -> impl IntoView {
     let action = ServerAction::<RequestPasswordReset>::new();
     let error = move || action_error(action.value().get());
     let query = use_query_map();
-    let sent = move || query.with(|q| q.get("sent").as_deref() == Some("1"));
+    let notice = move || {
+        query.with(|q| {
+            if q.get("sent").as_deref() == Some("1") {
+                Some(LINK_SENT)
+            } else if q.get("not_me").as_deref() == Some("1") {
+                Some(crate::alerts::NOT_ME_DONE)
+            } else {
+                None
+            }
+        })
+    };
     let available = Resource::new(|| (), |_| reset_by_mail_available());
     view! {
         <Title text="Forgot your password"/>
@@ -27,7 +37,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
                         return view! { <p class="notice" role="status">{NO_MAIL}</p> }.into_any();
                     }
                     view! {
-                        {move || sent().then(|| view! { <p class="notice" role="status">{LINK_SENT}</p> })}
+                        {move || notice().map(|text| view! { <p class="notice" role="status">{text}</p> })}
                         <p>"Enter the email address of your account: we will send it a link to choose a new password."</p>
                         <ActionForm action=action>
                             <label for="forgot-email">"Email"</label>

@@ -1,13 +1,14 @@
 //! Security notices by mail: written into the outbox with the change they announce, to the
 //! account's proven address only, and carrying no secret.
 
-use crate::common::{TestApp, PASSWORD};
+use crate::common::{TestApp, PASSWORD, SAFARI_IPHONE};
 use crate::two_step::{at_code_step, enrolled, submit_code};
 
 on_both_databases_with_mail!(
     two_step_changes_are_announced_to_a_proven_address,
     device_and_password_changes_are_announced,
     a_second_factor_lock_is_announced,
+    a_new_device_is_announced_with_a_link_that_signs_it_out,
     nothing_goes_to_an_unproven_address,
 );
 
@@ -100,6 +101,50 @@ async fn device_and_password_changes_are_announced(app: &TestApp) {
     assert_eq!(subjects(&sent), ["All your other devices were signed out", "Your Keycard password was changed"]);
     assert!(sent[0].2.contains("Firefox 133 on Linux at 203.0.113.7"), "{}", sent[0].2);
     assert!(!sent[1].2.contains("copper-meadow-violin-8841") && !sent[1].2.contains(PASSWORD));
+}
+
+async fn a_new_device_is_announced_with_a_link_that_signs_it_out(app: &TestApp) {
+    let mut laptop = app.client();
+    laptop.sign_up("rita@example.com").await.assert_redirect_to("/");
+    prove_address(app, "rita@example.com").await;
+    assert!(notices(app).await.is_empty(), "the first sign-in is no new device");
+    let mut phone = app.client();
+    phone.user_agent = SAFARI_IPHONE.into();
+    phone.log_in("rita@example.com", PASSWORD, false).await.assert_redirect_to("/");
+    let sent = notices(app).await;
+    assert_eq!(subjects(&sent), ["New sign-in to your Keycard account"], "{sent:#?}");
+    let text = &sent[0].2;
+    assert!(text.contains("Safari 17 on iPhone at 203.0.113.7"), "{text}");
+    assert!(text.contains("http://127.0.0.1:3000/devices"), "{text}");
+    assert!(!text.contains(PASSWORD));
+    let link = text.lines().find(|l| l.contains("/login/not-me?token=")).expect("a This wasn't me link").trim();
+    let link = crate::common::local_path(link).to_owned();
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+
+    // Opening the link changes nothing (mail scanners open links); its button does.
+    let mut reader = app.client();
+    let page = reader.get(&link).await;
+    assert!(page.body.contains(">Sign it out</button>"), "{}", page.body);
+    assert_eq!(phone.get("/").await.status, 200);
+    let reply = reader.post_form("/api/login/not-me", &link, &[("token", &token)]).await;
+    reply.assert_redirect_to("/login/forgot?not_me=1");
+    assert!(reader.follow(&reply).await.body.contains(keycard::alerts::NOT_ME_DONE));
+    phone.get("/").await.assert_redirect_to("/login?next=/&ended=elsewhere");
+    assert_eq!(laptop.get("/").await.status, 200, "only the named session ends");
+    app.assert_every_ending_recorded().await;
+    // Used once.
+    let again = reader.post_form_as_script("/api/login/not-me", &[("token", &token)]).await;
+    assert_eq!(again.status, 422);
+    assert!(reader.get(&link).await.body.contains(keycard::alerts::NOT_ME_LINK_UNUSABLE));
+    let user = app.user_id("rita@example.com").await;
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM history_events WHERE user_id = {user} AND kind = 'alert_answered' \
+             AND detail = 'This wasn''t me (from the mail)'"
+        ))
+        .await,
+        1
+    );
 }
 
 async fn nothing_goes_to_an_unproven_address(app: &TestApp) {
