@@ -17,11 +17,17 @@ pub async fn security_checkup() -> Result<SecurityView, AppError> {
     let checkup = super::checkup::compute(&AppState::current()?.db, me.user_id, &me.handle, t)
         .await?
         .ok_or(AppError::NotSignedIn)?;
+    let notices = match (crate::mail::enabled(&AppState::current()?.config), me.email_verified) {
+        (false, _) => super::NoticesByMail::Off,
+        (true, false) => super::NoticesByMail::Unconfirmed,
+        (true, true) => super::NoticesByMail::To(me.email.clone()),
+    };
     Ok(SecurityView {
         password_age: relative(checkup.password_changed_at, t),
         password_old: t - checkup.password_changed_at > super::OLD_PASSWORD_SECS,
         last_failed: checkup.last_failed_at.map(|at| relative(at, t)),
         checkup,
+        notices,
     })
 }
 

@@ -44,6 +44,19 @@ pub struct SecurityView {
     /// Older than [`OLD_PASSWORD_SECS`] (decided on the server, so both renders agree).
     pub password_old: bool,
     pub last_failed: Option<String>,
+    /// How security notices reach the person.
+    pub notices: NoticesByMail,
+}
+
+/// Whether security notices go out by mail, worded on the security page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NoticesByMail {
+    /// This Keycard has no mail set up: notices stay in-app.
+    Off,
+    /// Mail is set up but the address is not confirmed yet.
+    Unconfirmed,
+    /// Notices go to this confirmed address.
+    To(String),
 }
 
 /// What the password and deletion pages need: whether the person re-authenticated recently

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{delete_page, password_page, security_checkup, ChangePassword, DeleteAccount, SignOutUnusedSessions};
-use super::{SecurityView, SensitivePageView, LOW_RECOVERY_CODES};
+use super::{NoticesByMail, SecurityView, SensitivePageView, LOW_RECOVERY_CODES};
 use crate::errors::AppError;
 use crate::ui::{action_error, SignedOutNotice};
 
@@ -108,8 +108,24 @@ fn Checkup(view: SecurityView) -> impl IntoView {
                     <a href="/security/password">"Change password"</a>
                 </Item>
             </ul>
+            <p id="notices">{notices_text(&view.notices)}</p>
             <p><a href="/security/delete">"Delete your account"</a></p>
         </section>
+    }
+}
+
+/// Where security notices go, in words.
+fn notices_text(notices: &NoticesByMail) -> String {
+    match notices {
+        NoticesByMail::Off => "This Keycard has no mail set up: security notices (new sign-ins, password and two-step \
+                               changes) appear only here, in the banner and in your history."
+            .to_owned(),
+        NoticesByMail::Unconfirmed => "Confirm your email address to get security notices by mail: until then they \
+                                       appear only here, in the banner and in your history."
+            .to_owned(),
+        NoticesByMail::To(email) => format!(
+            "Security notices (new sign-ins, password and two-step changes, signed-out devices) are mailed to {email}."
+        ),
     }
 }
 

@@ -153,4 +153,9 @@ async fn nothing_goes_to_an_unproven_address(app: &TestApp) {
     app.client().log_in("pia@example.com", PASSWORD, false).await.assert_redirect_to("/");
     laptop.post_form("/api/devices/sign-out-others", "/devices", &[]).await.assert_redirect_to("/devices");
     assert!(notices(app).await.is_empty());
+    let page = laptop.get("/security").await;
+    assert!(page.body.contains("Confirm your email address to get security notices by mail"), "{}", page.body);
+    prove_address(app, "pia@example.com").await;
+    let page = laptop.get("/security").await;
+    assert!(page.body.contains("signed-out devices) are mailed to pia@example.com."), "{}", page.body);
 }

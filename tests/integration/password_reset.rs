@@ -236,6 +236,8 @@ async fn without_mail_the_page_says_so_and_nothing_is_written(app: &TestApp) {
     client.sign_up("walt@example.com").await;
     let page = app.client().get("/login/forgot").await;
     assert!(page.body.contains(keycard::password_reset::NO_MAIL), "{}", page.body);
+    let page = client.get("/security").await;
+    assert!(page.body.contains("This Keycard has no mail set up: security notices"), "{}", page.body);
     let reply = app.client().post_form_as_script("/api/login/forgot", &[("email", "walt@example.com")]).await;
     assert_eq!(reply.status, 422);
     assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, 0);
