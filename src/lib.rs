@@ -15,8 +15,8 @@
 //!    [`alerts`], [`security_page`] (the checkup), and [`sessions`] (the tower-sessions store,
 //!    the principal, the page guard, and the session lifecycle: the one way sessions end).
 //! 5. Stores: the SQL of each domain (`store.rs`, `lifecycle.rs`); [`history`]'s store is a leaf
-//!    every domain records its events into, and it calls no domain; `notices` (security notices
-//!    by mail, through `mail`'s outbox) is likewise a leaf every domain writes into. [`mail`] (server only) is
+//!    every domain records its events into, and it calls no domain; `mail` (the outbox, the
+//!    single-use links mails carry, security notices) is likewise below every domain that mails. [`mail`] (server only) is
 //!    another: the outbox domains write mail into in their own transactions, and the worker that
 //!    sends it; it imports only `core`.
 //! 6. The bottom: `core` (server only: configuration, database, state, the request's principal,
@@ -38,8 +38,6 @@ pub mod history;
 #[cfg(feature = "ssr")]
 pub mod mail;
 pub mod moment;
-#[cfg(feature = "ssr")]
-pub mod notices;
 pub mod password_reset;
 pub mod reauth;
 pub mod routes;

@@ -3,8 +3,6 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod deletion;
-#[cfg(feature = "ssr")]
-pub mod email_links;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod password;

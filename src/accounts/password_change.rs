@@ -72,7 +72,7 @@ pub async fn change_password(
     history::record(&mut tx, &event).await?;
     let when = crate::moment::moment(at, at).exact;
     let device = crate::core::user_agent::describe(&event.user_agent).name;
-    crate::notices::notify(
+    crate::mail::notices::notify(
         &mut tx,
         &state.config,
         user_id,

@@ -111,12 +111,3 @@ pub async fn set_email_verified(
         .await?;
     Ok(done.rows_affected() == 1)
 }
-
-/// The account's address when it is verified, else `None`: notices by mail go only there, never to
-/// an address nobody has proven to own.
-pub async fn verified_email(conn: &mut AnyConnection, user_id: i64) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND email_verified_at IS NOT NULL")
-        .bind(user_id)
-        .fetch_optional(conn)
-        .await
-}

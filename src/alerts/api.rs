@@ -64,8 +64,8 @@ pub async fn not_me(alert: i64) -> Result<(), AppError> {
 /// Whether a "This wasn't me" link from a mail still works.
 #[server(prefix = "/api", endpoint = "login/not-me/check")]
 pub async fn not_me_link_usable(token: String) -> Result<bool, AppError> {
-    use crate::accounts::email_links::{peek, Purpose};
     use crate::core::{db::now, state::AppState};
+    use crate::mail::links::{peek, Purpose};
     Ok(peek(&AppState::current()?.db, Purpose::NotMe, &token, now()).await?.is_some())
 }
 
@@ -75,7 +75,7 @@ pub async fn not_me_link_usable(token: String) -> Result<bool, AppError> {
 #[server(prefix = "/api", endpoint = "login/not-me")]
 pub async fn not_me_from_mail(token: String) -> Result<(), AppError> {
     use crate::core::{db::now, principal::signed_in, state::AppState};
-    if token.len() > crate::accounts::email_links::MAX_TOKEN_CHARS {
+    if token.len() > crate::mail::links::MAX_TOKEN_CHARS {
         return Err(AppError::BadRequest);
     }
     let Some(user_id) = super::service::not_me_by_link(&AppState::current()?.db, &token, now()).await? else {

@@ -62,7 +62,7 @@ pub async fn not_me(
 /// account, or `None` for an unknown, used or expired link (then nothing changes).
 pub async fn not_me_by_link(db: &Db, token: &str, at: i64) -> Result<Option<i64>, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
-    let Some((user_id, handle)) = crate::accounts::email_links::consume_not_me(&mut tx, token, at).await? else {
+    let Some((user_id, handle)) = crate::mail::links::consume_not_me(&mut tx, token, at).await? else {
         tx.rollback().await?;
         return Ok(None);
     };

@@ -10,7 +10,6 @@
 //!   ends every session of the account, and writes the history event and the notice.
 
 use super::LINK_NOT_VALID;
-use crate::accounts::email_links::{self, Purpose};
 use crate::accounts::password::{check_new_password_for, hash_password};
 use crate::accounts::{service::parse_email, store};
 use crate::core::db::now;
@@ -20,7 +19,8 @@ use crate::core::state::AppState;
 use crate::core::throttle::{self, Limit};
 use crate::errors::AppError;
 use crate::history::{store as history, Kind};
-use crate::notices;
+use crate::mail::links::{self, Purpose};
+use crate::mail::notices;
 use crate::sessions::lifecycle::{end_sessions, Sessions};
 use crate::two_step::service::{check_factor_within_budget, Attempt, StepOutcome};
 
@@ -53,8 +53,8 @@ pub async fn send_link(state: &AppState, email_key: &str, origin: &RequestOrigin
     };
     let mut tx = state.db.pool.begin().await?;
     // Only the newest link works.
-    email_links::retire(&mut tx, Purpose::ResetPassword, account.id, now).await?;
-    let token = email_links::issue(&mut tx, Purpose::ResetPassword, account.id, &account.email, now).await?;
+    links::retire(&mut tx, Purpose::ResetPassword, account.id, now).await?;
+    let token = links::issue(&mut tx, Purpose::ResetPassword, account.id, &account.email, now).await?;
     let url = format!("{}{}?token={}", state.config.public_url, crate::routes::RESET_PASSWORD, token.0);
     let asked_from = describe_origin(origin);
     let mail = crate::mail::compose(
@@ -91,7 +91,7 @@ fn describe_origin(origin: &RequestOrigin) -> String {
 
 /// Whether `token` is a usable reset link, and what its page must ask for.
 pub async fn check_link(state: &AppState, token: &str) -> Result<super::ResetLinkView, AppError> {
-    let Some((user_id, _)) = email_links::peek(&state.db, Purpose::ResetPassword, token, now()).await? else {
+    let Some((user_id, _)) = links::peek(&state.db, Purpose::ResetPassword, token, now()).await? else {
         return Err(AppError::Invalid(LINK_NOT_VALID.into()));
     };
     Ok(super::ResetLinkView { needs_code: crate::two_step::store::is_enabled(&state.db, user_id).await? })
@@ -105,7 +105,7 @@ pub async fn reset_password(
     code: Option<&str>,
     origin: &RequestOrigin,
 ) -> Result<u64, AppError> {
-    let Some((user_id, address)) = email_links::peek(&state.db, Purpose::ResetPassword, token, now()).await? else {
+    let Some((user_id, address)) = links::peek(&state.db, Purpose::ResetPassword, token, now()).await? else {
         return Err(AppError::Invalid(LINK_NOT_VALID.into()));
     };
     let email_key = parse_email(&address).map(|e| e.key).unwrap_or_else(|_| address.to_lowercase());
@@ -123,13 +123,13 @@ pub async fn reset_password(
     let at = now();
     let mut tx = state.db.pool.begin().await?;
     // Used exactly once: a concurrent use of the same link finds it used and changes nothing.
-    if email_links::consume(&mut tx, Purpose::ResetPassword, token, at).await? != Some((user_id, address.clone())) {
+    if links::consume(&mut tx, Purpose::ResetPassword, token, at).await? != Some((user_id, address.clone())) {
         tx.rollback().await?;
         return Err(AppError::Invalid(LINK_NOT_VALID.into()));
     }
     store::set_password_hash(&mut tx, user_id, &hash, at).await?;
     store::set_email_verified(&mut tx, user_id, &address, at).await?;
-    email_links::retire(&mut tx, Purpose::ResetPassword, user_id, at).await?;
+    links::retire(&mut tx, Purpose::ResetPassword, user_id, at).await?;
     let ended =
         end_sessions(&mut tx, Sessions::Account(user_id), EndReason::SignedOutElsewhere, at).await?.len() as u64;
     let detail = match ended {

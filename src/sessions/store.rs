@@ -131,7 +131,7 @@ impl SessionStore for KeycardStore {
                         session_public_id: Some(public_id),
                     };
                     if history::record_sign_in(&mut tx, &event).await.map_err(store_err)? {
-                        crate::notices::new_device(&mut tx, &self.config, &event).await.map_err(store_err)?;
+                        crate::mail::notices::new_device(&mut tx, &self.config, &event).await.map_err(store_err)?;
                     }
                 }
                 tx.commit().await.map_err(store_err)?;

@@ -217,9 +217,9 @@ async fn expired_and_forged_links_change_nothing(app: &TestApp) {
     // A verification link is no reset link.
     let user = app.user_id("vera@example.com").await;
     let mut tx = app.state.db.pool.begin().await.unwrap();
-    let token = keycard::accounts::email_links::issue(
+    let token = keycard::mail::links::issue(
         &mut tx,
-        keycard::accounts::email_links::Purpose::VerifyEmail,
+        keycard::mail::links::Purpose::VerifyEmail,
         user,
         "vera@example.com",
         now(),

@@ -4,10 +4,10 @@
 //! the link again is throttled. With mail off, nothing of it exists.
 
 use axum::http::StatusCode;
-use keycard::accounts::email_links::{self, Purpose};
 use keycard::accounts::verification::{service::SUBJECT, CONFIRMED, LINK_UNUSABLE};
 use keycard::core::config::Config;
 use keycard::core::db::now;
+use keycard::mail::links::{self, Purpose};
 use keycard::mail::metrics::MailMetrics;
 use keycard::mail::transport::Transport;
 use keycard::mail::worker::{self, PassReport};
@@ -56,7 +56,7 @@ async fn verified_at(app: &TestApp, user_id: i64) -> Option<i64> {
 
 async fn verified_email(app: &TestApp, user_id: i64) -> Option<String> {
     let mut conn = app.state.db.pool.acquire().await.unwrap();
-    keycard::accounts::store::verified_email(&mut conn, user_id).await.unwrap()
+    keycard::mail::notices::verified_address(&mut conn, user_id).await.unwrap()
 }
 
 async fn events(app: &TestApp, user_id: i64) -> usize {
@@ -162,7 +162,7 @@ async fn links_that_must_not_work_change_nothing(app: &TestApp) {
 
     // Another purpose's link, unknown, over-long, empty and malformed tokens.
     let mut conn = app.state.db.pool.acquire().await.unwrap();
-    let reset = email_links::issue(&mut conn, Purpose::ResetPassword, user, "bob@example.com", now()).await.unwrap();
+    let reset = links::issue(&mut conn, Purpose::ResetPassword, user, "bob@example.com", now()).await.unwrap();
     drop(conn);
     let unknown = "A".repeat(43);
     let long = "A".repeat(5000);

@@ -1,8 +1,8 @@
 //! Verified addresses: with mail on, sign-up mails a single-use link
-//! (`crate::accounts::email_links`, 24 hours) to the new account's address; opening it shows
+//! (`crate::mail::links`, 24 hours) to the new account's address; opening it shows
 //! `/verify-email`, whose **Confirm my email address** button proves the address. Until then the
 //! page frame shows a banner with **Send the link again**. Only a verified address receives
-//! notices (`crate::accounts::store::verified_email`).
+//! notices (`crate::mail::notices::verified_address`).
 //!
 //! The link's page only reads: mail scanners open links before people do, so the token is used by
 //! the form's POST ([`api::confirm_email`]), never by the GET.

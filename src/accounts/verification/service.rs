@@ -4,7 +4,6 @@
 use sqlx::AnyConnection;
 
 use super::{LINK_FOR_OLD_ADDRESS, LINK_UNUSABLE};
-use crate::accounts::email_links::{self, Purpose};
 use crate::accounts::store;
 use crate::core::config::Config;
 use crate::core::db::Db;
@@ -13,6 +12,7 @@ use crate::core::state::AppState;
 use crate::core::throttle::{self, Limit};
 use crate::errors::AppError;
 use crate::history::{store as history, Kind};
+use crate::mail::links::{self, Purpose};
 
 /// The verification mail's subject.
 pub const SUBJECT: &str = "Confirm your email address for Keycard";
@@ -33,7 +33,7 @@ pub async fn send_link(
     email: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    let token = email_links::issue(&mut *conn, Purpose::VerifyEmail, user_id, email, now).await?;
+    let token = links::issue(&mut *conn, Purpose::VerifyEmail, user_id, email, now).await?;
     let url = link_url(config, &token.0);
     let mail = crate::mail::compose(
         email,
@@ -64,7 +64,7 @@ pub async fn send_again(state: &AppState, me: &SignedIn, now: i64) -> Result<(),
     }
     let permits = throttle::reserve(&state.db, &[Limit::verification_mail(me.user_id)]).await?;
     let mut tx = state.db.pool.begin().await?;
-    email_links::retire(&mut tx, Purpose::VerifyEmail, me.user_id, now).await?;
+    links::retire(&mut tx, Purpose::VerifyEmail, me.user_id, now).await?;
     send_link(&mut tx, &state.config, me.user_id, &me.email, now).await?;
     tx.commit().await?;
     permits.succeeded(&state.db).await
@@ -74,10 +74,10 @@ pub async fn send_again(state: &AppState, me: &SignedIn, now: i64) -> Result<(),
 /// address is marked verified (only while it is still the address the link was sent to) and an
 /// `email_verified` event is recorded. Returns the account's id. An unknown, expired, used or
 /// other-purpose token changes nothing and is [`AppError::Invalid`] with [`LINK_UNUSABLE`]; of
-/// simultaneous uses of one link exactly one succeeds (`email_links::consume`).
+/// simultaneous uses of one link exactly one succeeds (`links::consume`).
 pub async fn confirm(db: &Db, token: &str, now: i64) -> Result<i64, AppError> {
     let mut tx = db.pool.begin().await?;
-    let Some((user_id, email)) = email_links::consume(&mut tx, Purpose::VerifyEmail, token, now).await? else {
+    let Some((user_id, email)) = links::consume(&mut tx, Purpose::VerifyEmail, token, now).await? else {
         return Err(AppError::Invalid(LINK_UNUSABLE.into()));
     };
     if !store::set_email_verified(&mut tx, user_id, &email, now).await? {
@@ -92,5 +92,5 @@ pub async fn confirm(db: &Db, token: &str, now: i64) -> Result<i64, AppError> {
 
 /// Whether `token` is an unused, unexpired verification link (the page's read-only check).
 pub async fn link_usable(db: &Db, token: &str, now: i64) -> Result<bool, AppError> {
-    Ok(email_links::peek(db, Purpose::VerifyEmail, token, now).await?.is_some())
+    Ok(links::peek(db, Purpose::VerifyEmail, token, now).await?.is_some())
 }

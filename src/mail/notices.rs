@@ -1,13 +1,21 @@
 //! Security notices by mail: written into the outbox in the transaction of the change they
 //! announce, and only to a proven (verified) address. Without mail configured, nothing is written.
-//! A leaf like the history store: domains call it; it calls no domain (it reads the account's
-//! address and writes single-use links and outbox rows).
+//! Domains call it; it calls no domain (it reads the account's address and verification from
+//! `users`, and writes single-use links and outbox rows).
 
 use sqlx::AnyConnection;
 
 use crate::core::config::Config;
 use crate::history::{store::Event, Kind};
 
+/// The account's address when it is verified, else `None`: notices by mail go only there, never to
+/// an address nobody has proven to own.
+pub async fn verified_address(conn: &mut AnyConnection, user_id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND email_verified_at IS NOT NULL")
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
+}
 /// Enqueues a notice to the account's proven address, if mail is on and there is one, with a
 /// link to the security page.
 pub async fn notify(
@@ -22,7 +30,7 @@ pub async fn notify(
     if !crate::mail::enabled(config) {
         return Ok(());
     }
-    let Some(address) = crate::accounts::store::verified_email(&mut *conn, user_id).await? else {
+    let Some(address) = crate::mail::notices::verified_address(&mut *conn, user_id).await? else {
         return Ok(());
     };
     let security = format!("{}{}", config.public_url, crate::routes::SECURITY);
@@ -107,12 +115,11 @@ pub async fn new_device(conn: &mut AnyConnection, config: &Config, event: &Event
         return Ok(());
     }
     let (Some(address), Some(handle)) =
-        (crate::accounts::store::verified_email(&mut *conn, event.user_id).await?, &event.session_public_id)
+        (crate::mail::notices::verified_address(&mut *conn, event.user_id).await?, &event.session_public_id)
     else {
         return Ok(());
     };
-    let token =
-        crate::accounts::email_links::issue_not_me(&mut *conn, event.user_id, &address, handle, event.at).await?;
+    let token = crate::mail::links::issue_not_me(&mut *conn, event.user_id, &address, handle, event.at).await?;
     let not_me = format!("{}{}?token={}", config.public_url, crate::routes::NOT_ME, token.0);
     let devices = format!("{}{}", config.public_url, crate::routes::DEVICES);
     let first = format!("Your Keycard account was signed in to{}.", origin_words(event));
