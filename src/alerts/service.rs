@@ -62,7 +62,8 @@ pub async fn not_me(
 /// account, or `None` for an unknown, used or expired link (then nothing changes).
 pub async fn not_me_by_link(db: &Db, token: &str, at: i64) -> Result<Option<i64>, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
-    let Some((user_id, handle)) = crate::mail::links::consume_not_me(&mut tx, token, at).await? else {
+    let used = crate::mail::links::consume(&mut tx, crate::mail::links::Purpose::NotMe, token, at).await?;
+    let Some(crate::mail::links::UsedLink { user_id, session: Some(handle), .. }) = used else {
         tx.rollback().await?;
         return Ok(None);
     };

@@ -117,48 +117,37 @@ pub async fn peek(db: &Db, purpose: Purpose, token: &str, now: i64) -> Result<Op
     Ok(row.map(|row| (row.get(0), row.get(1))))
 }
 
-/// Uses the link, on the caller's transaction (with the change it allows): (account, address),
-/// or `None` when it is unknown, of another purpose, expired or already used.
+/// A link that was just used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsedLink {
+    pub user_id: i64,
+    /// The address it was sent to.
+    pub email: String,
+    /// For a "This wasn't me" link: the session it names (its public handle).
+    pub session: Option<String>,
+}
+
+/// Uses the link, on the caller's transaction (with the change it allows), or `None` when it is
+/// unknown, of another purpose, expired or already used.
 pub async fn consume(
     conn: &mut AnyConnection,
     purpose: Purpose,
     token: &str,
     now: i64,
-) -> Result<Option<(i64, String)>, sqlx::Error> {
+) -> Result<Option<UsedLink>, sqlx::Error> {
     if token.is_empty() || token.len() > MAX_TOKEN_CHARS {
         return Ok(None);
     }
     let row = sqlx::query(
-        "UPDATE email_links SET used_at = $3 \
-         WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 RETURNING user_id, email",
+        "UPDATE email_links SET used_at = $3 WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL \
+         AND expires_at > $3 RETURNING user_id, email, session_public_id",
     )
     .bind(token_hash(token))
     .bind(purpose.as_str())
     .bind(now)
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|row| (row.get(0), row.get(1))))
-}
-
-/// Uses a "This wasn't me" link: (account, session handle), or `None` as for [`consume`].
-pub async fn consume_not_me(
-    conn: &mut AnyConnection,
-    token: &str,
-    now: i64,
-) -> Result<Option<(i64, String)>, sqlx::Error> {
-    if token.is_empty() || token.len() > MAX_TOKEN_CHARS {
-        return Ok(None);
-    }
-    let row = sqlx::query(
-        "UPDATE email_links SET used_at = $3 WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL \
-         AND expires_at > $3 AND session_public_id IS NOT NULL RETURNING user_id, session_public_id",
-    )
-    .bind(token_hash(token))
-    .bind(Purpose::NotMe.as_str())
-    .bind(now)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|row| (row.get(0), row.get(1))))
+    Ok(row.map(|row| UsedLink { user_id: row.get(0), email: row.get(1), session: row.get(2) }))
 }
 
 /// Every unused link of `purpose` for the account stops working (a newer one was sent, or the

@@ -123,7 +123,8 @@ pub async fn reset_password(
     let at = now();
     let mut tx = state.db.pool.begin().await?;
     // Used exactly once: a concurrent use of the same link finds it used and changes nothing.
-    if links::consume(&mut tx, Purpose::ResetPassword, token, at).await? != Some((user_id, address.clone())) {
+    let used = links::consume(&mut tx, Purpose::ResetPassword, token, at).await?;
+    if used.map(|link| (link.user_id, link.email)) != Some((user_id, address.clone())) {
         tx.rollback().await?;
         return Err(AppError::Invalid(LINK_NOT_VALID.into()));
     }

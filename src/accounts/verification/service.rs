@@ -77,7 +77,9 @@ pub async fn send_again(state: &AppState, me: &SignedIn, now: i64) -> Result<(),
 /// simultaneous uses of one link exactly one succeeds (`links::consume`).
 pub async fn confirm(db: &Db, token: &str, now: i64) -> Result<i64, AppError> {
     let mut tx = db.pool.begin().await?;
-    let Some((user_id, email)) = links::consume(&mut tx, Purpose::VerifyEmail, token, now).await? else {
+    let Some(links::UsedLink { user_id, email, .. }) =
+        links::consume(&mut tx, Purpose::VerifyEmail, token, now).await?
+    else {
         return Err(AppError::Invalid(LINK_UNUSABLE.into()));
     };
     if !store::set_email_verified(&mut tx, user_id, &email, now).await? {
