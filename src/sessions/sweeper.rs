@@ -113,6 +113,10 @@ pub fn spawn_with_history(
             if let Err(err) = crate::core::throttle::purge_lapsed(&db, now()).await {
                 tracing::warn!(error = %err, "throttle purge failed; will retry");
             }
+            // Mail links a day past their expiry are of no use to anyone.
+            if let Err(err) = crate::mail::links::purge_expired(&db, now() - 24 * 3600).await {
+                tracing::warn!(error = %err, "mail link purge failed; will retry");
+            }
         }
         tracing::debug!("session sweeper stopped");
     })
