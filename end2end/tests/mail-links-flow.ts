@@ -11,7 +11,7 @@ export async function verifyThenNotMeScenario(browser: Browser, baseURL: string 
   const email = uniqueEmail();
   const laptop = await device(browser, baseURL, FIREFOX_LINUX);
   await signUp(laptop, email);
-  const banner = laptop.getByRole('status', { name: 'Confirm your email address' });
+  const banner = laptop.getByRole('complementary', { name: 'Confirm your email address' });
   await expect(banner).toContainText(`we sent a link to ${email}`);
 
   // The sign-up mail's link: opening it changes nothing; its button confirms the address.

@@ -77,14 +77,14 @@ pub fn VerificationBanner() -> impl IntoView {
             {move || Suspend::new(async move {
                 let email = unverified.await.ok().flatten()?;
                 Some(view! {
-                    <section class="notice verify-banner" role="status" aria-label="Confirm your email address">
+                    <aside class="notice verify-banner" aria-label="Confirm your email address">
                         <p>{format!("Confirm your email address: we sent a link to {email}.")}</p>
                         {move || sent().then(|| view! { <p>"A new link is on its way; it works for 24 hours."</p> })}
                         {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                         <ActionForm action=resend attr:class="inline">
                             <button type="submit" class="secondary">"Send the link again"</button>
                         </ActionForm>
-                    </section>
+                    </aside>
                 })
             })}
         </Suspense>
