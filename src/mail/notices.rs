@@ -16,6 +16,46 @@ pub async fn verified_address(conn: &mut AnyConnection, user_id: i64) -> Result<
         .fetch_optional(conn)
         .await
 }
+/// Notices a person may turn off on the security page, with their labels. Every other notice
+/// (password changed or reset, two-step turned off, a second-factor lock) is security-critical and
+/// always sent.
+pub const OPTIONAL: [(&str, &str); 5] = [
+    ("new_device", "A sign-in from a new device"),
+    ("two_step_on", "Two-step sign-in turned on"),
+    ("recovery_codes_regenerated", "New recovery codes made"),
+    ("recovery_codes_low", "Recovery codes running low"),
+    ("other_devices_signed_out", "All other devices signed out"),
+];
+
+/// Where a notice of `kind` goes: the verified address, unless the person turned that (optional)
+/// kind off.
+async fn recipient(conn: &mut AnyConnection, user_id: i64, kind: &str) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT email, muted_notices FROM users WHERE id = $1 AND email_verified_at IS NOT NULL")
+            .bind(user_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.and_then(|(email, muted)| (!muted_kinds(&muted).any(|m| m == kind)).then_some(email)))
+}
+
+/// The kinds in a stored `muted_notices` value, optional ones only.
+pub fn muted_kinds(stored: &str) -> impl Iterator<Item = &str> {
+    stored.split(',').filter(|kind| OPTIONAL.iter().any(|(optional, _)| optional == kind))
+}
+
+/// Saves which optional notices the account receives (`wanted`: kind → on); other kinds are
+/// ignored, so no critical notice can be turned off.
+pub async fn save_choices(db: &crate::core::db::Db, user_id: i64, wanted: &[(&str, bool)]) -> Result<(), sqlx::Error> {
+    let muted: Vec<&str> =
+        OPTIONAL.iter().map(|(kind, _)| *kind).filter(|kind| wanted.iter().any(|(w, on)| w == kind && !on)).collect();
+    sqlx::query("UPDATE users SET muted_notices = $1 WHERE id = $2")
+        .bind(muted.join(","))
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
 /// Enqueues a notice to the account's proven address, if mail is on and there is one, with a
 /// link to the security page.
 pub async fn notify(
@@ -30,7 +70,7 @@ pub async fn notify(
     if !crate::mail::enabled(config) {
         return Ok(());
     }
-    let Some(address) = crate::mail::notices::verified_address(&mut *conn, user_id).await? else {
+    let Some(address) = recipient(&mut *conn, user_id, kind).await? else {
         return Ok(());
     };
     let security = format!("{}{}", config.public_url, crate::routes::SECURITY);
@@ -115,7 +155,7 @@ pub async fn new_device(conn: &mut AnyConnection, config: &Config, event: &Event
         return Ok(());
     }
     let (Some(address), Some(handle)) =
-        (crate::mail::notices::verified_address(&mut *conn, event.user_id).await?, &event.session_public_id)
+        (recipient(&mut *conn, event.user_id, "new_device").await?, &event.session_public_id)
     else {
         return Ok(());
     };

@@ -20,7 +20,18 @@ pub async fn security_checkup() -> Result<SecurityView, AppError> {
     let notices = match (crate::mail::enabled(&AppState::current()?.config), me.email_verified) {
         (false, _) => super::NoticesByMail::Off,
         (true, false) => super::NoticesByMail::Unconfirmed,
-        (true, true) => super::NoticesByMail::To(me.email.clone()),
+        (true, true) => {
+            let muted: Vec<&str> = crate::mail::notices::muted_kinds(&checkup.muted_notices).collect();
+            let choices = crate::mail::notices::OPTIONAL
+                .iter()
+                .map(|(kind, label)| super::NoticeChoice {
+                    kind: (*kind).to_owned(),
+                    label: (*label).to_owned(),
+                    on: !muted.contains(kind),
+                })
+                .collect();
+            super::NoticesByMail::To { email: me.email.clone(), choices }
+        }
     };
     Ok(SecurityView {
         password_age: relative(checkup.password_changed_at, t),
@@ -123,5 +134,29 @@ pub async fn delete_account(confirm_email: String) -> Result<(), AppError> {
     // The row is gone: forgetting clears the cookie and the session data.
     crate::sessions::principal::forget(&ctx.session).await?;
     leptos_axum::redirect("/login?deleted=1");
+    Ok(())
+}
+
+/// **Save notice settings**: which optional notices come by mail (a checked box is on). The
+/// security-critical ones are always sent and cannot be turned off.
+#[server(prefix = "/api", endpoint = "security/notices")]
+pub async fn save_notice_settings(
+    new_device: Option<String>,
+    two_step_on: Option<String>,
+    recovery_codes_regenerated: Option<String>,
+    recovery_codes_low: Option<String>,
+    other_devices_signed_out: Option<String>,
+) -> Result<(), AppError> {
+    use crate::core::{principal::signed_in, state::AppState};
+    let me = signed_in()?;
+    let wanted = [
+        ("new_device", new_device.is_some()),
+        ("two_step_on", two_step_on.is_some()),
+        ("recovery_codes_regenerated", recovery_codes_regenerated.is_some()),
+        ("recovery_codes_low", recovery_codes_low.is_some()),
+        ("other_devices_signed_out", other_devices_signed_out.is_some()),
+    ];
+    crate::mail::notices::save_choices(&AppState::current()?.db, me.user_id, &wanted).await?;
+    leptos_axum::redirect(&format!("{}?notices=saved#notices", crate::routes::SECURITY));
     Ok(())
 }

@@ -37,7 +37,8 @@ pub async fn compute(db: &Db, user_id: i64, viewer: &str, now: i64) -> Result<Op
          (SELECT MAX(f.at) FROM history_events f, last_visit WHERE f.user_id = u.id \
             AND f.kind IN ('sign_in_failed', 'code_failed') AND f.id > last_visit.id), \
          (SELECT COUNT(*) FROM history_events h WHERE h.user_id = u.id AND h.alert = 1 \
-            AND h.alert_ack_at IS NULL AND {open_to_viewer}) \
+            AND h.alert_ack_at IS NULL AND {open_to_viewer}), \
+         u.muted_notices \
          FROM users u WHERE u.id = $1",
         live = live_sql("$3"),
         open_to_viewer = raised_after_viewer("$4"),
@@ -59,6 +60,7 @@ pub async fn compute(db: &Db, user_id: i64, viewer: &str, now: i64) -> Result<Op
             last_failed_at: row.get(5),
             open_alerts: row.get(6),
             password_changed_at: row.get(0),
+            muted_notices: row.get(7),
         }
     }))
 }

@@ -33,6 +33,8 @@ pub struct Checkup {
     pub open_alerts: i64,
     /// When the password was set (Unix seconds).
     pub password_changed_at: i64,
+    /// The optional notices turned off (as stored: comma-separated kinds).
+    pub muted_notices: String,
 }
 
 /// What the Security page shows: the checkup with its times worded on the server.
@@ -55,8 +57,17 @@ pub enum NoticesByMail {
     Off,
     /// Mail is set up but the address is not confirmed yet.
     Unconfirmed,
-    /// Notices go to this confirmed address.
-    To(String),
+    /// Notices go to this confirmed address; the optional ones can be turned off.
+    To { email: String, choices: Vec<NoticeChoice> },
+}
+
+/// One optional notice on the security page's form: its kind (the form field's name), label, and
+/// whether it is on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeChoice {
+    pub kind: String,
+    pub label: String,
+    pub on: bool,
 }
 
 /// What the password and deletion pages need: whether the person re-authenticated recently

@@ -5,8 +5,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::api::{delete_page, password_page, security_checkup, ChangePassword, DeleteAccount, SignOutUnusedSessions};
-use super::{NoticesByMail, SecurityView, SensitivePageView, LOW_RECOVERY_CODES};
+use super::api::{
+    delete_page, password_page, security_checkup, ChangePassword, DeleteAccount, SaveNoticeSettings,
+    SignOutUnusedSessions,
+};
+use super::{NoticeChoice, NoticesByMail, SecurityView, SensitivePageView, LOW_RECOVERY_CODES};
 use crate::errors::AppError;
 use crate::ui::{action_error, SignedOutNotice};
 
@@ -14,12 +17,20 @@ use crate::ui::{action_error, SignedOutNotice};
 pub fn SecurityPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| security_checkup());
     let query = use_query_map();
-    let changed = move || query.with(|q| q.get("password").as_deref() == Some("changed"));
+    let notice = move || {
+        query.with(|q| {
+            if q.get("password").as_deref() == Some("changed") {
+                Some("Your password was changed. Every other device was signed out.")
+            } else if q.get("notices").as_deref() == Some("saved") {
+                Some("Your notice settings were saved.")
+            } else {
+                None
+            }
+        })
+    };
     view! {
         <Title text="Security checkup"/>
-        {move || changed().then(|| view! {
-            <p class="notice" role="status">"Your password was changed. Every other device was signed out."</p>
-        })}
+        {move || notice().map(|text| view! { <p class="notice" role="status">{text}</p> })}
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -108,9 +119,41 @@ fn Checkup(view: SecurityView) -> impl IntoView {
                     <a href="/security/password">"Change password"</a>
                 </Item>
             </ul>
-            <p id="notices">{notices_text(&view.notices)}</p>
+            <div id="notices">
+                <p>{notices_text(&view.notices)}</p>
+                {match view.notices.clone() {
+                    NoticesByMail::To { choices, .. } => Some(view! { <NoticeSettings choices/> }),
+                    _ => None,
+                }}
+            </div>
             <p><a href="/security/delete">"Delete your account"</a></p>
         </section>
+    }
+}
+
+/// The optional notices as checkboxes; the critical ones are named as always sent.
+#[component]
+fn NoticeSettings(choices: Vec<NoticeChoice>) -> impl IntoView {
+    let save = ServerAction::<SaveNoticeSettings>::new();
+    view! {
+        <ActionForm action=save>
+            <fieldset>
+                <legend>"Email me about"</legend>
+                {choices.into_iter().map(|choice| {
+                    let id = format!("notice-{}", choice.kind);
+                    let label_for = id.clone();
+                    view! {
+                        <label class="check" for=label_for>
+                            <input type="checkbox" id=id name=choice.kind value="on" checked=choice.on/>
+                            {choice.label}
+                        </label>
+                    }
+                }).collect_view()}
+                <p class="help">"Always sent: password changed or reset, two-step sign-in turned off, \
+                    someone failing the two-step code after entering your password."</p>
+            </fieldset>
+            <button type="submit">"Save notice settings"</button>
+        </ActionForm>
     }
 }
 
@@ -123,7 +166,7 @@ fn notices_text(notices: &NoticesByMail) -> String {
         NoticesByMail::Unconfirmed => "Confirm your email address to get security notices by mail: until then they \
                                        appear only here, in the banner and in your history."
             .to_owned(),
-        NoticesByMail::To(email) => format!(
+        NoticesByMail::To { email, .. } => format!(
             "Security notices (new sign-ins, password and two-step changes, signed-out devices) are mailed to {email}."
         ),
     }

@@ -9,6 +9,7 @@ on_both_databases_with_mail!(
     device_and_password_changes_are_announced,
     a_second_factor_lock_is_announced,
     a_new_device_is_announced_with_a_link_that_signs_it_out,
+    optional_notices_can_be_turned_off_critical_ones_cannot,
     nothing_goes_to_an_unproven_address,
 );
 
@@ -145,6 +146,40 @@ async fn a_new_device_is_announced_with_a_link_that_signs_it_out(app: &TestApp) 
         .await,
         1
     );
+}
+
+async fn optional_notices_can_be_turned_off_critical_ones_cannot(app: &TestApp) {
+    let mut laptop = app.client();
+    laptop.sign_up("sara@example.com").await.assert_redirect_to("/");
+    prove_address(app, "sara@example.com").await;
+    let page = laptop.get("/security").await;
+    assert!(page.body.contains(">Save notice settings</button>"), "{}", page.body);
+    assert!(page.body.contains("name=\"new_device\" value=\"on\" checked"), "all on at first: {}", page.body);
+    // Only "two-step turned on" stays on; a field naming a critical notice changes nothing.
+    let reply = laptop
+        .post_form("/api/security/notices", "/security", &[("two_step_on", "on"), ("password_changed", "")])
+        .await;
+    reply.assert_redirect_to("/security?notices=saved#notices");
+    let page = laptop.get("/security?notices=saved").await;
+    assert!(page.body.contains("Your notice settings were saved."));
+    assert!(page.body.contains("name=\"two_step_on\" value=\"on\" checked"));
+    assert!(!page.body.contains("name=\"new_device\" value=\"on\" checked"));
+
+    let mut phone = app.client();
+    phone.user_agent = SAFARI_IPHONE.into();
+    phone.log_in("sara@example.com", PASSWORD, false).await.assert_redirect_to("/");
+    laptop.post_form("/api/devices/sign-out-others", "/devices", &[]).await.assert_redirect_to("/devices");
+    assert!(notices(app).await.is_empty(), "new device and devices signed out are turned off");
+    laptop.reauth(PASSWORD, "/security/password").await;
+    laptop
+        .post_form(
+            "/api/security/password",
+            "/security/password",
+            &[("current_password", PASSWORD), ("new_password", "copper-meadow-violin-8841")],
+        )
+        .await
+        .assert_redirect_to("/security?password=changed");
+    assert_eq!(subjects(&notices(app).await), ["Your Keycard password was changed"], "critical: always sent");
 }
 
 async fn nothing_goes_to_an_unproven_address(app: &TestApp) {
