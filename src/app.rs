@@ -14,7 +14,7 @@ use crate::devices::pages::DevicesPage;
 use crate::history::pages::HistoryPage;
 use crate::password_reset::pages::{ForgotPasswordPage, ResetPasswordPage};
 use crate::reauth::pages::ReauthPage;
-use crate::security_page::pages::{DeletePage, PasswordPage, SecurityPage};
+use crate::security_page::pages::{DeletePage, EmailPage, PasswordPage, SecurityPage};
 use crate::sessions::api::{signed_in_email, SignOut};
 use crate::two_step::pages::{CodeStepPage, TwoStepPage};
 
@@ -66,6 +66,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/security/confirm") view=ReauthPage ssr=SsrMode::Async/>
                     <Route path=path!("/security") view=SecurityPage ssr=SsrMode::Async/>
                     <Route path=path!("/security/password") view=PasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/security/email") view=EmailPage ssr=SsrMode::Async/>
                     <Route path=path!("/security/delete") view=DeletePage ssr=SsrMode::Async/>
                     <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async/>
                 </Routes>

@@ -51,6 +51,7 @@ pub const SECURITY: &str = "/security";
 pub const TWO_STEP: &str = "/security/two-step";
 pub const REAUTH_PROMPT: &str = "/security/confirm";
 pub const PASSWORD: &str = "/security/password";
+pub const EMAIL: &str = "/security/email";
 pub const DELETE_ACCOUNT: &str = "/security/delete";
 pub const VERIFY_EMAIL: &str = "/verify-email";
 pub const HEALTHZ: &str = "/healthz";
@@ -72,6 +73,7 @@ pub const ROUTES: &[Route] = &[
     route(TWO_STEP, Kind::Page, Access::SignedIn),
     route(REAUTH_PROMPT, Kind::Page, Access::SignedIn),
     route(PASSWORD, Kind::Page, Access::SignedIn),
+    route(EMAIL, Kind::Page, Access::SignedIn),
     route(DELETE_ACCOUNT, Kind::Page, Access::SignedIn),
     // The link from the verification mail: opened signed in or not, on any device.
     route(VERIFY_EMAIL, Kind::Page, Access::Anyone),

@@ -3,6 +3,8 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod deletion;
+#[cfg(feature = "ssr")]
+pub mod email_change;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod password;

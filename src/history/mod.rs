@@ -35,10 +35,11 @@ pub enum Kind {
     SecondFactorLocked,
     AlertAnswered,
     EmailVerified,
+    EmailChanged,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 17] = [
+    pub const ALL: [Kind; 18] = [
         Kind::SignedIn,
         Kind::SignInFailed,
         Kind::CodeFailed,
@@ -56,6 +57,7 @@ impl Kind {
         Kind::SecondFactorLocked,
         Kind::AlertAnswered,
         Kind::EmailVerified,
+        Kind::EmailChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +79,7 @@ impl Kind {
             Kind::SecondFactorLocked => "second_factor_locked",
             Kind::AlertAnswered => "alert_answered",
             Kind::EmailVerified => "email_verified",
+            Kind::EmailChanged => "email_changed",
         }
     }
 
@@ -104,6 +107,7 @@ impl Kind {
             Kind::SecondFactorLocked => "Two-step codes locked after wrong codes",
             Kind::AlertAnswered => "Alert answered",
             Kind::EmailVerified => "Email address confirmed",
+            Kind::EmailChanged => "Email address changed",
         }
     }
 }

@@ -177,3 +177,31 @@ pub async fn new_device(conn: &mut AnyConnection, config: &Config, event: &Event
     crate::mail::enqueue(conn, &mail, event.at).await?;
     Ok(())
 }
+
+/// The account's address was changed: the old (verified) address is told, whatever its settings —
+/// if the change was not the owner's, this is how they learn of it.
+pub async fn address_changed(
+    conn: &mut AnyConnection,
+    config: &Config,
+    old_address: &str,
+    new_address: &str,
+    event: &Event,
+) -> Result<(), sqlx::Error> {
+    let first =
+        format!("The email address of your Keycard account was changed to {new_address}{}.", origin_words(event));
+    let security = format!("{}{}", config.public_url, crate::routes::SECURITY);
+    let mail = crate::mail::compose(
+        old_address,
+        "email_changed",
+        "Your Keycard email address was changed",
+        &[
+            &first,
+            "Mail about your account now goes to the new address.",
+            "If this was not you, someone is signed in to your account: ask the Keycard administrator for help \
+             at once.",
+        ],
+        Some(("Review your account's security", &security)),
+    );
+    crate::mail::enqueue(conn, &mail, event.at).await?;
+    Ok(())
+}

@@ -58,6 +58,30 @@ pub async fn password_page() -> Result<SensitivePageView, AppError> {
     sensitive_page(crate::routes::PASSWORD).await
 }
 
+/// The email page's data (sends a session without recent re-authentication to the prompt).
+#[server(prefix = "/api", endpoint = "security/email-page")]
+pub async fn email_page() -> Result<SensitivePageView, AppError> {
+    sensitive_page(crate::routes::EMAIL).await
+}
+
+/// **Change email address**: needs a recent re-authentication; the new address is unverified
+/// until its link is used, and the old one is told.
+#[server(prefix = "/api", endpoint = "security/email")]
+pub async fn change_email(new_email: String) -> Result<(), AppError> {
+    use crate::core::{principal::require_recent_reauth, principal::signed_in, state::AppState};
+    if new_email.chars().count() > 1024 {
+        return Err(AppError::BadRequest);
+    }
+    let me = signed_in()?;
+    let state = AppState::current()?;
+    if !require_recent_reauth(&me, &state, crate::routes::EMAIL) {
+        return Ok(());
+    }
+    crate::accounts::email_change::change_email(&state, &me, &new_email).await?;
+    leptos_axum::redirect(&format!("{}?email=changed", crate::routes::SECURITY));
+    Ok(())
+}
+
 /// The deletion page's data (sends a session without recent re-authentication to the prompt).
 #[server(prefix = "/api", endpoint = "security/delete-page")]
 pub async fn delete_page() -> Result<SensitivePageView, AppError> {

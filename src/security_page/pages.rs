@@ -6,8 +6,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{
-    delete_page, password_page, security_checkup, ChangePassword, DeleteAccount, SaveNoticeSettings,
-    SignOutUnusedSessions,
+    delete_page, email_page, password_page, security_checkup, ChangeEmail, ChangePassword, DeleteAccount,
+    SaveNoticeSettings, SignOutUnusedSessions,
 };
 use super::{NoticeChoice, NoticesByMail, SecurityView, SensitivePageView, LOW_RECOVERY_CODES};
 use crate::errors::AppError;
@@ -21,6 +21,8 @@ pub fn SecurityPage() -> impl IntoView {
         query.with(|q| {
             if q.get("password").as_deref() == Some("changed") {
                 Some("Your password was changed. Every other device was signed out.")
+            } else if q.get("email").as_deref() == Some("changed") {
+                Some("Your email address was changed. If mail is set up, confirm it with the link we sent to it.")
             } else if q.get("notices").as_deref() == Some("saved") {
                 Some("Your notice settings were saved.")
             } else {
@@ -120,7 +122,7 @@ fn Checkup(view: SecurityView) -> impl IntoView {
                 </Item>
             </ul>
             <div id="notices">
-                <p>{notices_text(&view.notices)}</p>
+                <p>{notices_text(&view.notices)}" "<a href="/security/email">"Change your email address"</a></p>
                 {match view.notices.clone() {
                     NoticesByMail::To { choices, .. } => Some(view! { <NoticeSettings choices/> }),
                     _ => None,
@@ -260,6 +262,39 @@ fn PasswordForm() -> impl IntoView {
                 </p>
                 {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                 <button type="submit">"Change password"</button>
+            </ActionForm>
+            <p><a href="/security">"Back to the security checkup"</a></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn EmailPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| email_page());
+    view! {
+        <Title text="Change email address"/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                sensitive(data.await, crate::routes::EMAIL, |page| view! { <EmailForm email=page.email/> }.into_any())
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn EmailForm(email: String) -> impl IntoView {
+    let action = ServerAction::<ChangeEmail>::new();
+    let error = move || action_error(action.value().get());
+    view! {
+        <section class="card narrow">
+            <h1>"Change email address"</h1>
+            <p>"Your account's address is " <strong>{email}</strong> ". You sign in with the new address as soon as \
+                you change it; we send it a link to confirm it, and tell the old address."</p>
+            <ActionForm action=action>
+                <label for="new-email">"New email address"</label>
+                <input id="new-email" type="email" name="new_email" autocomplete="email" required maxlength="254"/>
+                {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                <button type="submit">"Change email address"</button>
             </ActionForm>
             <p><a href="/security">"Back to the security checkup"</a></p>
         </section>

@@ -16,6 +16,7 @@ mod bad_input;
 mod concurrency;
 mod connections;
 mod devices;
+mod email_change;
 mod error_links;
 mod export;
 mod history;

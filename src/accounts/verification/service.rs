@@ -40,10 +40,10 @@ pub async fn send_link(
         MAIL_KIND,
         SUBJECT,
         &[
-            "A Keycard account was created with this email address.",
+            "This email address was given for a Keycard account.",
             "Confirm that the address is yours, so that Keycard can tell you about your account's security. \
              The link works once, within 24 hours.",
-            "If you did not create this account, you can ignore this message.",
+            "If that was not you, you can ignore this message.",
         ],
         Some(("Confirm my email address", &url)),
     );
