@@ -50,7 +50,7 @@ pub async fn build_state(config: Config) -> Result<AppState, Box<dyn std::error:
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
-    let store = KeycardStore::new(state.db.clone(), state.config.clone());
+    let store = KeycardStore::new(state.clone());
     let sessions = SessionManagerLayer::new(store)
         .with_name(state.config.cookie_name())
         .with_http_only(true)
@@ -140,7 +140,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     // Only with SMTP configured; otherwise no outbox rows are written and nothing is sent.
     let mail_worker = match &state.config.mail {
         Some(mail) => {
-            let transport = crate::mail::transport::Transport::new(mail)?;
+            let transport = crate::mail::transport::Transport::new(mail, state.secrets.clone())?;
             Some(crate::mail::worker::spawn(state.db.clone(), transport, crate::mail::worker::DEFAULT_INTERVAL, stop))
         }
         None => {

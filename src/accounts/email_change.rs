@@ -44,9 +44,9 @@ pub async fn change_email(state: &AppState, me: &SignedIn, raw_email: &str) -> R
     );
     history::record(&mut tx, &event).await?;
     if crate::mail::enabled(&state.config) {
-        super::verification::service::send_link(&mut tx, &state.config, me.user_id, &email.display, at).await?;
+        super::verification::service::send_link(&mut tx, state, me.user_id, &email.display, at).await?;
         if let Some(old) = old_verified {
-            crate::mail::notices::address_changed(&mut tx, &state.config, &old, &email.display, &event).await?;
+            crate::mail::notices::address_changed(&mut tx, state, &old, &email.display, &event).await?;
         }
     }
     tx.commit().await?;

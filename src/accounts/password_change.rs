@@ -74,7 +74,7 @@ pub async fn change_password(
     let device = crate::core::user_agent::describe(&event.user_agent).name;
     crate::mail::notices::notify(
         &mut tx,
-        &state.config,
+        state,
         user_id,
         "password_changed",
         "Your Keycard password was changed",

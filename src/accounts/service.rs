@@ -57,7 +57,7 @@ pub async fn sign_up(state: &AppState, raw_email: &str, password: &str, ip: &str
     match store::insert_user(&mut tx, &email.display, &email.key, &hash, t).await {
         Ok(id) => {
             if crate::mail::enabled(&state.config) {
-                super::verification::service::send_link(&mut tx, &state.config, id, &email.display, t).await?;
+                super::verification::service::send_link(&mut tx, state, id, &email.display, t).await?;
             }
             tx.commit().await?;
             permits.succeeded(&state.db).await?;

@@ -108,7 +108,7 @@ pub async fn sign_out_other_devices(
         let detail = sessions_signed_out(ended, "");
         let event = history::Event::by_current_request(user_id, Kind::OtherDevicesSignedOut, now, &detail);
         history::record(&mut tx, &event).await?;
-        crate::mail::notices::for_event(&mut tx, &state.config, &event, None).await?;
+        crate::mail::notices::for_event(&mut tx, state, &event, None).await?;
     }
     tx.commit().await?;
     Ok(ended)

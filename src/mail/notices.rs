@@ -5,7 +5,7 @@
 
 use sqlx::AnyConnection;
 
-use crate::core::config::Config;
+use crate::core::state::AppState;
 use crate::history::{store::Event, Kind};
 
 /// The account's address when it is verified, else `None`: notices by mail go only there, never to
@@ -60,23 +60,23 @@ pub async fn save_choices(db: &crate::core::db::Db, user_id: i64, wanted: &[(&st
 /// link to the security page.
 pub async fn notify(
     conn: &mut AnyConnection,
-    config: &Config,
+    state: &AppState,
     user_id: i64,
     kind: &'static str,
     subject: &str,
     paragraphs: &[&str],
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    if !crate::mail::enabled(config) {
+    if !crate::mail::enabled(&state.config) {
         return Ok(());
     }
     let Some(address) = recipient(&mut *conn, user_id, kind).await? else {
         return Ok(());
     };
-    let security = format!("{}{}", config.public_url, crate::routes::SECURITY);
+    let security = format!("{}{}", state.config.public_url, crate::routes::SECURITY);
     let mail =
         crate::mail::compose(&address, kind, subject, paragraphs, Some(("Review your account's security", &security)));
-    crate::mail::enqueue(conn, &mail, now).await?;
+    crate::mail::enqueue(conn, &state.secrets, &mail, now).await?;
     Ok(())
 }
 
@@ -87,7 +87,7 @@ pub const LOW_RECOVERY_CODES: i64 = 3;
 /// `Kind::RecoveryCodeUsed` sends one only when few codes are left (`codes_left`).
 pub async fn for_event(
     conn: &mut AnyConnection,
-    config: &Config,
+    state: &AppState,
     event: &Event,
     codes_left: Option<i64>,
 ) -> Result<(), sqlx::Error> {
@@ -132,7 +132,7 @@ pub async fn for_event(
         _ => return Ok(()),
     };
     let if_not_you = "If this was not you, change your password and sign out devices you do not recognise.";
-    notify(conn, config, event.user_id, kind, subject, &[&first, if_not_you], event.at).await
+    notify(conn, state, event.user_id, kind, subject, &[&first, if_not_you], event.at).await
 }
 
 /// " from Firefox 133 on Linux at 203.0.113.7, on 2026-11-27 22:58 UTC" (what is known of it).
@@ -150,8 +150,8 @@ fn origin_words(event: &Event) -> String {
 
 /// A sign-in from a new device: the notice names the device, address and time, links to the
 /// devices page, and carries a single-use "This wasn't me" link that signs that session out.
-pub async fn new_device(conn: &mut AnyConnection, config: &Config, event: &Event) -> Result<(), sqlx::Error> {
-    if !crate::mail::enabled(config) {
+pub async fn new_device(conn: &mut AnyConnection, state: &AppState, event: &Event) -> Result<(), sqlx::Error> {
+    if !crate::mail::enabled(&state.config) {
         return Ok(());
     }
     let (Some(address), Some(handle)) =
@@ -160,8 +160,8 @@ pub async fn new_device(conn: &mut AnyConnection, config: &Config, event: &Event
         return Ok(());
     };
     let token = crate::mail::links::issue_not_me(&mut *conn, event.user_id, &address, handle, event.at).await?;
-    let not_me = format!("{}{}?token={}", config.public_url, crate::routes::NOT_ME, token.0);
-    let devices = format!("{}{}", config.public_url, crate::routes::DEVICES);
+    let not_me = format!("{}{}?token={}", state.config.public_url, crate::routes::NOT_ME, token.0);
+    let devices = format!("{}{}", state.config.public_url, crate::routes::DEVICES);
     let first = format!("Your Keycard account was signed in to{}.", origin_words(event));
     let mail = crate::mail::compose(
         &address,
@@ -174,7 +174,7 @@ pub async fn new_device(conn: &mut AnyConnection, config: &Config, event: &Event
         ],
         Some(("This wasn't me", &not_me)),
     );
-    crate::mail::enqueue(conn, &mail, event.at).await?;
+    crate::mail::enqueue(conn, &state.secrets, &mail, event.at).await?;
     Ok(())
 }
 
@@ -182,14 +182,14 @@ pub async fn new_device(conn: &mut AnyConnection, config: &Config, event: &Event
 /// if the change was not the owner's, this is how they learn of it.
 pub async fn address_changed(
     conn: &mut AnyConnection,
-    config: &Config,
+    state: &AppState,
     old_address: &str,
     new_address: &str,
     event: &Event,
 ) -> Result<(), sqlx::Error> {
     let first =
         format!("The email address of your Keycard account was changed to {new_address}{}.", origin_words(event));
-    let security = format!("{}{}", config.public_url, crate::routes::SECURITY);
+    let security = format!("{}{}", state.config.public_url, crate::routes::SECURITY);
     let mail = crate::mail::compose(
         old_address,
         "email_changed",
@@ -202,6 +202,6 @@ pub async fn address_changed(
         ],
         Some(("Review your account's security", &security)),
     );
-    crate::mail::enqueue(conn, &mail, event.at).await?;
+    crate::mail::enqueue(conn, &state.secrets, &mail, event.at).await?;
     Ok(())
 }

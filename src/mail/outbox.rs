@@ -17,6 +17,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::metrics::MailMetrics;
 use crate::core::db::Db;
+use crate::core::secrets::SecretKey;
 
 /// Wait after the first failure; each further failure doubles it.
 pub const FIRST_RETRY_SECS: i64 = 30;
@@ -43,18 +44,27 @@ pub struct Mail {
     pub kind: &'static str,
 }
 
+/// Mail bodies carry single-use links (reset, verification, "This wasn't me"): they are sealed at
+/// rest with the server's key ([`crate::core::secrets`]), so a copy of the database yields none.
+const BODY_CONTEXT: &str = "outbox-body";
+
+/// A body as [`enqueue`] sealed it, opened; `None` when it does not open with this key.
+pub fn open_body(key: &SecretKey, sealed: &str) -> Option<String> {
+    key.open(BODY_CONTEXT, sealed).ok().and_then(|bytes| String::from_utf8(bytes).ok())
+}
+
 /// Writes `mail` into the outbox on `conn`, normally the transaction that records the event the
 /// mail is about: it is sent only if that transaction commits. Returns the row's id. Callers skip
 /// this when mail is off ([`super::enabled`]).
-pub async fn enqueue(conn: &mut AnyConnection, mail: &Mail, now: i64) -> Result<i64, sqlx::Error> {
+pub async fn enqueue(conn: &mut AnyConnection, key: &SecretKey, mail: &Mail, now: i64) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO outbox (to_address, subject, text_body, html_body, kind, created_at, next_attempt_at, attempts) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, 0) RETURNING id",
     )
     .bind(&mail.to)
     .bind(&mail.subject)
-    .bind(&mail.text_body)
-    .bind(&mail.html_body)
+    .bind(key.seal(BODY_CONTEXT, mail.text_body.as_bytes()))
+    .bind(key.seal(BODY_CONTEXT, mail.html_body.as_bytes()))
     .bind(mail.kind)
     .bind(now)
     .bind(now)

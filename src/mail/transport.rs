@@ -2,6 +2,7 @@
 //! HTML), over STARTTLS, TLS, or clear text to a loopback relay, as `KEYCARD_SMTP_URL` says
 //! ([`crate::core::config::SmtpServer`]). Only the worker calls this, never a request.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
@@ -12,6 +13,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::outbox::Claimed;
 use crate::core::config::{MailConfig, SmtpSecurity};
+use crate::core::secrets::SecretKey;
 
 /// Each SMTP command (connecting included) must be answered within this.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(20);
@@ -24,6 +26,8 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Transport {
     smtp: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    /// Opens the bodies the outbox sealed.
+    key: Arc<SecretKey>,
     /// Where the server is, for logs (no credentials).
     pub server: String,
 }
@@ -50,7 +54,7 @@ pub enum SendError {
 
 impl Transport {
     /// A client for `config`; fails only when the TLS settings cannot be prepared.
-    pub fn new(config: &MailConfig) -> Result<Transport, lettre::transport::smtp::Error> {
+    pub fn new(config: &MailConfig, key: Arc<SecretKey>) -> Result<Transport, lettre::transport::smtp::Error> {
         let server = &config.smtp;
         let tls = match server.security {
             SmtpSecurity::StartTls => Tls::Required(TlsParameters::new(server.host.clone())?),
@@ -77,6 +81,7 @@ impl Transport {
         Ok(Transport {
             smtp: builder.build(),
             from: config.from.clone(),
+            key,
             server: format!("{}:{} ({security})", server.host, server.port),
         })
     }
@@ -92,6 +97,11 @@ impl Transport {
         }
     }
 
+    fn open(&self, sealed: &str) -> Result<String, SendError> {
+        super::outbox::open_body(&self.key, sealed)
+            .ok_or_else(|| SendError::Unbuildable("the body does not open with this server's key".into()))
+    }
+
     /// The message for a row. Its Message-ID is derived from the row, so a mail sent twice (after
     /// a crash between sending and marking) is recognisably the same mail.
     pub fn message(&self, mail: &Claimed) -> Result<Message, SendError> {
@@ -102,7 +112,7 @@ impl Transport {
             .to(to)
             .subject(mail.subject.clone())
             .message_id(Some(message_id))
-            .multipart(MultiPart::alternative_plain_html(mail.text_body.clone(), mail.html_body.clone()))
+            .multipart(MultiPart::alternative_plain_html(self.open(&mail.text_body)?, self.open(&mail.html_body)?))
             .map_err(|e| SendError::Unbuildable(e.to_string()))
     }
 }

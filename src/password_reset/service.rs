@@ -68,7 +68,7 @@ pub async fn send_link(state: &AppState, email_key: &str, origin: &RequestOrigin
         ],
         Some(("Choose a new password", &url)),
     );
-    crate::mail::enqueue(&mut tx, &mail, now).await?;
+    crate::mail::enqueue(&mut tx, &state.secrets, &mail, now).await?;
     let event = history::Event {
         user_id: account.id,
         kind: Kind::PasswordResetRequested,
@@ -151,7 +151,7 @@ pub async fn reset_password(
     let asked_from = describe_origin(origin);
     notices::notify(
         &mut tx,
-        &state.config,
+        state,
         user_id,
         "password_reset_done",
         "Your Keycard password was reset",

@@ -8,7 +8,6 @@
 //!   most once per `last_seen_interval`.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -20,9 +19,9 @@ use tower_sessions::session_store::{self, SessionStore};
 
 use super::keys::{SessionAuth, AUTH};
 use super::lifecycle::{end_sessions_now, is_live, Sessions};
-use crate::core::config::Config;
 use crate::core::db::{now, Db};
 use crate::core::principal::{EndReason, Stage};
+use crate::core::state::AppState;
 use crate::history::{store as history, Kind};
 
 /// How long a session that has passed the password step but not the code step may live.
@@ -31,9 +30,9 @@ pub const PASSWORD_STEP_LIFETIME: Duration = Duration::from_secs(5 * 60);
 #[derive(Clone, Debug)]
 pub struct KeycardStore {
     db: Db,
-    /// For the new-device notice written with a sign-in; and the idle timeout and "last seen"
-    /// interval.
-    config: Arc<Config>,
+    /// The settings (idle timeout, "last seen" interval) and what the new-device notice written
+    /// with a sign-in needs (mail settings, the key that seals mail at rest).
+    state: AppState,
 }
 
 /// Hex SHA-256 of a session id: the only form of it that reaches the database.
@@ -63,13 +62,13 @@ fn store_err(err: impl std::fmt::Display) -> session_store::Error {
 }
 
 impl KeycardStore {
-    pub fn new(db: Db, config: Arc<Config>) -> Self {
-        KeycardStore { db, config }
+    pub fn new(state: AppState) -> Self {
+        KeycardStore { db: state.db.clone(), state }
     }
 
     fn idle_secs(&self, stage: Stage) -> i64 {
         match stage {
-            Stage::Complete => self.config.idle_timeout.as_secs() as i64,
+            Stage::Complete => self.state.config.idle_timeout.as_secs() as i64,
             Stage::PasswordVerified => PASSWORD_STEP_LIFETIME.as_secs() as i64,
         }
     }
@@ -131,7 +130,7 @@ impl SessionStore for KeycardStore {
                         session_public_id: Some(public_id),
                     };
                     if history::record_sign_in(&mut tx, &event).await.map_err(store_err)? {
-                        crate::mail::notices::new_device(&mut tx, &self.config, &event).await.map_err(store_err)?;
+                        crate::mail::notices::new_device(&mut tx, &self.state, &event).await.map_err(store_err)?;
                     }
                 }
                 tx.commit().await.map_err(store_err)?;
@@ -184,7 +183,7 @@ impl SessionStore for KeycardStore {
             end_sessions_now(&self.db, Sessions::ById(&id_hash), EndReason::Expired).await.map_err(store_err)?;
             return Ok(None);
         }
-        if t - last_seen_at >= self.config.last_seen_interval.as_secs() as i64 {
+        if t - last_seen_at >= self.state.config.last_seen_interval.as_secs() as i64 {
             sqlx::query(
                 "UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 \
                  WHERE id_hash = $3 AND ended_at IS NULL",

@@ -242,7 +242,7 @@ async fn record_failure(
         if permit.first_lock() {
             // The first lock of a series raises an alert and sends the owner a notice.
             history::record_alert(&mut tx, &lock).await?;
-            crate::mail::notices::for_event(&mut tx, &state.config, &lock, None).await?;
+            crate::mail::notices::for_event(&mut tx, state, &lock, None).await?;
         } else {
             history::record(&mut tx, &lock).await?;
         }

@@ -101,7 +101,7 @@ async fn record(
 ) -> Result<(), sqlx::Error> {
     let event = history::Event::by_current_request(user_id, kind, at, detail);
     history::record(&mut *conn, &event).await?;
-    crate::mail::notices::for_event(conn, &state.config, &event, codes_left).await
+    crate::mail::notices::for_event(conn, state, &event, codes_left).await
 }
 
 async fn insert_recovery_codes(

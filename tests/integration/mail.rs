@@ -27,13 +27,18 @@ fn mail(to: &str, subject: &str) -> Mail {
 /// Enqueues in a transaction of its own, as a domain would with its event.
 async fn enqueue(db: &Db, mail: &Mail, at: i64) -> i64 {
     let mut tx = db.pool.begin().await.unwrap();
-    let id = keycard::mail::enqueue(&mut tx, mail, at).await.unwrap();
+    let id = keycard::mail::enqueue(&mut tx, &test_key(), mail, at).await.unwrap();
     tx.commit().await.unwrap();
     id
 }
 
+/// The key mail bodies are sealed with in these tests (the worker's transport opens them with it).
+fn test_key() -> keycard::core::secrets::SecretKey {
+    keycard::core::secrets::SecretKey::from_bytes([7; 32])
+}
+
 fn transport(port: u16) -> Transport {
-    Transport::new(&mail_config(port)).unwrap()
+    Transport::new(&mail_config(port), std::sync::Arc::new(test_key())).unwrap()
 }
 
 async fn a_committed_mail_arrives_once_with_both_parts(app: &TestApp) {
@@ -44,7 +49,7 @@ async fn a_committed_mail_arrives_once_with_both_parts(app: &TestApp) {
     let id = enqueue(db, &mail("ada@example.com", "New sign-in to your account"), t0).await;
     // A mail written in a transaction that rolls back never exists.
     let mut tx = db.pool.begin().await.unwrap();
-    keycard::mail::enqueue(&mut tx, &mail("ada@example.com", "Rolled back"), t0).await.unwrap();
+    keycard::mail::enqueue(&mut tx, &test_key(), &mail("ada@example.com", "Rolled back"), t0).await.unwrap();
     tx.rollback().await.unwrap();
 
     let metrics = MailMetrics::new();

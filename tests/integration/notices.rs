@@ -21,7 +21,11 @@ async fn notices(app: &TestApp) -> Vec<(String, String, String)> {
         .await
         .unwrap()
         .iter()
-        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .map(|row| {
+            let sealed: String = row.get(2);
+            let text = keycard::mail::outbox::open_body(&app.state.secrets, &sealed).expect("a sealed body");
+            (row.get(0), row.get(1), text)
+        })
         .collect()
 }
 

@@ -32,7 +32,7 @@ async fn deliver(app: &TestApp, sink: &SmtpSink, expected_rows: i64) -> Vec<Rece
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let transport = Transport::new(&mail_config(sink.port)).unwrap();
+    let transport = Transport::new(&mail_config(sink.port), app.state.secrets.clone()).unwrap();
     worker::pass(&app.state.db, &transport, now(), worker::BATCH, &MailMetrics::new()).await.unwrap();
     sink.received().into_iter().filter(|mail| mail.subject.contains("password")).collect()
 }
@@ -70,6 +70,10 @@ async fn a_reset_link_arrives_works_once_and_signs_everything_out(app: &TestApp)
 
     let mails = deliver(app, &sink, 1).await;
     assert_eq!(mails.len(), 1, "{mails:?}");
+    // The link reached the mail server, but the database never held it in the clear.
+    let clear = "SELECT COUNT(*) FROM outbox WHERE text_body LIKE '%token=%' OR html_body LIKE '%token=%' \
+                 OR text_body LIKE '%Reset your%' OR html_body LIKE '%password%'";
+    assert_eq!(app.count(clear).await, 0);
     let mail = &mails[0];
     assert_eq!(mail.rcpt_tos, ["rosa@example.com"]);
     assert_eq!(mail.subject, "Reset your Keycard password");

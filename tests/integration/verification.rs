@@ -43,7 +43,7 @@ async fn newest_token(app: &TestApp, email: &str) -> String {
     .fetch_one(&app.state.db.pool)
     .await
     .unwrap();
-    token_in(&text)
+    token_in(&keycard::mail::outbox::open_body(&app.state.secrets, &text).expect("a sealed body"))
 }
 
 async fn verified_at(app: &TestApp, user_id: i64) -> Option<i64> {
@@ -100,7 +100,7 @@ async fn sign_up_mails_one_link_that_confirms_the_address(app: &TestApp) {
     assert!(home.body.contains("Send the link again"));
     assert_eq!(verified_email(app, user).await, None);
 
-    let transport = Transport::new(app.state.config.mail.as_ref().unwrap()).unwrap();
+    let transport = Transport::new(app.state.config.mail.as_ref().unwrap(), app.state.secrets.clone()).unwrap();
     let report = worker::pass(&app.state.db, &transport, now(), worker::BATCH, &MailMetrics::new()).await.unwrap();
     assert_eq!(report, PassReport { claimed: 1, sent: 1, ..PassReport::default() });
     let received = sink.received();

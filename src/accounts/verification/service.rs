@@ -28,13 +28,13 @@ pub fn link_url(config: &Config, token: &str) -> String {
 /// on `conn` (the transaction of the change that calls for it). Callers check that mail is on.
 pub async fn send_link(
     conn: &mut AnyConnection,
-    config: &Config,
+    state: &AppState,
     user_id: i64,
     email: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     let token = links::issue(&mut *conn, Purpose::VerifyEmail, user_id, email, now).await?;
-    let url = link_url(config, &token.0);
+    let url = link_url(&state.config, &token.0);
     let mail = crate::mail::compose(
         email,
         MAIL_KIND,
@@ -47,7 +47,7 @@ pub async fn send_link(
         ],
         Some(("Confirm my email address", &url)),
     );
-    crate::mail::enqueue(conn, &mail, now).await?;
+    crate::mail::enqueue(conn, &state.secrets, &mail, now).await?;
     Ok(())
 }
 
@@ -65,7 +65,7 @@ pub async fn send_again(state: &AppState, me: &SignedIn, now: i64) -> Result<(),
     let permits = throttle::reserve(&state.db, &[Limit::verification_mail(me.user_id)]).await?;
     let mut tx = state.db.pool.begin().await?;
     links::retire(&mut tx, Purpose::VerifyEmail, me.user_id, now).await?;
-    send_link(&mut tx, &state.config, me.user_id, &me.email, now).await?;
+    send_link(&mut tx, state, me.user_id, &me.email, now).await?;
     tx.commit().await?;
     permits.succeeded(&state.db).await
 }
