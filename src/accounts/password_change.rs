@@ -70,8 +70,7 @@ pub async fn change_password(
     };
     let event = history::Event::by_current_request(user_id, Kind::PasswordChanged, at, &detail);
     history::record(&mut tx, &event).await?;
-    let when = crate::moment::moment(at, at).exact;
-    let device = crate::core::user_agent::describe(&event.user_agent).name;
+    let from = crate::mail::notices::origin_words(&event.ip, &event.user_agent, at);
     crate::mail::notices::notify(
         &mut tx,
         state,
@@ -79,7 +78,7 @@ pub async fn change_password(
         "password_changed",
         "Your Keycard password was changed",
         &[
-            &format!("The password of your Keycard account was changed from {device} at {}, on {when}.", event.ip),
+            &format!("The password of your Keycard account was changed{from}."),
             &format!("{detail}."),
             "If this was not you, use \"Forgot your password?\" on the sign-in page to choose a new one, and sign out devices you do not recognise.",
         ],

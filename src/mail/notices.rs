@@ -91,7 +91,7 @@ pub async fn for_event(
     event: &Event,
     codes_left: Option<i64>,
 ) -> Result<(), sqlx::Error> {
-    let from = origin_words(event);
+    let from = event_origin(event);
     let (kind, subject, first): (&'static str, &str, String) = match event.kind {
         Kind::TwoStepOn => ("two_step_on", "Two-step sign-in was turned on", format!("Two-step sign-in was turned on for your Keycard account{from}.")),
         Kind::TwoStepOff => (
@@ -135,17 +135,22 @@ pub async fn for_event(
     notify(conn, state, event.user_id, kind, subject, &[&first, if_not_you], event.at).await
 }
 
-/// " from Firefox 133 on Linux at 203.0.113.7, on 2026-11-27 22:58 UTC" (what is known of it).
-fn origin_words(event: &Event) -> String {
-    let when = crate::moment::moment(event.at, event.at).exact;
-    match (event.user_agent.is_empty(), event.ip.is_empty()) {
+/// " from Firefox 133 on Linux at 203.0.113.7, on 2026-11-27 22:58 UTC": where and when a change
+/// came from, as much as is known, for the sentences of a mail.
+pub fn origin_words(ip: &str, user_agent: &str, at: i64) -> String {
+    let when = crate::moment::moment(at, at).exact;
+    match (user_agent.is_empty(), ip.is_empty()) {
         (true, true) => format!(", on {when}"),
-        (true, false) => format!(" from {}, on {when}", event.ip),
+        (true, false) => format!(" from {ip}, on {when}"),
         (false, _) => {
-            let device = crate::core::user_agent::describe(&event.user_agent).name;
-            format!(" from {device} at {}, on {when}", event.ip)
+            let device = crate::core::user_agent::describe(user_agent).name;
+            format!(" from {device} at {ip}, on {when}")
         }
     }
+}
+
+fn event_origin(event: &Event) -> String {
+    origin_words(&event.ip, &event.user_agent, event.at)
 }
 
 /// A sign-in from a new device: the notice names the device, address and time, links to the
@@ -162,7 +167,7 @@ pub async fn new_device(conn: &mut AnyConnection, state: &AppState, event: &Even
     let token = crate::mail::links::issue_not_me(&mut *conn, event.user_id, &address, handle, event.at).await?;
     let not_me = format!("{}{}?token={}", state.config.public_url, crate::routes::NOT_ME, token.0);
     let devices = format!("{}{}", state.config.public_url, crate::routes::DEVICES);
-    let first = format!("Your Keycard account was signed in to{}.", origin_words(event));
+    let first = format!("Your Keycard account was signed in to{}.", event_origin(event));
     let mail = crate::mail::compose(
         &address,
         "new_device",
@@ -188,7 +193,7 @@ pub async fn address_changed(
     event: &Event,
 ) -> Result<(), sqlx::Error> {
     let first =
-        format!("The email address of your Keycard account was changed to {new_address}{}.", origin_words(event));
+        format!("The email address of your Keycard account was changed to {new_address}{}.", event_origin(event));
     let security = format!("{}{}", state.config.public_url, crate::routes::SECURITY);
     let mail = crate::mail::compose(
         old_address,

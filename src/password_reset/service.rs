@@ -56,13 +56,13 @@ pub async fn send_link(state: &AppState, email_key: &str, origin: &RequestOrigin
     links::retire(&mut tx, Purpose::ResetPassword, account.id, now).await?;
     let token = links::issue(&mut tx, Purpose::ResetPassword, account.id, &account.email, now).await?;
     let url = format!("{}{}?token={}", state.config.public_url, crate::routes::RESET_PASSWORD, token.0);
-    let asked_from = describe_origin(origin);
+    let asked_from = notices::origin_words(&origin.ip, &origin.user_agent, now);
     let mail = crate::mail::compose(
         &account.email,
         "password_reset",
         "Reset your Keycard password",
         &[
-            &format!("Someone asked to reset the password of your Keycard account, {asked_from}."),
+            &format!("Someone asked to reset the password of your Keycard account{asked_from}."),
             "If it was you, choose a new password with the link below. It works once, for 30 minutes.",
             "If it was not you, ignore this message: your password stays as it is.",
         ],
@@ -81,12 +81,6 @@ pub async fn send_link(state: &AppState, email_key: &str, origin: &RequestOrigin
     history::record(&mut tx, &event).await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// "from Firefox 133 on Linux at 203.0.113.7" (what the mail may say of a request).
-fn describe_origin(origin: &RequestOrigin) -> String {
-    let device = crate::core::user_agent::describe(&origin.user_agent).name;
-    format!("from {device} at {}", origin.ip)
 }
 
 /// Whether `token` is a usable reset link, and what its page must ask for.
@@ -147,8 +141,7 @@ pub async fn reset_password(
         session_public_id: None,
     };
     history::record(&mut tx, &event).await?;
-    let when = crate::moment::moment(at, at).exact;
-    let asked_from = describe_origin(origin);
+    let asked_from = notices::origin_words(&origin.ip, &origin.user_agent, at);
     notices::notify(
         &mut tx,
         state,
@@ -156,7 +149,7 @@ pub async fn reset_password(
         "password_reset_done",
         "Your Keycard password was reset",
         &[
-            &format!("The password of your Keycard account was reset with a link sent to this address, {asked_from}, on {when}."),
+            &format!("The password of your Keycard account was reset with a link sent to this address{asked_from}."),
             "Every device signed in to your account was signed out.",
             "If this was not you, someone can read your email: secure your mailbox first, then ask for a new reset link and turn on two-step sign-in.",
         ],

@@ -19,7 +19,7 @@ use tower_sessions::session_store::{self, SessionStore};
 
 use super::keys::{SessionAuth, AUTH};
 use super::lifecycle::{end_sessions_now, is_live, Sessions};
-use crate::core::db::{now, Db};
+use crate::core::db::now;
 use crate::core::principal::{EndReason, Stage};
 use crate::core::state::AppState;
 use crate::history::{store as history, Kind};
@@ -29,7 +29,6 @@ pub const PASSWORD_STEP_LIFETIME: Duration = Duration::from_secs(5 * 60);
 
 #[derive(Clone, Debug)]
 pub struct KeycardStore {
-    db: Db,
     /// The settings (idle timeout, "last seen" interval) and what the new-device notice written
     /// with a sign-in needs (mail settings, the key that seals mail at rest).
     state: AppState,
@@ -63,7 +62,7 @@ fn store_err(err: impl std::fmt::Display) -> session_store::Error {
 
 impl KeycardStore {
     pub fn new(state: AppState) -> Self {
-        KeycardStore { db: state.db.clone(), state }
+        KeycardStore { state }
     }
 
     fn idle_secs(&self, stage: Stage) -> i64 {
@@ -93,7 +92,7 @@ impl SessionStore for KeycardStore {
             data_with_handle.insert(AUTH.name.to_owned(), serde_json::to_value(&auth).map_err(store_err)?);
             let data = data_to_store(&data_with_handle)?;
             // The row and, for a completed sign-in, its history event (and new-device alert) commit together.
-            let mut tx = self.db.pool.begin().await.map_err(store_err)?;
+            let mut tx = self.state.db.pool.begin().await.map_err(store_err)?;
             let inserted = sqlx::query(
                 "INSERT INTO sessions (id_hash, user_id, data, stage, method, remember, created_at, \
                  last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, public_id) \
@@ -154,7 +153,7 @@ impl SessionStore for KeycardStore {
             .bind(auth.stage.as_str())
             .bind(auth.method.as_str())
             .bind(hash_id(&record.id))
-            .execute(&self.db.pool)
+            .execute(&self.state.db.pool)
             .await
             .map_err(store_err)?;
         Ok(())
@@ -169,7 +168,7 @@ impl SessionStore for KeycardStore {
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND s.ended_at IS NULL",
         )
         .bind(&id_hash)
-        .fetch_optional(&self.db.pool)
+        .fetch_optional(&self.state.db.pool)
         .await
         .map_err(store_err)?;
         let Some(row) = row else { return Ok(None) };
@@ -180,7 +179,7 @@ impl SessionStore for KeycardStore {
         let absolute_expires_at: i64 = row.get(4);
         let t = now();
         if !is_live(None, idle_expires_at, absolute_expires_at, t) {
-            end_sessions_now(&self.db, Sessions::ById(&id_hash), EndReason::Expired).await.map_err(store_err)?;
+            end_sessions_now(&self.state.db, Sessions::ById(&id_hash), EndReason::Expired).await.map_err(store_err)?;
             return Ok(None);
         }
         if t - last_seen_at >= self.state.config.last_seen_interval.as_secs() as i64 {
@@ -191,7 +190,7 @@ impl SessionStore for KeycardStore {
             .bind(t)
             .bind((t + self.idle_secs(stage)).min(absolute_expires_at))
             .bind(&id_hash)
-            .execute(&self.db.pool)
+            .execute(&self.state.db.pool)
             .await
             .map_err(store_err)?;
         }
@@ -215,7 +214,7 @@ impl SessionStore for KeycardStore {
         // and other endings end rows with a reason first, so they stay for the device history.
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1 AND ended_at IS NULL")
             .bind(hash_id(id))
-            .execute(&self.db.pool)
+            .execute(&self.state.db.pool)
             .await
             .map_err(store_err)?;
         Ok(())

@@ -4,7 +4,8 @@
 
 use crate::common::{TestApp, PASSWORD};
 
-on_both_databases_with_mail!(
+on_both_databases!(with crate::common::smtp::with_mail;
+
     the_new_address_gets_a_link_and_the_old_one_is_told,
     a_taken_or_unconfirmed_change_changes_nothing
 );

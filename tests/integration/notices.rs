@@ -4,7 +4,8 @@
 use crate::common::{TestApp, PASSWORD, SAFARI_IPHONE};
 use crate::two_step::{at_code_step, enrolled, submit_code};
 
-on_both_databases_with_mail!(
+on_both_databases!(with crate::common::smtp::with_mail;
+
     two_step_changes_are_announced_to_a_proven_address,
     device_and_password_changes_are_announced,
     a_second_factor_lock_is_announced,

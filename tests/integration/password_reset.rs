@@ -10,10 +10,12 @@ use crate::common::{local_path, Client, TestApp, PASSWORD};
 
 const NEW_PASSWORD: &str = "copper-meadow-violin-8841";
 
-on_both_databases_with_mail!(
+on_both_databases!(with crate::common::smtp::with_mail;
+
     a_reset_link_arrives_works_once_and_signs_everything_out,
     unknown_addresses_get_the_same_answer_and_no_mail,
     reset_requests_are_throttled_per_address,
+    concurrent_reset_requests_get_at_most_the_free_mails,
     two_step_accounts_need_a_code_to_reset,
     concurrent_uses_of_one_link_reset_once,
     expired_and_forged_links_change_nothing,
@@ -150,6 +152,28 @@ async fn reset_requests_are_throttled_per_address(app: &TestApp) {
         assert_eq!(reply.status, 429, "{email}: {}", reply.body);
         assert!(reply.headers.contains_key("retry-after"));
     }
+}
+
+/// Ten requests at once for one address, each from another IP: the per-address limit is reserved
+/// before any work, so exactly three are answered and seven refused, and three links are made.
+async fn concurrent_reset_requests_get_at_most_the_free_mails(app: &TestApp) {
+    app.client().sign_up("xena@example.com").await;
+    let requests = (0..10).map(|i| {
+        let mut client = app.client();
+        client.extra_headers = vec![("x-forwarded-for", format!("198.51.100.{i}"))];
+        async move { client.post_form_as_script("/api/login/forgot", &[("email", "xena@example.com")]).await.status }
+    });
+    let statuses = futures_util::future::join_all(requests).await;
+    assert_eq!(statuses.iter().filter(|s| s.as_u16() == 429).count(), 7, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| s.is_success() || s.is_redirection()).count(), 3, "{statuses:?}");
+    for _ in 0..200 {
+        if app.count(PASSWORD_MAILS).await >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(app.count(PASSWORD_MAILS).await, 3);
 }
 
 async fn two_step_accounts_need_a_code_to_reset(app: &TestApp) {

@@ -210,6 +210,20 @@ async fn simultaneous_uses_of_one_link_confirm_once(app: &TestApp) {
     assert_eq!(events(app, user).await, 1);
 }
 
+/// Ten "Send the link again" at once from one account: the account's limit is reserved before any
+/// work, so exactly three mails are written and seven requests refused.
+async fn concurrent_requests_to_send_again_get_at_most_the_free_mails(app: &TestApp) {
+    let mut yan = app.client();
+    yan.sign_up("yan@example.com").await.assert_redirect_to("/");
+    let requests = (0..10).map(|_| {
+        let mut client = yan.clone();
+        async move { client.post_form_as_script("/api/verify-email/resend", &[]).await.status }
+    });
+    let statuses = futures_util::future::join_all(requests).await;
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count(), 7, "{statuses:?}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE to_address = 'yan@example.com'").await, 1 + 3);
+}
+
 async fn sending_again_is_throttled_and_replaces_the_link(app: &TestApp) {
     let mut dee = app.client();
     dee.sign_up("dee@example.com").await.assert_redirect_to("/");
@@ -270,6 +284,7 @@ on_both_databases!(
     links_that_must_not_work_change_nothing,
     simultaneous_uses_of_one_link_confirm_once,
     sending_again_is_throttled_and_replaces_the_link,
+    concurrent_requests_to_send_again_get_at_most_the_free_mails,
 );
 
 on_both_databases!(without_mail_there_is_no_link_and_no_banner);

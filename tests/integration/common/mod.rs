@@ -525,28 +525,3 @@ impl Client {
 pub fn local_path(location: &str) -> &str {
     location.strip_prefix("http://127.0.0.1:3000").unwrap_or(location)
 }
-
-/// [`on_both_databases`] with mail on (`smtp::with_mail`): the tests drive the mail worker
-/// themselves, against an SMTP sink of their own.
-#[allow(unused_macros)]
-macro_rules! on_both_databases_with_mail {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[test]
-            fn sqlite() {
-                $crate::common::run(async {
-                    let app = $crate::common::TestApp::sqlite_with($crate::common::smtp::with_mail).await;
-                    $crate::common::scenario_on(concat!(stringify!($scenario), " on SQLite"), app, super::$scenario).await;
-                });
-            }
-            #[test]
-            #[ignore = "needs PostgreSQL at 127.0.0.1:5432 (scripts/test runs it)"]
-            fn postgres() {
-                $crate::common::run(async {
-                    let app = $crate::common::TestApp::postgres_with($crate::common::smtp::with_mail).await;
-                    $crate::common::scenario_on(concat!(stringify!($scenario), " on PostgreSQL"), app, super::$scenario).await;
-                });
-            }
-        }
-    )*};
-}

@@ -44,13 +44,13 @@ pub fn smtp_url(port: u16) -> String {
     format!("smtp://127.0.0.1:{port}?tls=none")
 }
 
-/// Keycard's mail settings for a server on this loopback port.
 /// Turns mail on in a test's configuration (the SMTP address is never dialled: tests send with a
 /// transport of their own sink's port).
 pub fn with_mail(config: &mut keycard::core::config::Config) {
     config.mail = Some(mail_config(1));
 }
 
+/// Keycard's mail settings for a server on this loopback port.
 pub fn mail_config(port: u16) -> keycard::core::config::MailConfig {
     keycard::core::config::MailConfig {
         smtp: keycard::core::config::SmtpServer::parse(&smtp_url(port)).unwrap(),
