@@ -350,28 +350,13 @@ macro_rules! on_both_databases {
             }
         }
     )*};
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[test]
-            fn sqlite() {
-                $crate::common::run(async {
-                    let app = $crate::common::TestApp::sqlite().await;
-                    let name = concat!(stringify!($scenario), " on SQLite");
-                    $crate::common::scenario_on(name, app, super::$scenario).await;
-                });
-            }
-            #[test]
-            #[ignore = "needs PostgreSQL at 127.0.0.1:5432 (scripts/test runs it)"]
-            fn postgres() {
-                $crate::common::run(async {
-                    let app = $crate::common::TestApp::postgres().await;
-                    let name = concat!(stringify!($scenario), " on PostgreSQL");
-                    $crate::common::scenario_on(name, app, super::$scenario).await;
-                });
-            }
-        }
-    )*};
+    ($($scenario:ident),* $(,)?) => {
+        on_both_databases!(with $crate::common::as_configured; $($scenario),*);
+    };
 }
+
+/// The test configuration unchanged (for [`on_both_databases`] without `with`).
+pub fn as_configured(_: &mut Config) {}
 
 /// An HTTP client without JavaScript: sends forms like a browser and keeps cookies.
 #[derive(Clone)]
