@@ -9,6 +9,7 @@ use leptos_router::{
 
 use crate::accounts::pages::{HomePage, LoginPage, SignUpPage};
 use crate::accounts::verification::pages::{VerificationBanner, VerifyEmailPage};
+use crate::apps::pages::ConnectPage;
 use crate::alerts::pages::{AlertBanner, NotMePage};
 use crate::devices::pages::DevicesPage;
 use crate::history::pages::HistoryPage;
@@ -69,6 +70,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/security/email") view=EmailPage ssr=SsrMode::Async/>
                     <Route path=path!("/security/delete") view=DeletePage ssr=SsrMode::Async/>
                     <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/connect") view=ConnectPage ssr=SsrMode::Async/>
                 </Routes>
             </Frame>
         </Router>

@@ -12,7 +12,8 @@
 //! 4. Domain services, plain functions tests call directly: [`accounts`] (sign-up, sign-in,
 //!    passwords, deletion), [`password_reset`] (forgot password), [`two_step`], [`reauth`]
 //!    (confirming it's you), [`devices`],
-//!    [`alerts`], [`security_page`] (the checkup), and [`sessions`] (the tower-sessions store,
+//!    [`alerts`], [`apps`] (connected apps: the device flow, tokens, the JSON API),
+//!    [`security_page`] (the checkup), and [`sessions`] (the tower-sessions store,
 //!    the principal, the page guard, and the session lifecycle: the one way sessions end).
 //! 5. Stores: the SQL of each domain (`store.rs`, `lifecycle.rs`); [`history`]'s store is a leaf
 //!    every domain records its events into, and it calls no domain; `mail` (the outbox, the
@@ -30,6 +31,7 @@ pub mod accounts;
 pub mod admin;
 pub mod alerts;
 pub mod app;
+pub mod apps;
 #[cfg(feature = "ssr")]
 pub mod core;
 pub mod devices;

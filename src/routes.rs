@@ -23,6 +23,8 @@ pub enum Kind {
     Download,
     /// Liveness and readiness probes.
     Probe,
+    /// The OAuth endpoints and the JSON API for apps (`crate::apps`): no session, no cookie.
+    AppApi,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +56,15 @@ pub const PASSWORD: &str = "/security/password";
 pub const EMAIL: &str = "/security/email";
 pub const DELETE_ACCOUNT: &str = "/security/delete";
 pub const VERIFY_EMAIL: &str = "/verify-email";
+pub const CONNECT: &str = "/connect";
+pub const OAUTH_DEVICE: &str = "/oauth/device";
+pub const OAUTH_TOKEN: &str = "/oauth/token";
+pub const API_ME: &str = "/api/v1/me";
+pub const API_SESSIONS: &str = "/api/v1/sessions";
+pub const API_SESSION: &str = "/api/v1/sessions/{handle}";
+pub const API_OPENAPI: &str = "/api/v1/openapi.json";
+/// The app API: bearer tokens only, never a cookie; JSON errors.
+pub const APP_API_PREFIX: &str = "/api/v1/";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 
@@ -77,6 +88,14 @@ pub const ROUTES: &[Route] = &[
     route(DELETE_ACCOUNT, Kind::Page, Access::SignedIn),
     // The link from the verification mail: opened signed in or not, on any device.
     route(VERIFY_EMAIL, Kind::Page, Access::Anyone),
+    route(CONNECT, Kind::Page, Access::SignedIn),
+    // The OAuth endpoints and the app API authenticate by bearer token, never by cookie.
+    route(OAUTH_DEVICE, Kind::AppApi, Access::Anyone),
+    route(OAUTH_TOKEN, Kind::AppApi, Access::Anyone),
+    route(API_ME, Kind::AppApi, Access::Anyone),
+    route(API_SESSIONS, Kind::AppApi, Access::Anyone),
+    route(API_SESSION, Kind::AppApi, Access::Anyone),
+    route(API_OPENAPI, Kind::AppApi, Access::Anyone),
     route(HEALTHZ, Kind::Probe, Access::Anyone),
     route(READYZ, Kind::Probe, Access::Anyone),
 ];
@@ -106,6 +125,7 @@ pub fn renders_page(path: &str) -> bool {
         Some(route) => route.kind == Kind::Page,
         None => {
             !path.starts_with(SERVER_FN_PREFIX)
+                && !path.starts_with("/oauth/")
                 && !path.starts_with(ASSETS_PREFIX)
                 && !path.rsplit('/').next().unwrap_or_default().contains('.')
         }
@@ -116,7 +136,7 @@ pub fn renders_page(path: &str) -> bool {
 /// static files and probes do not, so they never read the session.
 pub fn reads_principal(path: &str) -> bool {
     renders_page(path)
-        || path.starts_with(SERVER_FN_PREFIX)
+        || (path.starts_with(SERVER_FN_PREFIX) && !path.starts_with(APP_API_PREFIX))
         || find(path).is_some_and(|route| route.kind == Kind::Download)
 }
 
@@ -151,7 +171,7 @@ mod tests {
         for page in ["/", "/devices", "/history", "/security/two-step", "/login", "/nowhere"] {
             assert!(renders_page(page), "{page}");
         }
-        for other in ["/api/login", "/pkg/keycard.wasm", "/healthz", "/readyz", "/history/export.csv", "/favicon.ico"] {
+        for other in ["/api/v1/me", "/oauth/token", "/api/login", "/pkg/keycard.wasm", "/healthz", "/readyz", "/history/export.csv", "/favicon.ico"] {
             assert!(!renders_page(other), "{other}");
         }
     }

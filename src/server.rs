@@ -58,7 +58,7 @@ pub fn app(state: AppState) -> Router {
         .with_path("/")
         .with_secure(state.config.secure_cookies)
         .with_expiry(Expiry::OnSessionEnd);
-    Router::new()
+    let pages = Router::new()
         .route(HEALTHZ, get(healthz))
         .route(READYZ, get(readyz))
         .route(HISTORY_EXPORT_JSON, get(crate::history::export::json))
@@ -74,8 +74,11 @@ pub fn app(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), crate::sessions::principal::load))
         .layer(sessions)
         .layer(from_fn(web::server_fn_guard))
+        .layer(from_fn(web::refuse_cross_site));
+    Router::new()
+        .merge(app_api(&state))
+        .merge(pages)
         .layer(from_fn_with_state(state.clone(), web::client_ip))
-        .layer(from_fn(web::refuse_cross_site))
         .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
         // Outside the body limit and every handler, so a slowly sent body counts too.
         .layer(request_time_limit(state.config.request_timeout))
@@ -92,6 +95,33 @@ pub fn app(state: AppState) -> Router {
                 .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .with_state(state)
+}
+
+/// The OAuth endpoints and the app API: outside the session layer (no cookie is read or set)
+/// and the cross-site checks (nothing here acts on ambient credentials), with CORS for the
+/// configured origins only.
+fn app_api(state: &AppState) -> Router<AppState> {
+    use crate::apps::{oauth, rest};
+    use crate::routes::{API_ME, API_OPENAPI, API_SESSION, API_SESSIONS, OAUTH_DEVICE, OAUTH_TOKEN};
+    use axum::http::{header, HeaderValue, Method};
+    use axum::routing::{delete, post};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origins: Vec<HeaderValue> =
+        state.config.cors_origins.iter().filter_map(|origin| HeaderValue::from_str(origin).ok()).collect();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(std::time::Duration::from_secs(600));
+    Router::new()
+        .route(OAUTH_DEVICE, post(oauth::device_authorization))
+        .route(OAUTH_TOKEN, post(oauth::token))
+        .route(API_ME, get(rest::me))
+        .route(API_SESSIONS, get(rest::sessions))
+        .route(API_SESSION, delete(rest::sign_out_session))
+        .route(API_OPENAPI, get(rest::openapi))
+        .route("/api/v1/{*rest}", axum::routing::any(rest::not_found))
+        .layer(cors)
 }
 
 /// `KEYCARD_REQUEST_TIMEOUT_SECS`: a request whose answer (including reading its body) is not
@@ -137,6 +167,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
         state.config.history_retention_days as i64 * 24 * 3600,
         stop.clone(),
     );
+    let app_token_purge = spawn_app_token_purge(state.db.clone(), state.config.session_sweep_interval, stop.clone());
     // Only with SMTP configured; otherwise no outbox rows are written and nothing is sent.
     let mail_worker = match &state.config.mail {
         Some(mail) => {
@@ -153,12 +184,38 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     let served = crate::core::listener::serve_connections(listener, router, limits, shutdown_signal()).await;
     let _ = stop_background.send(true);
     let _ = sweeper.await;
+    let _ = app_token_purge.await;
     if let Some(mail_worker) = mail_worker {
         let _ = mail_worker.await;
     }
     served?;
     tracing::info!("keycard stopped");
     Ok(())
+}
+
+/// Expired app tokens and pairing requests go at the pace of the session sweep.
+fn spawn_app_token_purge(
+    db: Db,
+    interval: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                changed = stop.changed() => {
+                    if changed.is_err() || *stop.borrow() {
+                        break;
+                    }
+                    continue;
+                }
+            }
+            if let Err(err) = crate::apps::service::purge_expired(&db, crate::core::db::now()).await {
+                tracing::warn!(error = %err, "app token purge failed; will retry");
+            }
+        }
+    })
 }
 
 /// `keycard migrate`: applies migrations and exits.

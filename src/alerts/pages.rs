@@ -30,7 +30,17 @@ pub fn AlertBanner() -> impl IntoView {
                             let from = if alert.device.is_empty() { alert.ip.clone() } else { format!("{} ({})", alert.device, alert.ip) };
                             view! {
                                 <div class="alert">
-                                    {if alert.kind == Kind::SecondFactorLocked {
+                                    {if alert.kind == Kind::RefreshTokenReused {
+                                        view! {
+                                            <p>
+                                                "An app's connection to your account was ended: one of its old refresh tokens was used again, from "
+                                                {from} ", " <When moment=alert.when.clone()/>
+                                                ". Someone may hold a copy of that app's tokens; connect the app again, and if you don't know why, "
+                                                <a href="/security/password">"change your password"</a>
+                                                "."
+                                            </p>
+                                        }.into_any()
+                                    } else if alert.kind == Kind::SecondFactorLocked {
                                         view! {
                                             <p>
                                                 "Someone entered your password but failed the two-step code, from " {from} ", "

@@ -55,6 +55,16 @@ pub struct Config {
     /// `KEYCARD_PUBLIC_URL`: the address people reach Keycard at, for links in mail; no trailing
     /// slash. Defaults to `http://` and the listen address.
     pub public_url: String,
+    /// `KEYCARD_ACCESS_TOKEN_SECS`: how long an app's access token works (default 15 minutes).
+    pub access_token_lifetime: Duration,
+    /// `KEYCARD_REFRESH_IDLE_SECS`: an app connection not refreshed for this long ends (30 days).
+    pub refresh_idle_lifetime: Duration,
+    /// `KEYCARD_REFRESH_LIFETIME_SECS`: an app connection ends this long after it was made,
+    /// however used (90 days); then the app connects again.
+    pub refresh_absolute_lifetime: Duration,
+    /// `KEYCARD_CORS_ORIGINS`: comma-separated origins (`https://app.example`) whose scripts may
+    /// call the OAuth endpoints and the API; none by default.
+    pub cors_origins: Vec<String>,
 }
 
 /// Outgoing mail: the SMTP server and the sender.
@@ -223,6 +233,10 @@ impl std::fmt::Debug for Config {
             history_retention_days,
             mail,
             public_url,
+            access_token_lifetime,
+            refresh_idle_lifetime,
+            refresh_absolute_lifetime,
+            cors_origins,
         } = self;
         f.debug_struct("Config")
             .field("addr", addr)
@@ -248,6 +262,10 @@ impl std::fmt::Debug for Config {
             .field("history_retention_days", history_retention_days)
             .field("mail", mail)
             .field("public_url", public_url)
+            .field("access_token_lifetime", access_token_lifetime)
+            .field("refresh_idle_lifetime", refresh_idle_lifetime)
+            .field("refresh_absolute_lifetime", refresh_absolute_lifetime)
+            .field("cors_origins", cors_origins)
             .finish()
     }
 }
@@ -386,6 +404,10 @@ impl Config {
             },
             mail: mail_config(var("KEYCARD_SMTP_URL").as_deref(), var("KEYCARD_MAIL_FROM").as_deref())?,
             public_url: public_url(var("KEYCARD_PUBLIC_URL").as_deref(), addr)?,
+            access_token_lifetime: seconds("KEYCARD_ACCESS_TOKEN_SECS", 15 * 60)?,
+            refresh_idle_lifetime: seconds("KEYCARD_REFRESH_IDLE_SECS", 30 * 24 * 3600)?,
+            refresh_absolute_lifetime: seconds("KEYCARD_REFRESH_LIFETIME_SECS", 90 * 24 * 3600)?,
+            cors_origins: cors_origins(var("KEYCARD_CORS_ORIGINS").as_deref())?,
         })
     }
 
@@ -416,6 +438,10 @@ impl Config {
             mail: None,
             // The host the test client sends.
             public_url: "http://127.0.0.1:3000".into(),
+            access_token_lifetime: Duration::from_secs(15 * 60),
+            refresh_idle_lifetime: Duration::from_secs(30 * 24 * 3600),
+            refresh_absolute_lifetime: Duration::from_secs(90 * 24 * 3600),
+            cors_origins: Vec::new(),
         }
     }
 
@@ -485,6 +511,29 @@ fn public_url(raw: Option<&str>, addr: SocketAddr) -> Result<String, ConfigError
         return Err(error(format!("{raw:?}: give only the scheme, host, port and path")));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// `https://app.example, http://localhost:5173`: each an origin (scheme, host, optional port, no path).
+fn cors_origins(raw: Option<&str>) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = raw else { return Ok(Vec::new()) };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|origin| !origin.is_empty())
+        .map(|origin| {
+            let problem = || ConfigError {
+                name: "KEYCARD_CORS_ORIGINS",
+                problem: format!("{origin:?} is not an origin like https://app.example"),
+            };
+            let url = url::Url::parse(origin).map_err(|_| problem())?;
+            let bare = matches!(url.scheme(), "http" | "https")
+                && url.host_str().is_some()
+                && url.path() == "/"
+                && !origin.ends_with('/')
+                && url.query().is_none()
+                && url.username().is_empty();
+            bare.then(|| origin.to_owned()).ok_or_else(problem)
+        })
+        .collect()
 }
 
 fn trusted_proxies(raw: Option<&str>) -> Result<Vec<std::net::IpAddr>, ConfigError> {
@@ -592,6 +641,18 @@ mod tests {
         assert!(public_url(Some("ftp://example.com"), addr).is_err());
         assert!(public_url(Some("https://example.com/?a=b"), addr).is_err());
         assert!(public_url(Some("example.com"), addr).is_err());
+    }
+
+    #[test]
+    fn cors_origin_lists() {
+        assert_eq!(cors_origins(None).unwrap(), Vec::<String>::new());
+        assert_eq!(
+            cors_origins(Some("https://app.example, http://localhost:5173")).unwrap(),
+            vec!["https://app.example".to_owned(), "http://localhost:5173".to_owned()]
+        );
+        for bad in ["*", "app.example", "https://app.example/", "https://app.example/path", "ftp://x.example"] {
+            assert!(cors_origins(Some(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

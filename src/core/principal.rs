@@ -39,6 +39,9 @@ pub enum EndReason {
     /// Ended from elsewhere: another device of the account, a password change, an administrator.
     SignedOutElsewhere,
     Expired,
+    /// An app connection whose already-exchanged refresh token was presented again: someone else
+    /// holds a copy, so the whole connection ends.
+    TokenReused,
 }
 
 impl EndReason {
@@ -47,6 +50,7 @@ impl EndReason {
             EndReason::SignedOut => "signed_out",
             EndReason::SignedOutElsewhere => "signed_out_elsewhere",
             EndReason::Expired => "expired",
+            EndReason::TokenReused => "token_reused",
         }
     }
     pub fn parse(text: &str) -> Option<EndReason> {
@@ -55,6 +59,7 @@ impl EndReason {
             // 'revoked' is how instances before migration 20261127000001 wrote it.
             "signed_out_elsewhere" | "revoked" => Some(EndReason::SignedOutElsewhere),
             "expired" => Some(EndReason::Expired),
+            "token_reused" => Some(EndReason::TokenReused),
             _ => None,
         }
     }
@@ -64,6 +69,7 @@ impl EndReason {
             EndReason::SignedOut => "Signed out",
             EndReason::SignedOutElsewhere => "Signed out from another device",
             EndReason::Expired => "Expired",
+            EndReason::TokenReused => "Ended: an old refresh token was used again",
         }
     }
 }

@@ -60,3 +60,12 @@ impl RequestOrigin {
         leptos::prelude::use_context::<Parts>().map(|parts| RequestOrigin::from_parts(&parts)).unwrap_or_default()
     }
 }
+
+/// Handlers outside Leptos (the OAuth endpoints, the app API) take the origin as an extractor.
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestOrigin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(RequestOrigin::from_parts(parts))
+    }
+}

@@ -23,6 +23,10 @@
 //! - Verification mail sent again, by account: 3 an hour, then the account waits for the hour
 //!   (each one is a mail to an address nobody has proven yet: it must not become a way to flood it).
 //!
+//! - Pairing codes on `/connect` that name nothing: 10 free per account and 20 per IP, then
+//!   waits doubling from a minute; new pairing requests: 30 an hour per IP; unusable device
+//!   codes and refresh tokens at the token endpoint: 30 free per IP, then doubling from 1 s.
+//!
 //! No block is permanent: each ends by itself.
 
 use sqlx::Row;
@@ -143,6 +147,57 @@ impl Limit {
             lapse_secs: HOUR,
             curve: Curve::UntilLapse,
             on_success: OnSuccess::Keep,
+        }
+    }
+
+    /// Pairing codes typed on `/connect` by one account that named no pending request: 10 free,
+    /// then waits doubling from a minute up to an hour (a code has about 34 bits; at this rate
+    /// guessing any live one would take far longer than codes live). Codes that match give
+    /// their reservation back.
+    pub fn pairing_code_account(user_id: i64) -> Limit {
+        Limit {
+            key: format!("pairing-code:user:{user_id}"),
+            free: 10,
+            lapse_secs: DAY,
+            curve: Curve::Doubling { first: 60, max: HOUR },
+            on_success: OnSuccess::GiveBack,
+        }
+    }
+
+    /// Pairing codes that named nothing, from one address (an IPv6 client's whole /64), whichever
+    /// accounts typed them: 20 free, then the same doubling.
+    pub fn pairing_code_ip(ip: &str) -> Limit {
+        Limit {
+            key: format!("pairing-code-ip:{}", network_key(ip)),
+            free: 20,
+            lapse_secs: DAY,
+            curve: Curve::Doubling { first: 60, max: HOUR },
+            on_success: OnSuccess::GiveBack,
+        }
+    }
+
+    /// New pairing requests (`POST /oauth/device`) from one address: 30 an hour, counted whatever
+    /// happens, so nobody can fill the table with codes.
+    pub fn device_authorization_ip(ip: &str) -> Limit {
+        Limit {
+            key: format!("device-authorization-ip:{}", network_key(ip)),
+            free: 30,
+            lapse_secs: HOUR,
+            curve: Curve::UntilLapse,
+            on_success: OnSuccess::Keep,
+        }
+    }
+
+    /// Token requests from one client address that presented an unusable device code or refresh
+    /// token: 30 free, then waits doubling from a second up to an hour. Tokens issued, pending
+    /// polls and slow-downs give their reservation back.
+    pub fn token_endpoint_ip(ip: &str) -> Limit {
+        Limit {
+            key: format!("token-ip:{}", network_key(ip)),
+            free: 30,
+            lapse_secs: HOUR,
+            curve: Curve::Doubling { first: 1, max: HOUR },
+            on_success: OnSuccess::GiveBack,
         }
     }
 

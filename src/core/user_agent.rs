@@ -20,6 +20,17 @@ pub struct DeviceLabel {
 
 const UNKNOWN: &str = "UNKNOWN";
 
+/// What an app's user agent says of where it runs: the browser and system when recognised, else
+/// the text itself, shortened ("keycard-cli/0.1 (linux)").
+pub fn describe_or_quote(user_agent: &str) -> String {
+    let label = describe(user_agent);
+    if label.name == UNKNOWN_DEVICE {
+        user_agent.chars().take(64).collect()
+    } else {
+        label.name
+    }
+}
+
 pub fn describe(user_agent: &str) -> DeviceLabel {
     let Some(parsed) = Parser::new().parse(user_agent) else {
         return DeviceLabel { name: UNKNOWN_DEVICE.to_owned(), kind: "Unknown device" };

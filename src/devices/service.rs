@@ -24,7 +24,7 @@ const MAX_ROWS: i64 = 200;
 pub async fn list(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Result<DevicesView, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT public_id, id_hash, user_agent, ip, created_at, last_seen_at, method, remember, \
-         idle_expires_at, absolute_expires_at, ended_at, end_reason FROM sessions \
+         idle_expires_at, absolute_expires_at, ended_at, end_reason, client_name FROM sessions \
          WHERE user_id = $1 AND stage = 'complete' AND public_id IS NOT NULL \
          AND (ended_at IS NULL OR ended_at >= $2) \
          ORDER BY last_seen_at DESC, created_at DESC LIMIT $3",
@@ -38,6 +38,8 @@ pub async fn list(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Result
     for row in rows {
         let user_agent: String = row.get(2);
         let label = describe(&user_agent);
+        let client_name: Option<String> = row.get(12);
+        let kind = if client_name.is_some() { "App" } else { label.kind };
         let idle_expires_at: i64 = row.get(8);
         let absolute_expires_at: i64 = row.get(9);
         let ended_at: Option<i64> = row.get(10);
@@ -53,8 +55,10 @@ pub async fn list(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Result
         };
         let device = DeviceView {
             handle: row.get(0),
-            name: label.name,
-            kind: label.kind.to_owned(),
+            app: client_name.is_some(),
+            device: if client_name.is_some() { crate::core::user_agent::describe_or_quote(&user_agent) } else { label.name.clone() },
+            name: client_name.unwrap_or(label.name),
+            kind: kind.to_owned(),
             user_agent,
             ip: row.get(3),
             signed_in: moment(row.get(4), now),

@@ -36,10 +36,13 @@ pub enum Kind {
     AlertAnswered,
     EmailVerified,
     EmailChanged,
+    AppConnected,
+    AppConnectionDenied,
+    RefreshTokenReused,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 18] = [
+    pub const ALL: [Kind; 21] = [
         Kind::SignedIn,
         Kind::SignInFailed,
         Kind::CodeFailed,
@@ -58,6 +61,9 @@ impl Kind {
         Kind::AlertAnswered,
         Kind::EmailVerified,
         Kind::EmailChanged,
+        Kind::AppConnected,
+        Kind::AppConnectionDenied,
+        Kind::RefreshTokenReused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +86,9 @@ impl Kind {
             Kind::AlertAnswered => "alert_answered",
             Kind::EmailVerified => "email_verified",
             Kind::EmailChanged => "email_changed",
+            Kind::AppConnected => "app_connected",
+            Kind::AppConnectionDenied => "app_connection_denied",
+            Kind::RefreshTokenReused => "refresh_token_reused",
         }
     }
 
@@ -108,6 +117,9 @@ impl Kind {
             Kind::AlertAnswered => "Alert answered",
             Kind::EmailVerified => "Email address confirmed",
             Kind::EmailChanged => "Email address changed",
+            Kind::AppConnected => "App connected",
+            Kind::AppConnectionDenied => "App connection denied",
+            Kind::RefreshTokenReused => "App connection ended: a refresh token was used twice",
         }
     }
 }

@@ -120,6 +120,23 @@ pub async fn for_event(
             "All your other devices were signed out",
             format!("Every other device signed in to your Keycard account was signed out{from} ({}).", event.detail),
         ),
+        Kind::AppConnected => (
+            "app_connected",
+            "An app was connected to your account",
+            format!(
+                "An app was connected to your Keycard account{from}: {}. It can act on your account until you sign it \
+                 out on the devices page.",
+                event.detail
+            ),
+        ),
+        Kind::RefreshTokenReused => (
+            "refresh_token_reused",
+            "An app's connection to your account was ended",
+            format!(
+                "An app's connection to your Keycard account was ended because one of its old refresh tokens was used \
+                 again{from}. Someone may hold a copy of that app's tokens; connect the app again."
+            ),
+        ),
         Kind::SecondFactorLocked => (
             "second_factor_locked",
             "Someone knew your password but failed the two-step code",

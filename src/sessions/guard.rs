@@ -43,7 +43,7 @@ pub async fn guard_pages(req: Request, next: Next) -> Response {
     };
     if let Principal::Ended(reason) = principal {
         target.push_str(match reason {
-            EndReason::SignedOutElsewhere => "ended=elsewhere",
+            EndReason::SignedOutElsewhere | EndReason::TokenReused => "ended=elsewhere",
             EndReason::Expired => "ended=expired",
             EndReason::SignedOut => "",
         });

@@ -74,6 +74,7 @@ impl SignInMethod {
             "password" => "Password",
             "password_and_code" => "Password and authenticator code",
             "recovery_code" => "Recovery code",
+            "app" => crate::apps::CONNECTED_APP,
             _ => "Unknown",
         }
     }

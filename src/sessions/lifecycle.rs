@@ -19,7 +19,13 @@ pub const ENDED_RETENTION_SECS: i64 = 30 * 24 * 3600;
 /// The one definition of a live session, as SQL over a `sessions` row: not ended, and neither of
 /// its lifetimes over at the time bound to `now_param`.
 pub fn live_sql(now_param: &str) -> String {
-    format!("ended_at IS NULL AND idle_expires_at > {now_param} AND absolute_expires_at > {now_param}")
+    live_sql_of("", now_param)
+}
+
+/// [`live_sql`] for the `sessions` row named `alias` in a join (`"s"` gives `s.ended_at …`).
+pub fn live_sql_of(alias: &str, now_param: &str) -> String {
+    let a = if alias.is_empty() { String::new() } else { format!("{alias}.") };
+    format!("{a}ended_at IS NULL AND {a}idle_expires_at > {now_param} AND {a}absolute_expires_at > {now_param}")
 }
 
 /// The same definition for a row already read.

@@ -11,6 +11,7 @@ mod common;
 
 mod accounts;
 mod admin;
+mod apps;
 mod adversarial;
 mod bad_input;
 mod concurrency;

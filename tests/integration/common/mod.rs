@@ -460,6 +460,29 @@ impl Client {
         self.send(req).await
     }
 
+    /// A request as an app sends it (no `Origin`, no `Referer`): JSON accepted, an optional bearer
+    /// token and form body. Cookies this client holds go along too (the API must ignore them).
+    pub async fn app_request(
+        &mut self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        form: Option<&[(&str, &str)]>,
+    ) -> Reply {
+        let mut builder = self.request_accepting(method, path, "application/json");
+        if let Some(token) = bearer {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let body = match form {
+            Some(fields) => {
+                builder = builder.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+                Body::from(serde_urlencoded::to_string(fields).unwrap())
+            }
+            None => Body::empty(),
+        };
+        self.send(builder.body(body).unwrap()).await
+    }
+
     pub async fn sign_up(&mut self, email: &str) -> Reply {
         self.post_form("/api/signup", "/signup", &[("email", email), ("password", PASSWORD)]).await
     }
