@@ -9,8 +9,8 @@ use leptos_router::{
 
 use crate::accounts::pages::{HomePage, LoginPage, SignUpPage};
 use crate::accounts::verification::pages::{VerificationBanner, VerifyEmailPage};
-use crate::apps::pages::ConnectPage;
 use crate::alerts::pages::{AlertBanner, NotMePage};
+use crate::apps::pages::ConnectPage;
 use crate::devices::pages::DevicesPage;
 use crate::history::pages::HistoryPage;
 use crate::password_reset::pages::{ForgotPasswordPage, ResetPasswordPage};

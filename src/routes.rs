@@ -171,7 +171,16 @@ mod tests {
         for page in ["/", "/devices", "/history", "/security/two-step", "/login", "/nowhere"] {
             assert!(renders_page(page), "{page}");
         }
-        for other in ["/api/v1/me", "/oauth/token", "/api/login", "/pkg/keycard.wasm", "/healthz", "/readyz", "/history/export.csv", "/favicon.ico"] {
+        for other in [
+            "/api/v1/me",
+            "/oauth/token",
+            "/api/login",
+            "/pkg/keycard.wasm",
+            "/healthz",
+            "/readyz",
+            "/history/export.csv",
+            "/favicon.ico",
+        ] {
             assert!(!renders_page(other), "{other}");
         }
     }

@@ -46,8 +46,9 @@ async fn decide(code: String, approve: bool) -> Result<(), AppError> {
     let state = AppState::current()?;
     // The decision names its code too, so it goes through the same guessing limits.
     let not_found = || AppError::Invalid(super::CODE_NOT_FOUND.to_owned());
-    let (code, _) =
-        super::service::look_up(&state, me.user_id, &RequestOrigin::current().ip, &code).await?.ok_or_else(not_found)?;
+    let (code, _) = super::service::look_up(&state, me.user_id, &RequestOrigin::current().ip, &code)
+        .await?
+        .ok_or_else(not_found)?;
     let decision = if approve { Decision::Approve } else { Decision::Deny };
     if !super::service::record_decision(&state, me.user_id, &me.id_hash, &code, decision).await? {
         return Err(not_found());

@@ -67,7 +67,12 @@ impl From<AppError> for OAuthError {
             other => {
                 // AppError logs internals and keeps them out of the answer.
                 let status = StatusCode::from_u16(other.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                OAuthError { status, code: "server_error", description: "Something went wrong.", retry_after_secs: None }
+                OAuthError {
+                    status,
+                    code: "server_error",
+                    description: "Something went wrong.",
+                    retry_after_secs: None,
+                }
             }
         }
     }
@@ -183,7 +188,8 @@ async fn device_code_grant(state: &AppState, device_code: &str) -> Result<TokenP
     let polled = grants::poll(&mut tx, device_code, t).await?;
     let result = match polled {
         Poll::Approved(approved) => {
-            let (pair, _handle) = tokens::open_connection(&mut tx, &approved, Lifetimes::from_config(&state.config), t).await?;
+            let (pair, _handle) =
+                tokens::open_connection(&mut tx, &approved, Lifetimes::from_config(&state.config), t).await?;
             Ok(pair)
         }
         Poll::Pending => Err(OAuthError::bad("authorization_pending", "Waiting for the person to enter the code.")),

@@ -58,7 +58,6 @@ pub async fn record_decision(
     Ok(true)
 }
 
-
 /// Deletes expired tokens and pairing requests a day past their expiry (run with the session
 /// sweep). Returns how many rows went.
 pub async fn purge_expired(db: &crate::core::db::Db, now: i64) -> Result<u64, sqlx::Error> {

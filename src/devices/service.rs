@@ -56,7 +56,11 @@ pub async fn list(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Result
         let device = DeviceView {
             handle: row.get(0),
             app: client_name.is_some(),
-            device: if client_name.is_some() { crate::core::user_agent::describe_or_quote(&user_agent) } else { label.name.clone() },
+            device: if client_name.is_some() {
+                crate::core::user_agent::describe_or_quote(&user_agent)
+            } else {
+                label.name.clone()
+            },
             name: client_name.unwrap_or(label.name),
             kind: kind.to_owned(),
             user_agent,

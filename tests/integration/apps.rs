@@ -20,6 +20,7 @@ on_both_databases!(
     expired_tokens_and_connections_stop_working,
     pairing_code_guesses_are_limited_per_account_even_concurrently,
     token_endpoint_and_pairing_requests_are_limited,
+    openapi_document_describes_every_route_and_real_answers,
 );
 on_both_databases!(with super::allow_app_origin; cors_answers_only_configured_origins);
 
@@ -101,7 +102,10 @@ fn tokens_of(reply: &Reply) -> Tokens {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let body = json(reply);
     assert_eq!(body["token_type"], "Bearer");
-    Tokens { access: body["access_token"].as_str().unwrap().into(), refresh: body["refresh_token"].as_str().unwrap().into() }
+    Tokens {
+        access: body["access_token"].as_str().unwrap().into(),
+        refresh: body["refresh_token"].as_str().unwrap().into(),
+    }
 }
 
 /// Signs `email` up in a browser and connects an app named `name` from it.
@@ -145,9 +149,7 @@ async fn device_flow_connects_an_app(app: &TestApp) {
     for expected in ["keycard-cli", "wants to connect", "203.0.113.7", CLI_AGENT, ">Connect<", ">Deny<", ">Code<"] {
         assert!(page.body.contains(expected), "{expected}: {}", page.body);
     }
-    let reply = browser
-        .post_form("/api/connect/approve", "/connect", &[("code", &typed)])
-        .await;
+    let reply = browser.post_form("/api/connect/approve", "/connect", &[("code", &typed)]).await;
     reply.assert_redirect_to("/connect?done=connected");
     assert!(browser.follow(&reply).await.body.contains("Connected. You can go back to your app."));
 
@@ -192,8 +194,7 @@ async fn device_flow_connects_an_app(app: &TestApp) {
 
 fn regex_like_user_code(code: &str) -> bool {
     let alphabet = "BCDFGHJKLMNPQRSTVWXZ";
-    code.len() == 9
-        && code.chars().enumerate().all(|(i, c)| if i == 4 { c == '-' } else { alphabet.contains(c) })
+    code.len() == 9 && code.chars().enumerate().all(|(i, c)| if i == 4 { c == '-' } else { alphabet.contains(c) })
 }
 
 async fn denied_expired_and_unknown_codes(app: &TestApp) {
@@ -231,10 +232,7 @@ async fn denied_expired_and_unknown_codes(app: &TestApp) {
     assert_eq!(app.history_kinds(user).await, ["signed_in", "app_connection_denied"]);
 
     // Signed out, /connect sends to sign-in and keeps the code for afterwards.
-    app.client()
-        .get("/connect?code=BCDF-GHJK")
-        .await
-        .assert_redirect_to("/login?next=/connect%3Fcode%3DBCDF-GHJK");
+    app.client().get("/connect?code=BCDF-GHJK").await.assert_redirect_to("/login?next=/connect%3Fcode%3DBCDF-GHJK");
 }
 
 async fn refresh_rotates_and_reuse_ends_the_whole_connection(app: &TestApp) {
@@ -268,8 +266,7 @@ async fn refresh_rotates_and_reuse_ends_the_whole_connection(app: &TestApp) {
 
 async fn concurrent_uses_of_one_refresh_token_are_reuse(app: &TestApp) {
     let (_browser, tokens) = connected(app, "dee@example.com", "keycard-cli").await;
-    let replies =
-        futures_util::future::join_all((0..12).map(|_| refresh(app, &tokens.refresh))).await;
+    let replies = futures_util::future::join_all((0..12).map(|_| refresh(app, &tokens.refresh))).await;
     let issued = replies.iter().filter(|r| r.status == StatusCode::OK).count();
     assert!(issued <= 1, "a refresh token works once, however many race: {issued} pairs issued");
     for reply in replies.iter().filter(|r| r.status != StatusCode::OK) {
@@ -383,7 +380,10 @@ async fn api_errors_are_json_and_cookies_are_ignored(app: &TestApp) {
     let fields = [("grant_type", "refresh_token")];
     assert_oauth_error(&client.app_request("POST", "/oauth/token", None, Some(&fields)).await, "invalid_request");
     let fields = [("grant_type", "password"), ("username", "gil@example.com")];
-    assert_oauth_error(&client.app_request("POST", "/oauth/token", None, Some(&fields)).await, "unsupported_grant_type");
+    assert_oauth_error(
+        &client.app_request("POST", "/oauth/token", None, Some(&fields)).await,
+        "unsupported_grant_type",
+    );
     for name in ["", "tab\there", &"x".repeat(65)] {
         let reply = client.app_request("POST", "/oauth/device", None, Some(&[("client_id", name)])).await;
         assert_oauth_error(&reply, "invalid_client");
@@ -532,4 +532,107 @@ async fn cors_answers_only_configured_origins(app: &TestApp) {
         .body(axum::body::Body::empty())
         .unwrap();
     assert!(app_client(app).send(req).await.headers.get("access-control-allow-origin").is_none());
+}
+
+/// One real answer, as `openapi_check.py` reads it.
+fn sample(method: &str, path: &str, reply: &Reply) -> Value {
+    let body = if reply.body.is_empty() { Value::Null } else { json(reply) };
+    serde_json::json!({ "method": method, "path": path, "status": reply.status.as_u16(), "body": body })
+}
+
+async fn openapi_document_describes_every_route_and_real_answers(app: &TestApp) {
+    // Every app API route of the route table is documented, and nothing else.
+    let served = app_client(app).app_request("GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(served.headers.get("content-type").unwrap(), "application/json");
+    let doc = json(&served);
+    let mut documented: Vec<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
+    let mut routes: Vec<String> = keycard::routes::ROUTES
+        .iter()
+        .filter(|route| route.kind == keycard::routes::Kind::AppApi)
+        .map(|route| route.path.to_owned())
+        .collect();
+    documented.sort();
+    routes.sort();
+    assert_eq!(documented, routes);
+
+    // Real answers of every documented kind, checked against the document's schemas.
+    let mut samples = vec![sample("GET", "/api/v1/openapi.json", &served)];
+    let mut client = app_client(app);
+    let bad_name = client.app_request("POST", "/oauth/device", None, Some(&[("client_id", "")])).await;
+    samples.push(sample("POST", "/oauth/device", &bad_name));
+    let big = "x".repeat(64 * 1024);
+    let too_big = client.app_request("POST", "/oauth/device", None, Some(&[("client_id", &big)])).await;
+    samples.push(sample("POST", "/oauth/device", &too_big));
+    let asked = client.app_request("POST", "/oauth/device", None, Some(&[("client_id", "keycard-cli")])).await;
+    samples.push(sample("POST", "/oauth/device", &asked));
+    let device_code = json(&asked)["device_code"].as_str().unwrap().to_owned();
+    let user_code = json(&asked)["user_code"].as_str().unwrap().to_owned();
+    samples.push(sample("POST", "/oauth/token", &poll(app, &device_code).await));
+    let mut browser = app.client();
+    browser.sign_up("oas@example.com").await.assert_redirect_to("/");
+    approve(&mut browser, &user_code).await.assert_redirect_to("/connect?done=connected");
+    poll_due(app).await;
+    let issued = poll(app, &device_code).await;
+    samples.push(sample("POST", "/oauth/token", &issued));
+    let refreshed = refresh(app, &tokens_of(&issued).refresh).await;
+    samples.push(sample("POST", "/oauth/token", &refreshed));
+    let tokens = tokens_of(&refreshed);
+    samples.push(sample("GET", "/api/v1/me", &call(app, "GET", "/api/v1/me", &tokens.access).await));
+    let listed = call(app, "GET", "/api/v1/sessions", &tokens.access).await;
+    samples.push(sample("GET", "/api/v1/sessions", &listed));
+    let browser_handle = json(&listed)["sessions"].as_array().unwrap().iter().find(|s| s["kind"] == "browser").unwrap()
+        ["handle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let template = "/api/v1/sessions/{handle}";
+    let path = format!("/api/v1/sessions/{browser_handle}");
+    samples.push(sample("DELETE", template, &call(app, "DELETE", &path, &tokens.access).await));
+    samples.push(sample("DELETE", template, &call(app, "DELETE", &path, &tokens.access).await));
+    for (method, path, template) in [
+        ("GET", "/api/v1/me", "/api/v1/me"),
+        ("GET", "/api/v1/sessions", "/api/v1/sessions"),
+        ("DELETE", &path, template),
+    ] {
+        samples.push(sample(method, template, &call(app, method, path, "kca_wrong").await));
+    }
+    // Enough unusable refresh tokens to be limited: the 429 is documented too.
+    let mut limited = None;
+    for i in 0..40 {
+        let reply = refresh(app, &format!("kcr_{i:0>43}")).await;
+        if reply.status == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(reply);
+            break;
+        }
+    }
+    samples.push(sample("POST", "/oauth/token", &limited.expect("the token endpoint limits bad refresh tokens")));
+    let statuses: Vec<u64> = samples.iter().map(|s| s["status"].as_u64().unwrap()).collect();
+    assert_eq!(statuses, [200, 400, 413, 200, 400, 200, 200, 200, 200, 204, 404, 401, 401, 401, 429]);
+
+    let document = concat!(env!("CARGO_MANIFEST_DIR"), "/src/apps/openapi.json");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/integration/common/openapi_check.py");
+    let input = serde_json::to_vec(&samples).unwrap();
+    let output = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = std::process::Command::new("python3")
+            .arg(script)
+            .arg(document)
+            .env("PYTHONPATH", crate::common::smtp::python_path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs (scripts/setup installs the validator)");
+        child.stdin.take().unwrap().write_all(&input).unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{printed}{}\n(the validator comes with scripts/setup)",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(printed.lines().filter(|line| line.ends_with("ok") || line.ends_with("ok (no body)")).count(), 15);
 }

@@ -11,9 +11,10 @@ mod common;
 
 mod accounts;
 mod admin;
-mod apps;
 mod adversarial;
+mod apps;
 mod bad_input;
+mod cli;
 mod concurrency;
 mod connections;
 mod devices;

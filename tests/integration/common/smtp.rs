@@ -124,7 +124,7 @@ impl Drop for SmtpSink {
 }
 
 /// Where `scripts/setup` installs the Python packages, ahead of any `PYTHONPATH` already set.
-fn python_path() -> std::ffi::OsString {
+pub fn python_path() -> std::ffi::OsString {
     let tools = std::env::var_os("KEYCARD_TOOLS_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| {
         std::path::Path::new(&std::env::var_os("HOME").unwrap_or_default()).join(".cache/keycard-tools")
     });
