@@ -6,16 +6,29 @@ use leptos::prelude::*;
 use super::PairingView;
 use crate::errors::AppError;
 
-/// The pending pairing request a typed code names, for the confirmation step. Each look-up
-/// counts against the guessing limits unless the code names a request.
+/// Where the re-authentication prompt returns to: this page with the code typed.
+#[cfg(feature = "ssr")]
+fn return_to(code: &str) -> String {
+    let code: String = code.chars().take(32).collect();
+    format!("{}?code={}", crate::routes::CONNECT, crate::routes::urlencode(&code))
+}
+
+/// The pending pairing request a typed code names, for the confirmation step. Connecting an app
+/// hands out a long-lived credential, so it needs a recent re-authentication (a stolen cookie
+/// alone cannot connect one); then each look-up counts against the guessing limits unless the
+/// code names a request.
 #[server(prefix = "/api", endpoint = "connect/look-up")]
 pub async fn pairing_request(code: String) -> Result<Option<PairingView>, AppError> {
-    use crate::core::{db::now, principal::signed_in, request::RequestOrigin, state::AppState};
-    let me = signed_in()?;
+    use crate::core::{db::now, principal::require_recent_reauth, principal::signed_in_for_page};
+    use crate::core::{request::RequestOrigin, state::AppState};
+    let me = signed_in_for_page()?;
     if code.trim().is_empty() {
         return Ok(None);
     }
     let state = AppState::current()?;
+    if !require_recent_reauth(&me, &state, &return_to(&code)) {
+        return Ok(None);
+    }
     let found = super::service::look_up(&state, me.user_id, &RequestOrigin::current().ip, &code).await?;
     Ok(found.map(|(code, pending)| PairingView {
         code,
@@ -41,9 +54,14 @@ pub async fn deny_app(code: String) -> Result<(), AppError> {
 #[cfg(feature = "ssr")]
 async fn decide(code: String, approve: bool) -> Result<(), AppError> {
     use super::grants::Decision;
-    use crate::core::{principal::signed_in, request::RequestOrigin, state::AppState};
+    use crate::core::{
+        principal::require_recent_reauth, principal::signed_in, request::RequestOrigin, state::AppState,
+    };
     let me = signed_in()?;
     let state = AppState::current()?;
+    if !require_recent_reauth(&me, &state, &return_to(&code)) {
+        return Ok(());
+    }
     // The decision names its code too, so it goes through the same guessing limits.
     let not_found = || AppError::Invalid(super::CODE_NOT_FOUND.to_owned());
     let (code, _) = super::service::look_up(&state, me.user_id, &RequestOrigin::current().ip, &code)

@@ -283,7 +283,11 @@ impl Permits {
     pub async fn failed(&self, conn: &mut sqlx::AnyConnection) -> Result<(), AppError> {
         let t = now();
         for permit in &self.0 {
-            let until = t + permit.limit.block_after(permit.attempts);
+            // A failure within the free attempts blocks nothing.
+            let until = match permit.limit.block_after(permit.attempts) {
+                0 => 0,
+                block => t + block,
+            };
             sqlx::query(
                 "UPDATE throttle SET last_failure_at = $1, \
                  blocked_until = CASE WHEN blocked_until < $2 THEN $2 ELSE blocked_until END WHERE key = $3",
@@ -334,15 +338,21 @@ pub async fn reserve(db: &Db, limits: &[Limit]) -> Result<Permits, AppError> {
 async fn reserve_one(db: &Db, limit: &Limit, t: i64) -> Result<Option<i64>, AppError> {
     let sql = format!(
         "INSERT INTO throttle (key, failures, last_failure_at, blocked_until, lapses_at) \
-         VALUES ($1, 1, $2, $2 + {first}, $2 + $3) \
+         VALUES ($1, 1, $2, {first_until}, $2 + $3) \
          ON CONFLICT (key) DO UPDATE SET \
            failures = CASE WHEN throttle.lapses_at <= $2 THEN 1 ELSE throttle.failures + 1 END, \
-           blocked_until = $2 + CASE WHEN throttle.lapses_at <= $2 THEN {first} ELSE {next} END, \
+           blocked_until = CASE WHEN throttle.lapses_at <= $2 THEN {first_until} \
+             WHEN ({next}) = 0 THEN 0 ELSE $2 + ({next}) END, \
            last_failure_at = $2, \
            lapses_at = $2 + $3 \
          WHERE throttle.blocked_until <= $2 \
          RETURNING failures",
-        first = limit.block_after(1),
+        // A free attempt leaves no block (0, not "until now"): a concurrent request that read the
+        // clock a moment earlier must not find itself blocked by it.
+        first_until = match limit.block_after(1) {
+            0 => "0".to_owned(),
+            first => format!("$2 + {first}"),
+        },
         next = limit.block_sql("throttle.failures + 1"),
     );
     let row = sqlx::query(&sql).bind(&limit.key).bind(t).bind(limit.lapse_secs).fetch_optional(&db.pool).await?;

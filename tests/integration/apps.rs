@@ -21,6 +21,7 @@ on_both_databases!(
     pairing_code_guesses_are_limited_per_account_even_concurrently,
     token_endpoint_and_pairing_requests_are_limited,
     openapi_document_describes_every_route_and_real_answers,
+    connecting_needs_a_recent_re_authentication,
 );
 on_both_databases!(with super::allow_app_origin; cors_answers_only_configured_origins);
 
@@ -112,6 +113,7 @@ fn tokens_of(reply: &Reply) -> Tokens {
 async fn connected(app: &TestApp, email: &str, name: &str) -> (Client, Tokens) {
     let mut browser = app.client();
     browser.sign_up(email).await.assert_redirect_to("/");
+    browser.reauth(PASSWORD, "/connect").await;
     let tokens = connect_from(app, &mut browser, name).await;
     (browser, tokens)
 }
@@ -134,6 +136,7 @@ fn assert_unauthorized(reply: &Reply) {
 async fn device_flow_connects_an_app(app: &TestApp) {
     let mut browser = app.client();
     browser.sign_up("ana@example.com").await.assert_redirect_to("/");
+    browser.reauth(PASSWORD, "/connect").await;
     let pairing = ask(app, "keycard-cli").await;
     assert!(regex_like_user_code(&pairing.user_code), "{}", pairing.user_code);
 
@@ -200,6 +203,7 @@ fn regex_like_user_code(code: &str) -> bool {
 async fn denied_expired_and_unknown_codes(app: &TestApp) {
     let mut browser = app.client();
     browser.sign_up("bo@example.com").await.assert_redirect_to("/");
+    browser.reauth(PASSWORD, "/connect").await;
     // Deny: the app hears access_denied; the history says so.
     let denied = ask(app, "unknown-tool").await;
     browser.get(&format!("/connect?code={}", denied.user_code)).await;
@@ -326,6 +330,7 @@ async fn every_way_sessions_end_ends_app_connections(app: &TestApp) {
     // 5. Deleting the account.
     let mut browser = app.client();
     browser.log_in("eve@example.com", "another-quiet-harbor-2024", false).await.assert_redirect_to("/");
+    browser.reauth("another-quiet-harbor-2024", "/connect").await;
     let tokens = connect_from(app, &mut browser, "keycard-cli").await;
     browser.reauth("another-quiet-harbor-2024", "/security/delete").await;
     browser.post_form("/api/security/delete", "/security/delete", &[("confirm_email", "eve@example.com")]).await;
@@ -340,8 +345,10 @@ async fn approval_by_a_session_that_ended_is_not_redeemed(app: &TestApp) {
     // session) before the app polls: the approval goes with the session that gave it.
     let mut owner = app.client();
     owner.sign_up("fin@example.com").await.assert_redirect_to("/");
+    owner.reauth(PASSWORD, "/connect").await;
     let mut thief = app.client();
     thief.log_in("fin@example.com", PASSWORD, false).await.assert_redirect_to("/");
+    thief.reauth(PASSWORD, "/connect").await;
     let pairing = ask(app, "thief-tool").await;
     approve(&mut thief, &pairing.user_code).await.assert_redirect_to("/connect?done=connected");
     owner.post_form("/api/devices/sign-out-others", "/devices", &[]).await;
@@ -459,6 +466,7 @@ async fn expired_tokens_and_connections_stop_working(app: &TestApp) {
 async fn pairing_code_guesses_are_limited_per_account_even_concurrently(app: &TestApp) {
     let mut browser = app.client();
     browser.sign_up("lu@example.com").await.assert_redirect_to("/");
+    browser.reauth(PASSWORD, "/connect").await;
     let pairing = ask(app, "keycard-cli").await;
     // 30 wrong codes at once from one account: 10 are looked up, the rest refused unread.
     let guesses = (0..30).map(|i| {
@@ -480,6 +488,7 @@ async fn pairing_code_guesses_are_limited_per_account_even_concurrently(app: &Te
     // A new session of the same account starts no new round.
     let mut again = app.client();
     again.log_in("lu@example.com", PASSWORD, false).await.assert_redirect_to("/");
+    again.reauth(PASSWORD, "/connect").await;
     let reply = again.post_form_as_script("/api/connect/look-up", &[("code", &pairing.user_code)]).await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
 }
@@ -570,6 +579,7 @@ async fn openapi_document_describes_every_route_and_real_answers(app: &TestApp) 
     samples.push(sample("POST", "/oauth/token", &poll(app, &device_code).await));
     let mut browser = app.client();
     browser.sign_up("oas@example.com").await.assert_redirect_to("/");
+    browser.reauth(PASSWORD, "/connect").await;
     approve(&mut browser, &user_code).await.assert_redirect_to("/connect?done=connected");
     poll_due(app).await;
     let issued = poll(app, &device_code).await;
@@ -635,4 +645,30 @@ async fn openapi_document_describes_every_route_and_real_answers(app: &TestApp) 
         String::from_utf8_lossy(&output.stderr)
     );
     assert_eq!(printed.lines().filter(|line| line.ends_with("ok") || line.ends_with("ok (no body)")).count(), 15);
+}
+
+async fn connecting_needs_a_recent_re_authentication(app: &TestApp) {
+    // A stolen cookie alone (no password) cannot connect an app, nor even look codes up.
+    let mut cookie_thief = app.client();
+    cookie_thief.sign_up("mo@example.com").await.assert_redirect_to("/");
+    let pairing = ask(app, "thief-tool").await;
+    let back = format!("/connect?code={}", pairing.user_code);
+    assert_eq!(cookie_thief.get("/connect").await.status, 200, "the page itself opens");
+    cookie_thief
+        .get(&back)
+        .await
+        .assert_redirect_to(&format!("/security/confirm?next=/connect%3Fcode%3D{}", pairing.user_code));
+    let reply = cookie_thief.post_form("/api/connect/approve", &back, &[("code", &pairing.user_code)]).await;
+    reply.assert_redirect_to(&format!("/security/confirm?next=/connect%3Fcode%3D{}", pairing.user_code));
+    assert_eq!(app.count("SELECT COUNT(*) FROM device_grants WHERE decision IS NOT NULL").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM throttle WHERE key LIKE 'pairing-code%'").await, 0, "no look-up ran");
+    // With the password, the prompt returns to the code's page and the app can be connected.
+    cookie_thief.reauth(PASSWORD, &back).await;
+    assert!(cookie_thief.get(&back).await.body.contains(">Connect<"));
+    // A re-authentication older than the window asks again.
+    app.set_reauth_at(now() - 601).await;
+    cookie_thief
+        .get(&back)
+        .await
+        .assert_redirect_to(&format!("/security/confirm?next=/connect%3Fcode%3D{}", pairing.user_code));
 }

@@ -57,6 +57,7 @@ async fn the_example_client_connects_refreshes_and_is_signed_out(app: &TestApp) 
 
     let mut browser = app.client();
     browser.sign_up("cli@example.com").await.assert_redirect_to("/");
+    browser.reauth(crate::common::PASSWORD, "/connect").await;
 
     // `connect` prints where to go and the code, then polls until the browser approves.
     let mut connecting = cli.command(&["connect"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
