@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from '@playwright/test';
-import { expect, gotoHydrated, signUp, uniqueEmail } from './helpers';
+import { expect, expectConfirmPrompt, gotoHydrated, PASSWORD, signUp, uniqueEmail, waitForHydration } from './helpers';
 
 const CLI = process.env.KEYCARD_CLI || path.resolve(__dirname, '../../target/debug/keycard-cli');
 
@@ -57,10 +57,18 @@ export async function connectAppScenario(page: Page, baseURL: string | undefined
   expect(printed).toContain(`Open ${server}/connect and enter ${code}`);
 
   try {
-    // The person types the code (any case), sees which app asks, and connects it.
+    // The person types the code (any case); connecting hands out a lasting credential, so Keycard asks for the
+    // password first and comes back; then it shows which app asks, and the person connects it.
+    const typed = code.toLowerCase();
     await gotoHydrated(page, '/connect');
-    await page.getByLabel('Code').fill(code.toLowerCase());
+    await page.getByLabel('Code').fill(typed);
     await page.getByRole('button', { name: 'Continue' }).click();
+    await expectConfirmPrompt(page, `/connect?code=${typed}`);
+    await waitForHydration(page);
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Confirm', exact: true }).click();
+    await expect(page).toHaveURL((url) => url.pathname === '/connect' && url.searchParams.get('code') === typed);
+    await waitForHydration(page);
     await expect(page.getByText('keycard-cli wants to connect to your account.')).toBeVisible();
     await expect(page.getByRole('button', { name: 'Deny' })).toBeVisible();
     await page.getByRole('button', { name: 'Connect', exact: true }).click();

@@ -160,12 +160,14 @@ impl SessionStore for KeycardStore {
     }
 
     /// The session's row, joined with its account's email (and whether it is verified), in one read.
+    /// Never an app connection's row: those are reached only through their tokens.
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let id_hash = hash_id(id);
         let row = sqlx::query(
             "SELECT s.data, s.stage, s.last_seen_at, s.idle_expires_at, s.absolute_expires_at, s.public_id, u.email, \
              u.email_verified_at \
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND s.ended_at IS NULL",
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND s.ended_at IS NULL \
+             AND s.client_name IS NULL",
         )
         .bind(&id_hash)
         .fetch_optional(&self.state.db.pool)

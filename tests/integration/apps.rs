@@ -24,6 +24,7 @@ on_both_databases!(
     connecting_needs_a_recent_re_authentication,
 );
 on_both_databases!(with super::allow_app_origin; cors_answers_only_configured_origins);
+on_both_databases!(with crate::common::smtp::with_mail; connecting_and_reuse_are_announced_by_mail);
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const CLI_AGENT: &str = "keycard-cli/0.1 (linux)";
@@ -671,4 +672,22 @@ async fn connecting_needs_a_recent_re_authentication(app: &TestApp) {
         .get(&back)
         .await
         .assert_redirect_to(&format!("/security/confirm?next=/connect%3Fcode%3D{}", pairing.user_code));
+}
+
+async fn connecting_and_reuse_are_announced_by_mail(app: &TestApp) {
+    let mut browser = app.client();
+    browser.sign_up("ned@example.com").await.assert_redirect_to("/");
+    crate::notices::prove_address(app, "ned@example.com").await;
+    browser.reauth(PASSWORD, "/connect").await;
+    let first = connect_from(app, &mut browser, "keycard-cli").await;
+    tokens_of(&refresh(app, &first.refresh).await);
+    assert_oauth_error(&refresh(app, &first.refresh).await, "invalid_grant");
+    let notices = crate::notices::notices(app).await;
+    let subjects: Vec<&str> = notices.iter().map(|(subject, _, _)| subject.as_str()).collect();
+    assert_eq!(subjects, ["An app was connected to your account", "An app's connection to your account was ended"]);
+    assert!(notices.iter().all(|(_, to, _)| to == "ned@example.com"));
+    assert!(notices[0].2.contains("keycard-cli"), "{}", notices[0].2);
+    for (_, _, text) in &notices {
+        assert!(!text.contains(&first.refresh) && !text.contains(&first.access), "no token in a mail");
+    }
 }

@@ -15,7 +15,7 @@ on_both_databases!(with crate::common::smtp::with_mail;
 );
 
 /// (subject, recipient, text) of the notices in the outbox (verification mails left out), oldest first.
-async fn notices(app: &TestApp) -> Vec<(String, String, String)> {
+pub async fn notices(app: &TestApp) -> Vec<(String, String, String)> {
     use sqlx::Row;
     sqlx::query("SELECT subject, to_address, text_body FROM outbox WHERE kind <> 'verify_email' ORDER BY id")
         .fetch_all(&app.state.db.pool)
@@ -30,7 +30,7 @@ async fn notices(app: &TestApp) -> Vec<(String, String, String)> {
         .collect()
 }
 
-async fn prove_address(app: &TestApp, email: &str) {
+pub async fn prove_address(app: &TestApp, email: &str) {
     app.exec(&format!("UPDATE users SET email_verified_at = 1 WHERE email = '{email}'")).await;
 }
 
