@@ -36,8 +36,6 @@ pub const CODE_LIFETIME_SECS: i64 = 600;
 pub const POLL_INTERVAL_SECS: i64 = 5;
 /// Longest client name an app may choose.
 pub const MAX_CLIENT_NAME: usize = 64;
-/// How the devices page and the API word the way an app connection signed in.
-pub const CONNECTED_APP: &str = "Connected app";
 
 /// Shown on `/connect` for a code that is unknown, expired, used or mistyped.
 pub const CODE_NOT_FOUND: &str =

@@ -34,8 +34,9 @@ pub fn DevicesPage() -> impl IntoView {
                             <section class="card">
                                 <h1 id="devices-heading">"Devices"</h1>
                                 <p class="help">
-                                    "Browsers and devices signed in to your account, most recently active first. "
-                                    "If you don't recognise one, sign it out and change your password."
+                                    "Browsers, devices and connected apps signed in to your account, most recently active first. "
+                                    "If you don't recognise one, sign it out and change your password. "
+                                    <a href="/connect">"Connect an app"</a>
                                 </p>
                                 {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                                 <ul class="devices" aria-labelledby="devices-heading">
@@ -79,15 +80,30 @@ fn DeviceRow(device: DeviceView, sign_out_device: ServerAction<SignOutDevice>) -
                 " · " {device.kind.clone()}
                 {device.current.then(|| view! { " " <span class="badge">"This device"</span> })}
             </p>
-            <dl class="device-facts">
-                <dt>"IP address"</dt><dd>{device.ip.clone()}</dd>
-                <dt>"Signed in"</dt><dd><When moment=device.signed_in.clone()/></dd>
-                <dt>"Last active"</dt><dd><When moment=device.last_active.clone()/></dd>
-                <dt>"Signed in with"</dt><dd>{device.method.clone()}</dd>
-                {device.remembered_until.clone().map(|until| view! {
-                    <dt>"Remembered"</dt><dd>"Until " <When moment=until/></dd>
-                })}
-            </dl>
+            {if device.app {
+                // An app connection: where it was connected from, and when it was last used.
+                view! {
+                    <dl class="device-facts">
+                        <dt>"Connected from"</dt><dd>{device.device.clone()}</dd>
+                        <dt>"IP address"</dt><dd>{device.ip.clone()}</dd>
+                        <dt>"Connected"</dt><dd><When moment=device.signed_in.clone()/></dd>
+                        <dt>"Last used"</dt><dd><When moment=device.last_active.clone()/></dd>
+                        <dt>"Signed in with"</dt><dd>{device.method.clone()}</dd>
+                    </dl>
+                }.into_any()
+            } else {
+                view! {
+                    <dl class="device-facts">
+                        <dt>"IP address"</dt><dd>{device.ip.clone()}</dd>
+                        <dt>"Signed in"</dt><dd><When moment=device.signed_in.clone()/></dd>
+                        <dt>"Last active"</dt><dd><When moment=device.last_active.clone()/></dd>
+                        <dt>"Signed in with"</dt><dd>{device.method.clone()}</dd>
+                        {device.remembered_until.clone().map(|until| view! {
+                            <dt>"Remembered"</dt><dd>"Until " <When moment=until/></dd>
+                        })}
+                    </dl>
+                }.into_any()
+            }}
             <p class="ua help">{device.user_agent.clone()}</p>
             {(!device.current).then(|| view! {
                 <ActionForm action=sign_out_device attr:class="inline">

@@ -68,13 +68,15 @@ impl SignInMethod {
         SignInMethod::label_of(self.as_str())
     }
 
-    /// "Password", "Password and authenticator code", "Recovery code", from the stored text.
+    /// "Password", "Password and authenticator code", "Recovery code", "Connected app", from the
+    /// stored text.
     pub fn label_of(stored: &str) -> &'static str {
         match stored {
             "password" => "Password",
             "password_and_code" => "Password and authenticator code",
             "recovery_code" => "Recovery code",
-            "app" => crate::apps::CONNECTED_APP,
+            // An app connection's row (`crate::apps`).
+            "app" => "Connected app",
             _ => "Unknown",
         }
     }

@@ -22,6 +22,7 @@ on_both_databases!(
     token_endpoint_and_pairing_requests_are_limited,
     openapi_document_describes_every_route_and_real_answers,
     connecting_needs_a_recent_re_authentication,
+    expired_tokens_and_pairing_requests_are_purged,
 );
 on_both_databases!(with super::allow_app_origin; cors_answers_only_configured_origins);
 on_both_databases!(with crate::common::smtp::with_mail; connecting_and_reuse_are_announced_by_mail);
@@ -189,7 +190,9 @@ async fn device_flow_connects_an_app(app: &TestApp) {
 
     // The devices page lists the app beside the browser, with its own Sign out button.
     let devices = browser.get("/devices").await.body;
-    for expected in ["keycard-cli", "Connected app", "Sign out keycard-cli", "This device"] {
+    for expected in
+        ["keycard-cli", "Connected app", "Sign out keycard-cli", "This device", "Connected from", "Last used"]
+    {
         assert!(devices.contains(expected), "{expected}: {devices}");
     }
     let user = app.user_id("ana@example.com").await;
@@ -690,4 +693,25 @@ async fn connecting_and_reuse_are_announced_by_mail(app: &TestApp) {
     for (_, _, text) in &notices {
         assert!(!text.contains(&first.refresh) && !text.contains(&first.access), "no token in a mail");
     }
+}
+
+async fn expired_tokens_and_pairing_requests_are_purged(app: &TestApp) {
+    let (_browser, first) = connected(app, "pat@example.com", "keycard-cli").await;
+    let second = tokens_of(&refresh(app, &first.refresh).await);
+    ask(app, "never-approved").await;
+    // 2 access + 2 refresh tokens (one rotated), 2 pairing requests (one redeemed).
+    assert_eq!(app.count("SELECT COUNT(*) FROM app_tokens").await, 4);
+    let t = now();
+    assert_eq!(keycard::apps::service::purge_expired(&app.state.db, t).await.unwrap(), 0, "nothing is due yet");
+    // Past the access tokens' 15 minutes: they go; refresh tokens stay (a rotated one to recognise its reuse).
+    let later = t + 16 * 60;
+    assert_eq!(keycard::apps::service::purge_expired(&app.state.db, later).await.unwrap(), 2);
+    assert_eq!(app.count("SELECT COUNT(*) FROM app_tokens WHERE kind = 'refresh'").await, 2);
+    // A day past the codes' 10 minutes, the pairing requests go too.
+    assert_eq!(keycard::apps::service::purge_expired(&app.state.db, t + 24 * 3600 + 700).await.unwrap(), 2);
+    assert_eq!(app.count("SELECT COUNT(*) FROM device_grants").await, 0);
+    // Reuse of the rotated token is still recognised after the purge.
+    assert_oauth_error(&refresh(app, &first.refresh).await, "invalid_grant");
+    assert_oauth_error(&refresh(app, &second.refresh).await, "invalid_grant");
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE end_reason = 'token_reused'").await, 1);
 }
