@@ -23,6 +23,7 @@ on_both_databases!(
     openapi_document_describes_every_route_and_real_answers,
     connecting_needs_a_recent_re_authentication,
     expired_tokens_and_pairing_requests_are_purged,
+    pairing_code_guesses_are_limited_per_address_across_accounts,
 );
 on_both_databases!(with super::allow_app_origin; cors_answers_only_configured_origins);
 on_both_databases!(with crate::common::smtp::with_mail; connecting_and_reuse_are_announced_by_mail);
@@ -714,4 +715,24 @@ async fn expired_tokens_and_pairing_requests_are_purged(app: &TestApp) {
     assert_oauth_error(&refresh(app, &first.refresh).await, "invalid_grant");
     assert_oauth_error(&refresh(app, &second.refresh).await, "invalid_grant");
     assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE end_reason = 'token_reused'").await, 1);
+}
+
+async fn pairing_code_guesses_are_limited_per_address_across_accounts(app: &TestApp) {
+    // Someone spreading guesses over several accounts from one address: 20 wrong codes in all, then that
+    // address waits, whichever account asks (each account alone would still have guesses left).
+    let mut refused_at = None;
+    'accounts: for n in 0..3 {
+        let mut browser = app.client();
+        browser.sign_up(&format!("guesser{n}@example.com")).await.assert_redirect_to("/");
+        browser.reauth(PASSWORD, "/connect").await;
+        for i in 0..8 {
+            let reply = browser.post_form_as_script("/api/connect/look-up", &[("code", "BCDF-GHJK")]).await;
+            if reply.status == StatusCode::TOO_MANY_REQUESTS {
+                refused_at = Some(n * 8 + i);
+                break 'accounts;
+            }
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        }
+    }
+    assert_eq!(refused_at, Some(20), "the 21st wrong code from one address waits");
 }
