@@ -24,6 +24,7 @@ on_both_databases!(
     connecting_needs_a_recent_re_authentication,
     expired_tokens_and_pairing_requests_are_purged,
     pairing_code_guesses_are_limited_per_address_across_accounts,
+    client_names_are_shown_as_text,
 );
 on_both_databases!(with super::allow_app_origin; cors_answers_only_configured_origins);
 on_both_databases!(with crate::common::smtp::with_mail; connecting_and_reuse_are_announced_by_mail);
@@ -735,4 +736,15 @@ async fn pairing_code_guesses_are_limited_per_address_across_accounts(app: &Test
         }
     }
     assert_eq!(refused_at, Some(20), "the 21st wrong code from one address waits");
+}
+
+async fn client_names_are_shown_as_text(app: &TestApp) {
+    // An app chooses its own name: it reaches the pages only as escaped text.
+    let name = "<img src=x onerror=alert(1)>";
+    let (mut browser, _tokens) = connected(app, "quin@example.com", name).await;
+    for page in ["/devices", "/history"] {
+        let body = browser.get(page).await.body;
+        assert!(!body.contains(name), "{page} shows the name unescaped");
+        assert!(body.contains("&lt;img src=x onerror=alert(1)&gt;"), "{page}: {body}");
+    }
 }
