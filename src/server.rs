@@ -121,6 +121,7 @@ fn app_api(state: &AppState) -> Router<AppState> {
         .route(API_SESSION, delete(rest::sign_out_session))
         .route(API_OPENAPI, get(rest::openapi))
         .route("/api/v1/{*rest}", axum::routing::any(rest::not_found))
+        .layer(axum::middleware::map_response(rest::method_not_allowed_as_json))
         .layer(cors)
 }
 

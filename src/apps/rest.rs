@@ -175,6 +175,21 @@ pub async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
+/// A method an address does not take (`GET /oauth/token`): JSON like every other answer here,
+/// rather than the HTML error page, keeping the `Allow` header.
+pub async fn method_not_allowed_as_json(response: Response) -> Response {
+    let bare = !response.headers().contains_key(header::CONTENT_TYPE);
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED || !bare {
+        return response;
+    }
+    let body = json!({ "error": "method_not_allowed", "error_description": "This address does not take that method." });
+    let mut answer = (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response();
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        answer.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    answer
+}
+
 /// Every other address under `/api/v1/`: a JSON 404 rather than a page.
 pub async fn not_found() -> ApiError {
     ApiError::NotFound

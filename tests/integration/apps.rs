@@ -381,6 +381,17 @@ async fn api_errors_are_json_and_cookies_are_ignored(app: &TestApp) {
     let reply = call(app, "GET", "/api/v1/nothing-here", &tokens.access).await;
     assert_eq!((reply.status, json(&reply)["error"].clone()), (StatusCode::NOT_FOUND, Value::from("not_found")));
 
+    // A method an address does not take: JSON too, with Allow.
+    let reply = app_client(app).app_request("GET", "/oauth/token", None, None).await;
+    assert_eq!(
+        (reply.status, json(&reply)["error"].clone()),
+        (StatusCode::METHOD_NOT_ALLOWED, Value::from("method_not_allowed"))
+    );
+    assert_eq!(reply.headers.get("allow").unwrap(), "POST");
+    let reply = call(app, "PUT", "/api/v1/me", &tokens.access).await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(json(&reply)["error"], "method_not_allowed");
+
     // The token endpoint: wrong content type, missing fields, unknown grant, bad client names.
     let mut client = app_client(app);
     let req = axum::http::Request::post("/oauth/token")
