@@ -201,17 +201,8 @@ fn spawn_app_token_purge(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(interval);
-        loop {
-            tokio::select! {
-                _ = ticks.tick() => {}
-                changed = stop.changed() => {
-                    if changed.is_err() || *stop.borrow() {
-                        break;
-                    }
-                    continue;
-                }
-            }
+        let mut ticks = crate::core::periodic::every(interval);
+        while crate::core::periodic::next_turn(&mut ticks, &mut stop).await {
             if let Err(err) = crate::apps::service::purge_expired(&db, crate::core::db::now()).await {
                 tracing::warn!(error = %err, "app token purge failed; will retry");
             }

@@ -7,6 +7,7 @@ pub mod db;
 pub mod error_links;
 pub mod hashing;
 pub mod listener;
+pub mod periodic;
 pub mod principal;
 pub mod request;
 pub mod secrets;

@@ -13,6 +13,7 @@ use super::metrics::{MailMetrics, MAIL_METRICS};
 use super::outbox::{self, Claimed};
 use super::transport::{SendError, Transport, SEND_TIMEOUT};
 use crate::core::db::{now, Db};
+use crate::core::periodic::{every, next_turn};
 
 /// Rows claimed per pass.
 pub const BATCH: i64 = 20;
@@ -127,19 +128,9 @@ pub fn spawn(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         tracing::info!(server = %transport.server, "mail worker started");
-        let mut ticks = tokio::time::interval(interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticks = every(interval);
         let mut paused_until: Option<Instant> = None;
-        loop {
-            tokio::select! {
-                _ = ticks.tick() => {}
-                changed = stop.changed() => {
-                    if changed.is_err() || *stop.borrow() {
-                        break;
-                    }
-                    continue;
-                }
-            }
+        while next_turn(&mut ticks, &mut stop).await {
             if paused_until.is_some_and(|until| Instant::now() < until) {
                 continue;
             }

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use super::lifecycle::{end_sessions, Sessions, ENDED_RETENTION_SECS};
 use crate::core::db::{now, Db};
+use crate::core::periodic::{every, next_turn};
 use crate::core::principal::EndReason;
 
 /// Rows changed per statement.
@@ -86,18 +87,8 @@ pub fn spawn_with_history(
     mut stop: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticks.tick() => {}
-                changed = stop.changed() => {
-                    if changed.is_err() || *stop.borrow() {
-                        break;
-                    }
-                    continue;
-                }
-            }
+        let mut ticks = every(interval);
+        while next_turn(&mut ticks, &mut stop).await {
             match sweep_once(&db, now(), BATCH).await {
                 Ok(report) if report != SweepReport::default() => {
                     tracing::info!(expired = report.expired, purged = report.purged, "session sweep");
