@@ -43,6 +43,7 @@ pub async fn build_state(config: Config) -> Result<AppState, Box<dyn std::error:
         leptos_options,
         secrets: Arc::new(secrets),
         hashing: crate::core::hashing::HashingPool::for_this_machine(),
+        detached: crate::core::detached::Detached::default(),
     })
 }
 
@@ -181,8 +182,11 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
         }
     };
     let limits = crate::core::listener::ConnectionLimits::from_config(&state.config);
+    let detached = state.detached.clone();
     let router = app(state);
     let served = crate::core::listener::serve_connections(listener, router, limits, shutdown_signal()).await;
+    // Mails that requests already answered for are written before the process ends.
+    detached.settled().await;
     let _ = stop_background.send(true);
     let _ = sweeper.await;
     let _ = app_token_purge.await;

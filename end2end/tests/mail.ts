@@ -14,6 +14,10 @@ export interface ReceivedMail {
 
 /// Where the sink writes; undefined when no sink runs (then mail tests are skipped, never passed).
 export const mailDir: string | undefined = process.env.E2E_MAIL_DIR;
+// The mail tests skip themselves without the sink when run by hand; a CI run must have it.
+if (!mailDir && process.env.CI === 'true') {
+  throw new Error('E2E_MAIL_DIR is unset: CI runs the mail tests against the SMTP sink that scripts/test starts');
+}
 
 function received(): ReceivedMail[] {
   if (!mailDir) return [];

@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod db;
+pub mod detached;
 pub mod error_links;
 pub mod hashing;
 pub mod listener;

@@ -18,6 +18,8 @@ pub struct AppState {
     pub secrets: Arc<super::secrets::SecretKey>,
     /// Bounds concurrent password hashing (see [`super::hashing`]).
     pub hashing: super::hashing::HashingPool,
+    /// Work requests start without waiting for it (see [`super::detached`]).
+    pub detached: super::detached::Detached,
 }
 
 impl AppState {

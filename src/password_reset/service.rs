@@ -34,8 +34,9 @@ pub async fn request_link(state: &AppState, raw_email: &str, origin: RequestOrig
     let permits =
         throttle::reserve(&state.db, &[Limit::reset_mail_email(&email.key), Limit::reset_mail_ip(&origin.ip)]).await?;
     permits.succeeded(&state.db).await?;
+    let detached = state.detached.clone();
     let state = state.clone();
-    tokio::spawn(async move {
+    detached.spawn(async move {
         if let Err(err) = send_link(&state, &email.key, &origin, now()).await {
             tracing::error!(error = %err, "could not prepare a password-reset mail");
         }

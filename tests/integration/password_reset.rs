@@ -25,15 +25,11 @@ on_both_databases!(without_mail_the_page_says_so_and_nothing_is_written);
 /// Password mails written so far (sign-up's verification mails left out).
 const PASSWORD_MAILS: &str = "SELECT COUNT(*) FROM outbox WHERE kind IN ('password_reset', 'password_reset_done')";
 
-/// Sends what the outbox holds to `sink`, after the background task of a reset request wrote it,
+/// Sends what the outbox holds to `sink`, once the detached work of the reset requests is done,
 /// and returns the password mails received so far.
 async fn deliver(app: &TestApp, sink: &SmtpSink, expected_rows: i64) -> Vec<Received> {
-    for _ in 0..200 {
-        if app.count(PASSWORD_MAILS).await >= expected_rows {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    app.state.detached.settled().await;
+    assert!(app.count(PASSWORD_MAILS).await >= expected_rows, "the reset requests wrote their mails");
     let transport = Transport::new(&mail_config(sink.port), app.state.secrets.clone()).unwrap();
     worker::pass(&app.state.db, &transport, now(), worker::BATCH, &MailMetrics::new()).await.unwrap();
     sink.received().into_iter().filter(|mail| mail.subject.contains("password")).collect()
@@ -126,13 +122,8 @@ async fn unknown_addresses_get_the_same_answer_and_no_mail(app: &TestApp) {
     let unknown = asker.post_form("/api/login/forgot", "/login/forgot", &[("email", "nobody@example.com")]).await;
     assert_eq!((known.status, known.location()), (unknown.status, unknown.location()));
     assert_eq!(known.body, unknown.body);
-    for _ in 0..200 {
-        if app.count(PASSWORD_MAILS).await >= 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // Every request's detached mail work has finished: what is written is all there will be.
+    app.state.detached.settled().await;
     assert_eq!(app.count(PASSWORD_MAILS).await, 1, "a mail for the known address only");
     assert_eq!(app.count("SELECT COUNT(*) FROM email_links WHERE purpose = 'reset_password'").await, 1);
     // A malformed address is a form error, not an answer about an account.
@@ -166,13 +157,8 @@ async fn concurrent_reset_requests_get_at_most_the_free_mails(app: &TestApp) {
     let statuses = futures_util::future::join_all(requests).await;
     assert_eq!(statuses.iter().filter(|s| s.as_u16() == 429).count(), 7, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|s| s.is_success() || s.is_redirection()).count(), 3, "{statuses:?}");
-    for _ in 0..200 {
-        if app.count(PASSWORD_MAILS).await >= 3 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // Every request's detached mail work has finished: what is written is all there will be.
+    app.state.detached.settled().await;
     assert_eq!(app.count(PASSWORD_MAILS).await, 3);
 }
 
