@@ -1,7 +1,7 @@
 //! The HTML shell, the Leptos routes (the pages of [`crate::routes`]) and the page frame.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
@@ -13,22 +13,32 @@ use crate::alerts::pages::{AlertBanner, NotMePage};
 use crate::apps::pages::ConnectPage;
 use crate::devices::pages::DevicesPage;
 use crate::history::pages::HistoryPage;
+use crate::islands::PageReady;
 use crate::password_reset::pages::{ForgotPasswordPage, ResetPasswordPage};
 use crate::reauth::pages::ReauthPage;
 use crate::security_page::pages::{DeletePage, EmailPage, PasswordPage, SecurityPage};
 use crate::sessions::api::{signed_in_email, SignOut};
 use crate::two_step::pages::{CodeStepPage, TwoStepPage};
 
+/// The HTML around every page (server only). Only the islands (`crate::islands`) hydrate.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     crate::core::web::provide_page_csp();
+    #[cfg(feature = "ssr")]
+    let stylesheet = crate::core::assets::stylesheet_href(&options.output_name);
+    #[cfg(not(feature = "ssr"))]
+    let stylesheet = String::new();
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <HydrationScripts options/>
+                <meta name="color-scheme" content="light dark"/>
+                <meta name="description" content="Your Keycard account: sign-in, two-step, devices and history."/>
+                <link rel="stylesheet" href=stylesheet/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -41,15 +51,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Effects run only in the browser: this marks the page as hydrated (tests wait for it).
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     // Every page is rendered with its data (SsrMode::Async) so it works without JavaScript.
     view! {
-        <Stylesheet id="leptos" href="/pkg/keycard.css"/>
         <Title formatter=|page: String| format!("{page} · Keycard")/>
         <Router>
             <Frame>
@@ -102,9 +105,12 @@ fn Frame(children: Children) -> impl IntoView {
                 })}
             </Suspense>
         </header>
-        <AlertBanner/>
-        <VerificationBanner/>
-        <main>{children()}</main>
+        <main>
+            <AlertBanner/>
+            <VerificationBanner/>
+            {children()}
+        </main>
+        <PageReady/>
     }
 }
 

@@ -25,6 +25,11 @@
 //!    (the one error type) and [`moment`] (times as pages word them).
 //!
 //! Server-only code sits behind the `ssr` feature; the browser bundle is built with `hydrate`.
+//! Pages are server-rendered HTML whose forms work without JavaScript; only [`islands`] (a
+//! confirming button, Copy) hydrate in the browser, which keeps the bundle small.
+
+// The two-step page's view type nests deeper than the default limit in release builds.
+#![recursion_limit = "256"]
 
 pub mod accounts;
 #[cfg(feature = "ssr")]
@@ -37,6 +42,7 @@ pub mod core;
 pub mod devices;
 pub mod errors;
 pub mod history;
+pub mod islands;
 #[cfg(feature = "ssr")]
 pub mod mail;
 pub mod moment;
@@ -50,18 +56,12 @@ pub mod sessions;
 pub mod two_step;
 pub mod ui;
 
-/// Browser entry point: hydrates the server-rendered page.
+/// Browser entry point, called before the islands hydrate (Leptos' loader then hydrates each
+/// `<leptos-island>` in document order): shows times in the person's time zone.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    // Sign-in, sign-up and sign-out change who is signed in; a full page load afterwards
-    // guarantees every part of the page is rendered for the new state. Set before the router
-    // installs its client-side hook (the first hook set wins).
-    let _ = leptos::server_fn::redirect::set_redirect_hook(|location: &str| {
-        if let Some(window) = leptos::web_sys::window() {
-            let _ = window.location().assign(location);
-        }
-    });
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_islands();
+    islands::show_local_times();
 }

@@ -36,6 +36,8 @@ pub async fn build_state(config: Config) -> Result<AppState, Box<dyn std::error:
     let mut leptos_options = leptos::config::get_configuration(manifest)?.leptos_options;
     leptos_options.site_root = config.site_root.clone().into();
     leptos_options.site_addr = config.addr;
+    // Hashed asset names only when this build has them (a test or debug binary does not).
+    leptos_options.hash_files = crate::core::assets::AssetHashes::of_this_build().present();
     Ok(AppState {
         db,
         config: Arc::new(config),
@@ -77,6 +79,10 @@ pub fn app(state: AppState) -> Router {
         .layer(from_fn(web::server_fn_guard))
         .layer(from_fn(web::refuse_cross_site));
     Router::new()
+        .merge(crate::core::assets::router(
+            std::path::Path::new(&state.config.site_root),
+            crate::core::assets::AssetHashes::of_this_build().clone(),
+        ))
         .merge(app_api(&state))
         .merge(pages)
         .layer(from_fn_with_state(state.clone(), web::client_ip))
@@ -86,6 +92,10 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::map_response(timeout_page))
         .layer(from_fn(web::error_pages))
         .layer(from_fn_with_state(state.clone(), web::security_headers))
+        .layer(from_fn(web::mark_uncompressed))
+        // Pages and JSON; the static files are served precompressed and pass through untouched.
+        .layer(web::compression())
+        .layer(axum::middleware::map_response(web::unmark_uncompressed))
         .layer(
             // One line per request: method, path (never the query), status, latency.
             TraceLayer::new_for_http()

@@ -11,35 +11,43 @@ pub fn action_error<T>(value: Option<Result<T, AppError>>) -> Option<String> {
     value.and_then(|result| result.err()).map(|err| err.to_string())
 }
 
-/// A time shown relatively, with the exact UTC time on hover.
+/// A time shown relatively, with the exact time on hover; with `exact`, also written out. The
+/// server writes UTC (naming the zone); once JavaScript runs, the person's own time zone
+/// (`crate::islands::show_local_times`).
 #[component]
-pub fn When(moment: Moment) -> impl IntoView {
-    view! { <time datetime=moment.iso title=moment.exact>{moment.relative}</time> }
+pub fn When(moment: Moment, #[prop(optional)] exact: bool) -> impl IntoView {
+    let written = exact.then(|| view! { " (" <span class="exact">{moment.exact.clone()}</span> ")" });
+    view! { <time datetime=moment.iso title=moment.exact>{moment.relative}{written}</time> }
 }
 
-/// Shown when a page's data could not be loaded; a signed-out browser is sent to sign-in.
+/// Shown when a page's data could not be loaded (the page guard sends a signed-out browser to
+/// sign-in before any page renders; this is for a session that ended during the render).
 #[component]
 pub fn SignedOutNotice(err: AppError) -> impl IntoView {
     let signed_out = matches!(err, AppError::NotSignedIn | AppError::SignedOutElsewhere | AppError::SessionExpired);
-    if signed_out {
-        #[cfg(feature = "hydrate")]
-        {
-            // Says why on the sign-in page, as the server's guard does for full page loads.
-            let ended = match err {
-                AppError::SignedOutElsewhere => "&ended=elsewhere",
-                AppError::SessionExpired => "&ended=expired",
-                _ => "",
-            };
-            let here = leptos::prelude::window().location().pathname().unwrap_or_else(|_| "/".into());
-            let _ = leptos::prelude::window()
-                .location()
-                .assign(&format!("/login?next={}{ended}", crate::routes::urlencode(&here)));
-        }
-    }
     view! {
         <section class="card">
             <p class="error" role="alert">{err.to_string()}</p>
             {signed_out.then(|| view! { <p><a href="/login">"Sign in"</a></p> })}
         </section>
+    }
+}
+
+/// A small picture of the kind of device ("Computer", "Phone", "Tablet", "App", …), drawn inline
+/// (no icon font, no request). Decorative: the kind is written beside it.
+#[component]
+pub fn DeviceIcon(kind: String) -> impl IntoView {
+    // 24×24 outlines, stroked in the text colour.
+    let path = match kind.as_str() {
+        "Computer" => "M4 5h16v10H4z M2 19h20",
+        "Phone" => "M8 2h8a1 1 0 0 1 1 1v18a1 1 0 0 1-1 1H8a1 1 0 0 1-1-1V3a1 1 0 0 1 1-1z M11 18h2",
+        "Tablet" => "M5 2h14a1 1 0 0 1 1 1v18a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V3a1 1 0 0 1 1-1z M11 18h2",
+        "App" => "M3 4h18v16H3z M7 9l3 3-3 3 M12 15h5",
+        _ => "M12 3a9 9 0 1 0 0 18a9 9 0 1 0 0-18z M9.5 9.5a2.5 2.5 0 1 1 3.5 2.3c-.6.3-1 .8-1 1.4v.8 M12 17h.01",
+    };
+    view! {
+        <svg class="device-icon" viewBox="0 0 24 24" width="24" height="24" aria-hidden="true" focusable="false">
+            <path d=path fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round"/>
+        </svg>
     }
 }

@@ -1,4 +1,4 @@
-import { test as base, expect, type Page } from '@playwright/test';
+import { test as base, expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
 
 /// A password strong enough for Keycard's checks (zxcvbn score ≥ 3).
 export const PASSWORD = 'quiet-harbor-lantern-1972';
@@ -21,11 +21,35 @@ function randomClientIp(): string {
 ///   (`KEYCARD_TRUSTED_PROXIES=127.0.0.1` and `KEYCARD_CLIENT_IP_HEADER=x-forwarded-for`, set by
 ///   playwright.config.ts for the server it starts and by scripts/test for `cargo leptos end-to-end`) each test
 ///   counts as a separate client. A server without both settings ignores the header.
-export const test = base.extend<{ _jsFlag: void; clientIp: string }>({
+export const test = base.extend<{ _jsFlag: void; _confirmDialogs: void; clientIp: string }>({
   _jsFlag: [
     async ({ javaScriptEnabled }, use) => {
       jsEnabled = javaScriptEnabled !== false;
       await use();
+    },
+    { auto: true },
+  ],
+  // Destructive buttons ask "Are you sure?" (window.confirm) once the page has JavaScript; the flows answer
+  // yes, in every page of every context the test opens, unless a test answers itself (`answerDialogsYourself`).
+  _confirmDialogs: [
+    async ({ browser, context }, use) => {
+      const acceptOn = (page: Page) =>
+        page.on('dialog', async (dialog) => {
+          if (!pagesAnsweringThemselves.has(page)) await dialog.accept();
+        });
+      const watch = (ctx: BrowserContext) => {
+        ctx.pages().forEach(acceptOn);
+        ctx.on('page', acceptOn);
+      };
+      watch(context);
+      const newContext = browser.newContext;
+      browser.newContext = async (...args: Parameters<Browser['newContext']>) => {
+        const created = await newContext.apply(browser, args);
+        watch(created);
+        return created;
+      };
+      await use();
+      browser.newContext = newContext;
     },
     { auto: true },
   ],
@@ -38,6 +62,13 @@ export const test = base.extend<{ _jsFlag: void; clientIp: string }>({
 });
 
 export { expect };
+
+const pagesAnsweringThemselves = new WeakSet<Page>();
+
+/// From now on `page`'s dialogs are left to the test (which must answer them).
+export function answerDialogsYourself(page: Page): void {
+  pagesAnsweringThemselves.add(page);
+}
 
 export function isJsEnabled(): boolean {
   return jsEnabled;

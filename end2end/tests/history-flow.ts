@@ -23,8 +23,9 @@ export function historyEvents(page: Page): Locator {
   return page.getByRole('list', { name: 'History' }).getByRole('listitem');
 }
 
+/// The alert callout at the top of signed-in pages (its heading names what happened).
 export function newSignInBanner(page: Page): Locator {
-  return page.getByRole('alert', { name: 'New sign-in' });
+  return page.getByRole('region', { name: /^(New sign-in|Failed two-step sign-in|New sign-ins and activity to check)/ });
 }
 
 export async function failedSignInAndNewDeviceScenario(browser: Browser, baseURL: string | undefined): Promise<void> {

@@ -30,13 +30,12 @@ fn code_step_path(next: &str) -> String {
 /// Creates an account, signs it in and goes to the account home.
 #[server(prefix = "/api", endpoint = "signup")]
 pub async fn sign_up(email: String, password: String) -> Result<(), AppError> {
-    use crate::core::{principal::Stage, request::RequestContext};
-    use crate::sessions::{keys::SignInMethod, principal::start_session};
+    use crate::core::request::RequestContext;
+    use crate::sessions::principal::{start_session, Start};
     check_field_lengths(&[&email, &password])?;
     let ctx = RequestContext::current()?;
     let user_id = super::service::sign_up(&ctx.state, &email, &password, &ctx.origin.ip).await?;
-    start_session(&ctx.session, &ctx.state, user_id, Stage::Complete, SignInMethod::Password, false, ctx.origin)
-        .await?;
+    start_session(&ctx.session, &ctx.state, user_id, Start::SignUp, false, ctx.origin).await?;
     leptos_axum::redirect(crate::routes::HOME);
     Ok(())
 }
@@ -50,8 +49,8 @@ pub async fn log_in(
     remember: Option<String>,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::core::{principal::Stage, request::RequestContext};
-    use crate::sessions::{keys::SignInMethod, next::safe_next, principal::start_session};
+    use crate::core::request::RequestContext;
+    use crate::sessions::{keys::SignInMethod, next::safe_next, principal::start_session, principal::Start};
     check_field_lengths(&[&email, &password, next.as_deref().unwrap_or_default()])?;
     let ctx = RequestContext::current()?;
     let user_id = super::service::verify_credentials(&ctx.state, &email, &password, &ctx.origin.ip).await?;
@@ -59,21 +58,12 @@ pub async fn log_in(
     let next = safe_next(next.as_deref());
     // With two-step on, the password only gets the session to the code step (5 minutes at most).
     if crate::two_step::store::is_enabled(&ctx.state.db, user_id).await? {
-        start_session(
-            &ctx.session,
-            &ctx.state,
-            user_id,
-            Stage::PasswordVerified,
-            SignInMethod::Password,
-            remember,
-            ctx.origin,
-        )
-        .await?;
+        start_session(&ctx.session, &ctx.state, user_id, Start::PasswordStep, remember, ctx.origin).await?;
         leptos_axum::redirect(&code_step_path(&next));
         return Ok(());
     }
-    start_session(&ctx.session, &ctx.state, user_id, Stage::Complete, SignInMethod::Password, remember, ctx.origin)
-        .await?;
+    let start = Start::SignIn(SignInMethod::Password);
+    start_session(&ctx.session, &ctx.state, user_id, start, remember, ctx.origin).await?;
     leptos_axum::redirect(&next);
     Ok(())
 }

@@ -27,16 +27,29 @@ pub enum PasswordChange {
     Locked,
 }
 
+/// The code asked beside the current password when two-step is on and the session has not proved
+/// itself recently: the password page is its own re-authentication, never a second prompt.
+#[derive(Clone, Copy, Debug)]
+pub struct SecondFactor<'a> {
+    /// An authentication code or a recovery code.
+    pub code: &'a str,
+    /// The public handle of the session typing it (the history names it).
+    pub session_handle: &'a str,
+}
+
 /// Shown when the current password typed on the password page is wrong.
 pub const WRONG_CURRENT_PASSWORD: &str = "Your current password is not correct.";
 
 /// Changes the password of `user_id`; `current_hash` is the id hash of the session asking (it
-/// stays), `ip` the address asking (for the limits).
+/// stays), `ip` the address asking (for the limits). `second_factor`, when asked, is checked after
+/// the current password and within the same per-account budget as sign-in and the prompt.
+#[allow(clippy::too_many_arguments)]
 pub async fn change_password(
     state: &AppState,
     user_id: i64,
     current_hash: &str,
     current_password: &str,
+    second_factor: Option<SecondFactor<'_>>,
     new_password: &str,
     ip: &str,
     at: i64,
@@ -55,6 +68,18 @@ pub async fn change_password(
         PasswordCheck::Correct => {}
         PasswordCheck::Wrong { locked: false } => return Err(AppError::Invalid(WRONG_CURRENT_PASSWORD.into())),
         PasswordCheck::Wrong { locked: true } => return Ok(PasswordChange::Locked),
+    }
+    if let Some(factor) = second_factor {
+        use crate::two_step::service::{check_factor_within_budget, Attempt, StepOutcome};
+        let attempt = Attempt {
+            session_public_id: Some(factor.session_handle),
+            failure_detail: "Wrong code on the password page",
+        };
+        match check_factor_within_budget(state, user_id, factor.code, attempt).await? {
+            StepOutcome::Passed(_) => {}
+            StepOutcome::Refused(err) => return Err(err),
+            StepOutcome::LockedOut => return Ok(PasswordChange::Locked),
+        }
     }
     let hash = state.hashing.admit()?.run(move || hash_password(&new_password)).await??;
 

@@ -1,4 +1,4 @@
-//! The alert banner the page frame shows on every page of a signed-in session: a sign-in from a
+//! The alert callout the page frame shows at the top of every page of a signed-in session: a sign-in from a
 //! new device, or someone who knew the password but failed the two-step code, with **This wasn't
 //! me** and **It was me**. Plain POST forms, so it works without JavaScript.
 
@@ -23,18 +23,28 @@ pub fn AlertBanner() -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 let alerts = alerts.await.unwrap_or_default();
+                let heading = match alerts.as_slice() {
+                    [one] => match one.kind {
+                        Kind::RefreshTokenReused => "An app connection was ended".to_owned(),
+                        Kind::SecondFactorLocked => "Failed two-step sign-in".to_owned(),
+                        _ => "New sign-in".to_owned(),
+                    },
+                    several => format!("New sign-ins and activity to check ({})", several.len()),
+                };
                 (!alerts.is_empty()).then(|| view! {
-                    <section class="alert-banner" role="alert" aria-label="New sign-in">
-                        {move || error().map(|message| view! { <p class="error">{message}</p> })}
+                    <section class="callout" aria-labelledby="alerts-heading">
+                        <h2 id="alerts-heading">{heading}</h2>
+                        {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                        <ul class="alerts">
                         {alerts.into_iter().map(|alert| {
                             let from = if alert.device.is_empty() { alert.ip.clone() } else { format!("{} ({})", alert.device, alert.ip) };
                             view! {
-                                <div class="alert">
+                                <li class="alert">
                                     {if alert.kind == Kind::RefreshTokenReused {
                                         view! {
                                             <p>
                                                 "An app's connection to your account was ended: one of its old refresh tokens was used again, from "
-                                                {from} ", " <When moment=alert.when.clone()/>
+                                                {from} ", " <When moment=alert.when.clone() exact=true/>
                                                 ". Someone may hold a copy of that app's tokens; connect the app again, and if you don't know why, "
                                                 <a href="/security/password">"change your password"</a>
                                                 "."
@@ -44,7 +54,7 @@ pub fn AlertBanner() -> impl IntoView {
                                         view! {
                                             <p>
                                                 "Someone entered your password but failed the two-step code, from " {from} ", "
-                                                <When moment=alert.when.clone()/>
+                                                <When moment=alert.when.clone() exact=true/>
                                                 ". If it was not you, "
                                                 <a href="/security/password">"change your password"</a>
                                                 "."
@@ -54,23 +64,26 @@ pub fn AlertBanner() -> impl IntoView {
                                         view! {
                                             <p>
                                                 "New sign-in to your account from " {from} ", "
-                                                <When moment=alert.when.clone()/>
+                                                <When moment=alert.when.clone() exact=true/>
                                                 "."
                                             </p>
                                         }.into_any()
                                     }}
-                                    <ActionForm action=not_me attr:class="inline">
-                                        <input type="hidden" name="alert" value=alert.id/>
-                                        <button type="submit">"This wasn't me"</button>
-                                    </ActionForm>
-                                    <ActionForm action=ack attr:class="inline">
-                                        <input type="hidden" name="alert" value=alert.id/>
-                                        <button type="submit" class="secondary">"It was me"</button>
-                                    </ActionForm>
-                                    " "<a href="/security#something-wrong">"What to do if something looks wrong"</a>
-                                </div>
+                                    <div class="alert-actions">
+                                        <ActionForm action=ack attr:class="inline">
+                                            <input type="hidden" name="alert" value=alert.id/>
+                                            <button type="submit" class="secondary">"It was me"</button>
+                                        </ActionForm>
+                                        <ActionForm action=not_me attr:class="inline">
+                                            <input type="hidden" name="alert" value=alert.id/>
+                                            <button type="submit" class="danger">"This wasn't me"</button>
+                                        </ActionForm>
+                                    </div>
+                                </li>
                             }
                         }).collect_view()}
+                        </ul>
+                        <p class="help"><a href="/security#something-wrong">"What to do if something looks wrong"</a></p>
                     </section>
                 })
             })}

@@ -2,6 +2,7 @@
 //! the request's principal, web-security middleware, limits, secrets and telemetry. It imports no
 //! domain: only the shared `errors` and `routes` below it.
 
+pub mod assets;
 pub mod config;
 pub mod db;
 pub mod detached;

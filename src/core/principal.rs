@@ -91,7 +91,8 @@ pub struct SignedIn {
     pub remember: bool,
     /// When the session's absolute lifetime ends (Unix seconds).
     pub absolute_expires_at: i64,
-    /// When the person last proved it was them on the re-authentication prompt.
+    /// When the person last proved it was them: the sign-in that completed this session, the
+    /// re-authentication prompt, or the password page's own check.
     pub reauth_at: Option<i64>,
 }
 

@@ -190,7 +190,7 @@ pub fn provide_page_csp() {
 
 /// Headers on every response. Dynamic pages are never stored by caches: they show account data.
 pub async fn security_headers(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let is_asset = req.uri().path().starts_with("/pkg/") || req.uri().path() == "/favicon.ico";
+    let is_asset = req.uri().path().starts_with("/pkg/") || req.uri().path() == "/favicon.svg";
     let page_nonce = (matches!(*req.method(), Method::GET | Method::HEAD)
         && crate::routes::renders_page(req.uri().path()))
     .then(|| PageNonce(leptos::nonce::Nonce::new().to_string()));
@@ -231,10 +231,11 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
     let title = status.canonical_reason().unwrap_or("Error");
     let body = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · Keycard</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/keycard.css\"></head><body><main class=\"card\">\
+         <link rel=\"stylesheet\" href=\"{css}\"></head><body><main class=\"card\">\
          <h1>{title}</h1><p role=\"alert\">{message}</p><p><a href=\"/\">Back to Keycard</a></p></main></body></html>",
         title = escape_html(title),
         message = escape_html(message),
+        css = super::assets::stylesheet_href(super::assets::OUTPUT_NAME),
     );
     (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
 }
@@ -365,4 +366,35 @@ mod tests {
     fn escapes_markup() {
         assert_eq!(escape_html("<a href='x'>&</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;");
     }
+}
+
+/// Marks an answer that must leave uncompressed; removed by [`unmark_uncompressed`] before it goes.
+const KEEP_UNCOMPRESSED: &str = "x-keycard-keep-uncompressed";
+
+/// Pages and JSON are compressed, except the two-step page: it shows secrets (the setup key, fresh
+/// recovery codes), and a compressed page that shows a secret beside anything a request can
+/// influence leaks it through its length (BREACH). Static files come precompressed.
+pub fn compression() -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::{predicate::Predicate, CompressionLayer, CompressionLevel, DefaultPredicate};
+    let not_marked = |_: StatusCode,
+                      _: axum::http::Version,
+                      headers: &axum::http::HeaderMap,
+                      _: &axum::http::Extensions| { !headers.contains_key(KEEP_UNCOMPRESSED) };
+    CompressionLayer::new().quality(CompressionLevel::Precise(4)).compress_when(DefaultPredicate::new().and(not_marked))
+}
+
+/// Inside [`compression`]: marks the answers of pages that show secrets.
+pub async fn mark_uncompressed(req: Request, next: Next) -> Response {
+    let secret = req.uri().path() == crate::routes::TWO_STEP;
+    let mut response = next.run(req).await;
+    if secret {
+        response.headers_mut().insert(KEEP_UNCOMPRESSED, HeaderValue::from_static("1"));
+    }
+    response
+}
+
+/// Outside [`compression`]: the mark never leaves the server.
+pub async fn unmark_uncompressed(mut response: Response) -> Response {
+    response.headers_mut().remove(KEEP_UNCOMPRESSED);
+    response
 }

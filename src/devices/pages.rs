@@ -10,8 +10,9 @@ use leptos_meta::Title;
 
 use super::api::{list_devices, SignOutDevice, SignOutOtherDevices};
 use super::DeviceView;
+use crate::islands::ConfirmButton;
 use crate::sessions::api::SignOut;
-use crate::ui::{action_error, SignedOutNotice, When};
+use crate::ui::{action_error, DeviceIcon, SignedOutNotice, When};
 
 #[component]
 pub fn DevicesPage() -> impl IntoView {
@@ -44,7 +45,8 @@ pub fn DevicesPage() -> impl IntoView {
                                 </ul>
                                 <div class="device-actions">
                                     <ActionForm action=sign_out_others attr:class="inline">
-                                        <button type="submit" disabled=others == 0>"Sign out all other devices"</button>
+                                        <ConfirmButton label="Sign out all other devices".to_owned() disabled=others == 0
+                                            question="Sign out every other browser, device and app? They will need your password to sign in again.".to_owned()/>
                                     </ActionForm>
                                     <ActionForm action=sign_out attr:class="inline">
                                         <button type="submit" class="secondary">"Sign out here"</button>
@@ -76,6 +78,7 @@ fn DeviceRow(device: DeviceView, sign_out_device: ServerAction<SignOutDevice>) -
     view! {
         <li class="device" class:current=device.current>
             <p class="device-name">
+                <DeviceIcon kind=device.kind.clone()/>
                 <strong title=device.user_agent.clone()>{device.name.clone()}</strong>
                 " · " {device.kind.clone()}
                 {device.current.then(|| view! { " " <span class="badge">"This device"</span> })}
@@ -108,7 +111,7 @@ fn DeviceRow(device: DeviceView, sign_out_device: ServerAction<SignOutDevice>) -
             {(!device.current).then(|| view! {
                 <ActionForm action=sign_out_device attr:class="inline">
                     <input type="hidden" name="handle" value=device.handle.clone()/>
-                    <button type="submit" aria-label=button_name>"Sign out"</button>
+                    <button type="submit" class="danger-outline" aria-label=button_name>"Sign out"</button>
                 </ActionForm>
             })}
         </li>
@@ -120,7 +123,8 @@ fn EndedRow(device: DeviceView) -> impl IntoView {
     let (ended_at, how) = device.ended.clone().unwrap_or_else(|| (device.last_active.clone(), String::new()));
     view! {
         <li class="device">
-            <p class="device-name"><strong title=device.user_agent.clone()>{device.name.clone()}</strong>
+            <p class="device-name"><DeviceIcon kind=device.kind.clone()/>
+                <strong title=device.user_agent.clone()>{device.name.clone()}</strong>
                 " · " {device.kind.clone()}</p>
             <dl class="device-facts">
                 <dt>"Ended"</dt><dd>{how} ", " <When moment=ended_at/></dd>

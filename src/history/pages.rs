@@ -85,8 +85,7 @@ fn EventRow(event: EventView) -> impl IntoView {
                 {event.new_device.then(|| view! { " " <span class="badge">"New device"</span> })}
             </p>
             <p class="help">
-                <When moment=event.when.clone()/>
-                " (" {event.when.exact.clone()} ")"
+                <When moment=event.when.clone() exact=true/>
                 {(!from.is_empty()).then(|| view! { " · " {from.clone()} })}
             </p>
         </li>

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use super::{SecurityView, SensitivePageView};
+use super::{PasswordPageView, SecurityView, SensitivePageView};
 use crate::errors::AppError;
 
 /// The Security page's checkup.
@@ -52,10 +52,25 @@ async fn sensitive_page(return_to: &str) -> Result<SensitivePageView, AppError> 
     Ok(SensitivePageView { confirmed, email: me.email })
 }
 
-/// The password page's data (sends a session without recent re-authentication to the prompt).
+/// The password page's data: whether its form asks for a code beside the current password. The
+/// form is its own re-authentication, so the page never sends anyone to the prompt first.
 #[server(prefix = "/api", endpoint = "security/password-page")]
-pub async fn password_page() -> Result<SensitivePageView, AppError> {
-    sensitive_page(crate::routes::PASSWORD).await
+pub async fn password_page() -> Result<PasswordPageView, AppError> {
+    use crate::core::{principal::signed_in_for_page, state::AppState};
+    let me = signed_in_for_page()?;
+    let state = AppState::current()?;
+    Ok(PasswordPageView { code_needed: code_needed_for_password_change(&state, &me).await? })
+}
+
+/// A code is asked beside the current password when two-step is on, unless the session signed in
+/// or re-authenticated within the window.
+#[cfg(feature = "ssr")]
+async fn code_needed_for_password_change(
+    state: &crate::core::state::AppState,
+    me: &crate::core::principal::SignedIn,
+) -> Result<bool, AppError> {
+    let recent = me.reauthenticated_within(state.config.reauth_window, crate::core::db::now());
+    Ok(!recent && crate::two_step::store::is_enabled(&state.db, me.user_id).await?)
 }
 
 /// The email page's data (sends a session without recent re-authentication to the prompt).
@@ -98,35 +113,53 @@ pub async fn sign_out_unused_sessions() -> Result<(), AppError> {
     Ok(())
 }
 
-/// **Change password**: needs a recent re-authentication and the current password; signs out
-/// every other session and keeps this one under a fresh id.
+/// **Change password**: the current password, and a code when two-step is on and the session has
+/// not re-authenticated within the window (the form is its own re-authentication, so nobody is
+/// asked for the password twice in a row); signs out every other session and keeps this one
+/// under a fresh id.
 #[server(prefix = "/api", endpoint = "security/password")]
-pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+    code: Option<String>,
+) -> Result<(), AppError> {
     use crate::accounts::password::MAX_PASSWORD_CHARS;
-    use crate::accounts::password_change::PasswordChange;
-    use crate::core::{db::now, principal::require_recent_reauth, principal::signed_in, request::RequestContext};
-    use crate::sessions::principal::{rotate_id, sign_out};
+    use crate::accounts::password_change::{PasswordChange, SecondFactor};
+    use crate::core::{db::now, principal::signed_in, request::RequestContext};
+    use crate::sessions::principal::{record_reauthentication, rotate_id, sign_out};
     if current_password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(AppError::Invalid(crate::accounts::password_change::WRONG_CURRENT_PASSWORD.into()));
     }
     if new_password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(AppError::Invalid(format!("Use at most {MAX_PASSWORD_CHARS} characters for your password.")));
     }
+    if code.as_ref().is_some_and(|code| code.chars().count() > 64) {
+        return Err(AppError::WrongCode);
+    }
     let me = signed_in()?;
     let ctx = RequestContext::current()?;
-    if !require_recent_reauth(&me, &ctx.state, crate::routes::PASSWORD) {
-        return Ok(());
-    }
+    let code_needed = code_needed_for_password_change(&ctx.state, &me).await?;
+    let code = code.as_deref().map(str::trim).filter(|code| !code.is_empty());
+    let second_factor = match (code_needed, code) {
+        (false, _) => None,
+        (true, None) => return Err(AppError::WrongCode),
+        (true, Some(code)) => Some(SecondFactor { code, session_handle: &me.handle }),
+    };
     let change = crate::accounts::password_change::change_password(
         &ctx.state,
         me.user_id,
         &me.id_hash,
         &current_password,
+        second_factor,
         &new_password,
         &ctx.origin.ip,
         now(),
     )
     .await?;
+    if change != PasswordChange::Locked {
+        // The password (and a code when two-step is on) was just proven: as good as the prompt.
+        record_reauthentication(&ctx.session, &me).await?;
+    }
     if change == PasswordChange::Locked {
         sign_out(&ctx.session, &ctx.state).await?;
         leptos_axum::redirect("/login?ended=locked");

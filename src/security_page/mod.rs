@@ -70,7 +70,13 @@ pub struct NoticeChoice {
     pub on: bool,
 }
 
-/// What the password and deletion pages need: whether the person re-authenticated recently
+/// What the password page needs: whether its form asks for an authentication code too.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordPageView {
+    pub code_needed: bool,
+}
+
+/// What the email and deletion pages need: whether the person re-authenticated recently
 /// (otherwise the page sends them to the prompt), and the email to type for deletion.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SensitivePageView {

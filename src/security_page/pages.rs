@@ -224,7 +224,10 @@ pub fn PasswordPage() -> impl IntoView {
         <Title text="Change password"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                sensitive(data.await, crate::routes::PASSWORD, |_| view! { <PasswordForm/> }.into_any())
+                match data.await {
+                    Ok(page) => view! { <PasswordForm code_needed=page.code_needed/> }.into_any(),
+                    Err(err) => view! { <SignedOutNotice err/> }.into_any(),
+                }
             })}
         </Suspense>
     }
@@ -243,7 +246,7 @@ fn sensitive(
 }
 
 #[component]
-fn PasswordForm() -> impl IntoView {
+fn PasswordForm(code_needed: bool) -> impl IntoView {
     let action = ServerAction::<ChangePassword>::new();
     let error = move || action_error(action.value().get());
     view! {
@@ -254,6 +257,12 @@ fn PasswordForm() -> impl IntoView {
                 <label for="current-password">"Current password"</label>
                 <input id="current-password" type="password" name="current_password"
                     autocomplete="current-password" required maxlength="1024"/>
+                {code_needed.then(|| view! {
+                    <label for="password-code">"Authentication code"</label>
+                    <input id="password-code" type="text" name="code" inputmode="numeric"
+                        autocomplete="one-time-code" required maxlength="64" aria-describedby="password-code-help"/>
+                    <p id="password-code-help" class="help">"From your authenticator app, or one of your recovery codes."</p>
+                })}
                 <label for="new-password">"New password"</label>
                 <input id="new-password" type="password" name="new_password" autocomplete="new-password"
                     required minlength="8" maxlength="1024" aria-describedby="new-password-help"/>

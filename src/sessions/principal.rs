@@ -77,18 +77,35 @@ fn session_cookie(headers: &axum::http::HeaderMap, cookie_name: &str) -> Option<
         .and_then(|(_, value)| value.parse().ok())
 }
 
+/// How a session starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// A new account: signed in with the password just chosen. The first sensitive change still
+    /// asks for it again (nothing was proven that a cookie thief could not have set up).
+    SignUp,
+    /// A correct password on an account with two-step on: only as far as the code step.
+    PasswordStep,
+    /// A complete sign-in: as fresh a proof as the re-authentication prompt, so sensitive changes
+    /// within the window do not ask for the password again.
+    SignIn(SignInMethod),
+}
+
 /// Starts a signed-in session under a fresh id (no fixation: whatever id the browser had is
 /// dropped). `remember` keeps the cookie across browser restarts for the longer lifetime.
 pub async fn start_session(
     session: &Session,
     state: &AppState,
     user_id: i64,
-    stage: Stage,
-    method: SignInMethod,
+    start: Start,
     remember: bool,
     origin: RequestOrigin,
 ) -> Result<(), AppError> {
     let t = now();
+    let (stage, method) = match start {
+        Start::SignUp => (Stage::Complete, SignInMethod::Password),
+        Start::PasswordStep => (Stage::PasswordVerified, SignInMethod::Password),
+        Start::SignIn(method) => (Stage::Complete, method),
+    };
     let lifetime = match (stage, remember) {
         (Stage::PasswordVerified, _) => PASSWORD_STEP_LIFETIME,
         (Stage::Complete, true) => state.config.remember_lifetime,
@@ -110,6 +127,9 @@ pub async fn start_session(
     session.clear().await;
     session.cycle_id().await?;
     AUTH.insert(session, &auth).await?;
+    if let Start::SignIn(_) = start {
+        REAUTH_AT.insert(session, &t).await?;
+    }
     session.set_expiry(Some(if remember && stage == Stage::Complete {
         Expiry::AtDateTime(time::OffsetDateTime::now_utc() + lifetime)
     } else {

@@ -9,6 +9,7 @@ use super::api::{
     two_step_status, ConfirmTwoStep, RegenerateRecoveryCodes, TurnOffTwoStep, TurnOnTwoStep, VerifySignInCode,
 };
 use super::{Enrolment, TwoStepView};
+use crate::islands::{ConfirmButton, CopyButton};
 use crate::ui::{action_error, SignedOutNotice};
 
 #[component]
@@ -115,18 +116,22 @@ fn EnabledPanel(recovery_codes_left: i64) -> impl IntoView {
         <p class="help">"Each recovery code works once, instead of a code from the app. Making new ones replaces all of the old ones."</p>
         <ActionForm action=regenerate>
             {move || regenerate_error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
-            <button type="submit">"Regenerate recovery codes"</button>
+            <ConfirmButton label="Regenerate recovery codes".to_owned()
+                question="Make new recovery codes? Your current ones will stop working.".to_owned() disabled=false/>
         </ActionForm>
         <h2>"Turn off"</h2>
         <ActionForm action=turn_off>
             {move || turn_off_error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
-            <button type="submit" class="danger">"Turn off two-step sign-in"</button>
+            <ConfirmButton label="Turn off two-step sign-in".to_owned()
+                question="Turn off two-step sign-in? Your password alone will then sign in to your account.".to_owned() disabled=false/>
         </ActionForm>
     }
 }
 
 #[component]
 fn FreshCodes(codes: Vec<String>) -> impl IntoView {
+    let text = recovery_codes_file(&codes);
+    let download = format!("data:text/plain;charset=utf-8,{}", percent_encode(&text));
     view! {
         <div class="fresh-codes" role="region" aria-labelledby="fresh-codes-title">
             <h2 id="fresh-codes-title">"Save your recovery codes"</h2>
@@ -137,8 +142,30 @@ fn FreshCodes(codes: Vec<String>) -> impl IntoView {
             <ul class="recovery-codes" aria-label="Recovery codes">
                 {codes.into_iter().map(|code| view! { <li><code>{code}</code></li> }).collect_view()}
             </ul>
+            <div class="code-actions">
+                <CopyButton text/>
+                <a class="button secondary" href=download download="keycard-recovery-codes.txt">"Download"</a>
+            </div>
         </div>
     }
+}
+
+/// The text Copy and Download give: a line saying what the codes are, then one code per line.
+fn recovery_codes_file(codes: &[String]) -> String {
+    let mut text =
+        String::from("Keycard recovery codes. Each one signs you in once, instead of a code from your app.\n\n");
+    for code in codes {
+        text.push_str(code);
+        text.push('\n');
+    }
+    text
+}
+
+/// Percent-encodes everything but ASCII letters and digits (for a `data:` address).
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }
 
 /// `/login/code`: the second step after a correct password.

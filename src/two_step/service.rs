@@ -5,14 +5,14 @@
 use tower_sessions::Session;
 
 use super::{recovery, store, totp, Enrolment, TwoStepView};
-use crate::core::principal::{EndReason, SignedIn, Stage};
+use crate::core::principal::{EndReason, SignedIn};
 use crate::core::request::RequestOrigin;
 use crate::core::throttle::{self, Limit, Permits};
 use crate::core::{db::now, state::AppState};
 use crate::errors::AppError;
 use crate::sessions::keys::{SignInMethod, FRESH_RECOVERY_CODES};
 use crate::sessions::lifecycle::{self, Sessions};
-use crate::sessions::principal::{forget, start_session};
+use crate::sessions::principal::{forget, start_session, Start};
 
 fn secret_context(user_id: i64) -> String {
     format!("totp-secret:user:{user_id}")
@@ -207,7 +207,7 @@ pub async fn complete_sign_in(
                 Factor::Code => SignInMethod::PasswordAndCode,
                 Factor::RecoveryCode => SignInMethod::RecoveryCode,
             };
-            start_session(session, state, me.user_id, Stage::Complete, method, me.remember, origin).await?;
+            start_session(session, state, me.user_id, Start::SignIn(method), me.remember, origin).await?;
             Ok(CodeStep::SignedIn)
         }
         StepOutcome::Refused(err) => Err(err),

@@ -95,7 +95,7 @@ async fn new_device_raises_banner_on_other_sessions_until_acknowledged(app: &Tes
     let page = first.get("/devices").await.body;
     assert!(page.contains("New sign-in to your account from") && page.contains("Safari 17 on iPhone ("), "{page}");
     assert!(page.contains("It was me"));
-    assert!(page.contains("<button type=\"submit\">This wasn't me</button>"), "{page}");
+    assert!(page.contains("<button type=\"submit\" class=\"danger\">This wasn't me</button>"), "{page}");
     // Not shown to the session that raised it.
     assert!(!phone.get("/").await.body.contains("It was me"));
     let user = app.user_id("banner@example.com").await;

@@ -13,6 +13,7 @@ mod accounts;
 mod admin;
 mod adversarial;
 mod apps;
+mod assets;
 mod bad_input;
 mod cli;
 mod concurrency;

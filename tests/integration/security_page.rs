@@ -13,6 +13,7 @@ on_both_databases!(
     checkup_reflects_the_account_data,
     stale_sessions_show_and_can_be_signed_out,
     sensitive_pages_need_a_recent_re_authentication,
+    the_password_page_is_its_own_re_authentication,
     password_change_signs_out_other_sessions,
     account_deletion_removes_everything,
     deleting_a_user_row_cascades,
@@ -179,19 +180,8 @@ async fn stale_sessions_show_and_can_be_signed_out(app: &TestApp) {
 async fn sensitive_pages_need_a_recent_re_authentication(app: &TestApp) {
     let mut client = app.client();
     client.sign_up("fay@example.com").await.assert_redirect_to("/");
-    // A fresh session has not re-authenticated: both pages and both actions go to the prompt.
-    for path in ["/security/password", "/security/delete"] {
-        let reply = client.get(path).await;
-        reply.assert_redirect_to(&format!("/security/confirm?next={path}"));
-    }
-    client
-        .post_form(
-            "/api/security/password",
-            "/security/password",
-            &[("current_password", PASSWORD), ("new_password", NEW_PASSWORD)],
-        )
-        .await
-        .assert_redirect_to("/security/confirm?next=/security/password");
+    // A fresh session has not re-authenticated: the deletion page and action go to the prompt.
+    client.get("/security/delete").await.assert_redirect_to("/security/confirm?next=/security/delete");
     client
         .post_form("/api/security/delete", "/security/delete", &[("confirm_email", "fay@example.com")])
         .await
@@ -199,24 +189,88 @@ async fn sensitive_pages_need_a_recent_re_authentication(app: &TestApp) {
     assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
 
     // The prompt returns to the page that sent the person there.
-    let prompt = client.get("/security/confirm?next=/security/password").await;
+    let prompt = client.get("/security/confirm?next=/security/delete").await;
     assert!(prompt.body.contains(">Password<") && prompt.body.contains(">Confirm<"));
-    client.reauth(PASSWORD, "/security/password").await;
-    let page = client.get("/security/password").await;
-    assert_eq!(page.status, 200);
-    assert!(
-        page.body.contains(">Current password<")
-            && page.body.contains(">New password<")
-            && page.body.contains(">Change password<")
-    );
+    client.reauth(PASSWORD, "/security/delete").await;
     assert!(client.get("/security/delete").await.body.contains(">Delete account<"));
 
     // Within the window (10 minutes by default) it stays open; past it, the prompt again.
     app.set_reauth_at(now() - 590).await;
-    assert_eq!(client.get("/security/password").await.status, 200);
+    assert_eq!(client.get("/security/delete").await.status, 200);
     app.set_reauth_at(now() - 601).await;
-    client.get("/security/password").await.assert_redirect_to("/security/confirm?next=/security/password");
     client.get("/security/delete").await.assert_redirect_to("/security/confirm?next=/security/delete");
+
+    // A complete sign-in (unlike the sign-up above) is as fresh a proof as the prompt.
+    let mut again = app.client();
+    again.log_in("fay@example.com", PASSWORD, false).await.assert_redirect_to("/");
+    assert!(again.get("/security/delete").await.body.contains(">Delete account<"));
+    app.set_reauth_at(now() - 601).await;
+    again.get("/security/delete").await.assert_redirect_to("/security/confirm?next=/security/delete");
+}
+
+/// The password page never sends anyone to the prompt first: its current-password field is the
+/// re-authentication (with a code beside it when two-step is on and none was proven recently).
+async fn the_password_page_is_its_own_re_authentication(app: &TestApp) {
+    use crate::two_step::{code_at, enrolled};
+    let change = |current: &'static str, new: &'static str, code: Option<String>| {
+        let mut fields = vec![("current_password", current.to_owned()), ("new_password", new.to_owned())];
+        fields.extend(code.map(|code| ("code", code)));
+        fields
+    };
+    let post = |client: &Client, fields: Vec<(&'static str, String)>| {
+        let mut client = client.clone();
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let reply = client.post_form("/api/security/password", "/security/password", &fields).await;
+            (client, reply)
+        }
+    };
+
+    // Two-step off, no recent proof: the form asks the current password only, and it is enough.
+    let mut plain = app.client();
+    plain.sign_up("gil@example.com").await.assert_redirect_to("/");
+    let page = plain.get("/security/password").await;
+    assert_eq!(page.status, 200, "no prompt before the page");
+    assert!(page.body.contains(">Current password<") && !page.body.contains(">Authentication code<"));
+    let (_, reply) = post(&plain, change(PASSWORD, NEW_PASSWORD, None)).await;
+    reply.assert_redirect_to("/security?password=changed");
+
+    // Two-step on and the last proof older than the window: the form asks a code too.
+    let (client, secret, _) = enrolled(app, "hal@example.com").await;
+    let uid = app.user_id("hal@example.com").await;
+    app.set_reauth_at(now() - 601).await;
+    let mut client = client;
+    let page = client.get("/security/password").await;
+    assert_eq!(page.status, 200, "no prompt before the page");
+    assert!(page.body.contains(">Current password<") && page.body.contains(">Authentication code<"));
+    // No code, or a wrong one: refused, the password stays.
+    let before = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM history_events WHERE user_id = {uid} AND detail = 'Wrong code on the password page'"
+        ))
+        .await;
+    let (c, reply) = post(&client, change(PASSWORD, NEW_PASSWORD, None)).await;
+    client = c;
+    assert!(client.follow(&reply).await.body.contains("That code is not correct."));
+    let (c, reply) = post(&client, change(PASSWORD, NEW_PASSWORD, Some("000000".into()))).await;
+    client = c;
+    assert!(client.follow(&reply).await.body.contains("That code is not correct."));
+    let after = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM history_events WHERE user_id = {uid} AND detail = 'Wrong code on the password page'"
+        ))
+        .await;
+    assert_eq!(after, before + 1, "the wrong code is recorded like any other (the missing one is not counted)");
+    let mut fresh = app.client();
+    fresh.log_in("hal@example.com", PASSWORD, false).await.assert_redirect_to("/login/code");
+    // The password with a current code: changed, and it counts as a re-authentication.
+    let (c, reply) = post(&client, change(PASSWORD, NEW_PASSWORD, Some(code_at(&secret, 0)))).await;
+    client = c;
+    reply.assert_redirect_to("/security?password=changed");
+    assert_eq!(client.get("/security/delete").await.status, 200, "proven just now: no prompt");
+    // Within the window the code is not asked again.
+    let page = client.get("/security/password").await;
+    assert!(page.body.contains(">Current password<") && !page.body.contains(">Authentication code<"));
 }
 
 async fn password_change_signs_out_other_sessions(app: &TestApp) {
@@ -227,7 +281,6 @@ async fn password_change_signs_out_other_sessions(app: &TestApp) {
     other.log_in("gus@example.com", PASSWORD, false).await.assert_redirect_to("/");
     let uid = app.user_id("gus@example.com").await;
     app.exec(&format!("UPDATE users SET password_changed_at = 1000 WHERE id = {uid}")).await;
-    me.reauth(PASSWORD, "/security/password").await;
     let post = |client: &mut Client, current: &'static str, new: &'static str| {
         let mut client = client.clone();
         async move {
