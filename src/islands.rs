@@ -21,7 +21,7 @@ pub fn ConfirmButton(label: String, question: String, disabled: bool) -> impl In
 }
 
 /// **Copy**: puts `text` on the clipboard. Hidden until the island runs (without JavaScript it
-/// could do nothing); the status line says whether it worked.
+/// could do nothing); a polite live region says whether it worked.
 #[island]
 pub fn CopyButton(text: String) -> impl IntoView {
     let (ready, set_ready) = signal(false);
@@ -41,7 +41,7 @@ pub fn CopyButton(text: String) -> impl IntoView {
     };
     view! {
         <button type="button" class="secondary" hidden=move || !ready.get() on:click=copy>"Copy"</button>
-        <span class="help" role="status">{move || said.get()}</span>
+        <span class="help" aria-live="polite">{move || said.get()}</span>
     }
 }
 
@@ -69,6 +69,7 @@ pub fn show_local_times() {
         ("day", "numeric"),
         ("hour", "2-digit"),
         ("minute", "2-digit"),
+        ("hourCycle", "h23"),
         ("timeZoneName", "short"),
     ] {
         let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());

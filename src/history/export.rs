@@ -226,7 +226,8 @@ pub async fn export_body(db: &Db, user_id: i64, format: Format, max_events: usiz
         };
         Some((chunk, (None, cursor)))
     });
-    Ok(Body::from_stream(stream))
+    // Fused: the compression layer may poll once more after the end, which `unfold` forbids.
+    Ok(Body::from_stream(futures_util::StreamExt::fuse(stream)))
 }
 
 /// The whole CSV of `rows` (the download writes the same lines page by page).

@@ -105,6 +105,11 @@ async fn pages_are_compressed_but_not_the_one_showing_secrets(app: &TestApp) {
     assert!(page.body.contains("Two-step sign-in is off."), "readable as sent");
     assert_eq!(get(&page.headers, header::CONTENT_ENCODING), "");
     assert!(page.headers.keys().all(|name| !name.as_str().starts_with("x-keycard")), "{:?}", page.headers);
+    // The streamed history export, compressed, ends cleanly.
+    client.reauth(crate::common::PASSWORD, "/history").await;
+    let export = client.get("/history/export.json").await;
+    assert_eq!((export.status, get(&export.headers, header::CONTENT_ENCODING)), (StatusCode::OK, "br"));
+    assert!(!export.body.is_empty());
     // Without Accept-Encoding, nothing is compressed.
     client.extra_headers.clear();
     assert_eq!(get(&client.get("/devices").await.headers, header::CONTENT_ENCODING), "");
