@@ -38,7 +38,7 @@ pub async fn build_state(config: Config) -> Result<AppState, Box<dyn std::error:
     leptos_options.site_addr = config.addr;
     // Hashed asset names only when this build has them (a test or debug binary does not).
     leptos_options.hash_files = crate::core::assets::AssetHashes::of_this_build().present();
-    Ok(AppState {
+    Ok(AppState::new(crate::core::state::SharedState {
         db,
         config: Arc::new(config),
         dummy_hash: dummy_hash.into(),
@@ -46,7 +46,7 @@ pub async fn build_state(config: Config) -> Result<AppState, Box<dyn std::error:
         secrets: Arc::new(secrets),
         hashing: crate::core::hashing::HashingPool::for_this_machine(),
         detached: crate::core::detached::Detached::default(),
-    })
+    }))
 }
 
 /// The whole application as an axum router; tests drive it in-process.

@@ -53,7 +53,7 @@ pub async fn acknowledge_alert(alert: i64) -> Result<(), AppError> {
 pub async fn not_me(alert: i64) -> Result<(), AppError> {
     use crate::core::{db::now, principal::signed_in, state::AppState};
     let me = signed_in()?;
-    let db = AppState::current()?.db;
+    let db = AppState::current()?.db.clone();
     if !super::service::not_me(&db, me.user_id, alert, viewer(&me), &me.id_hash, now()).await? {
         return Err(AppError::NotFound);
     }

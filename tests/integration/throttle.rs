@@ -149,8 +149,7 @@ async fn sign_ups_count_whether_or_not_the_email_exists(app: &TestApp) {
 async fn a_full_hashing_pool_answers_503_and_counts_nothing(app: &TestApp) {
     use keycard::core::hashing::HashingPool;
     app.client().sign_up("busy@example.com").await.assert_redirect_to("/");
-    let mut state = app.state.clone();
-    state.hashing = HashingPool::new(1, 0);
+    let state = app.state.with(|shared| shared.hashing = HashingPool::new(1, 0));
     let router = keycard::server::app(state.clone())
         .layer(axum::extract::connect_info::MockConnectInfo(std::net::SocketAddr::from(([203, 0, 113, 7], 5555))));
     let held = state.hashing.admit().expect("the one place");
