@@ -1,6 +1,6 @@
 //! The parts of Keycard that run in the browser. Every page is server-rendered HTML whose forms
 //! work without JavaScript; only these islands hydrate, so the browser bundle holds only them
-//! (plus [`show_local_times`]). Each one adds to a page that already works without it.
+//! (plus `show_local_times`, run by the browser entry point). Each one adds to a page that already works without it.
 
 use leptos::prelude::*;
 

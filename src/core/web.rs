@@ -277,6 +277,37 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
+/// Marks an answer that must leave uncompressed; removed by [`unmark_uncompressed`] before it goes.
+const KEEP_UNCOMPRESSED: &str = "x-keycard-keep-uncompressed";
+
+/// Pages and JSON are compressed, except the two-step page: it shows secrets (the setup key, fresh
+/// recovery codes), and a compressed page that shows a secret beside anything a request can
+/// influence leaks it through its length (BREACH). Static files come precompressed.
+pub fn compression() -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::{predicate::Predicate, CompressionLayer, CompressionLevel, DefaultPredicate};
+    let not_marked = |_: StatusCode,
+                      _: axum::http::Version,
+                      headers: &axum::http::HeaderMap,
+                      _: &axum::http::Extensions| { !headers.contains_key(KEEP_UNCOMPRESSED) };
+    CompressionLayer::new().quality(CompressionLevel::Precise(4)).compress_when(DefaultPredicate::new().and(not_marked))
+}
+
+/// Inside [`compression`]: marks the answers of pages that show secrets.
+pub async fn mark_uncompressed(req: Request, next: Next) -> Response {
+    let secret = req.uri().path() == crate::routes::TWO_STEP;
+    let mut response = next.run(req).await;
+    if secret {
+        response.headers_mut().insert(KEEP_UNCOMPRESSED, HeaderValue::from_static("1"));
+    }
+    response
+}
+
+/// Outside [`compression`]: the mark never leaves the server.
+pub async fn unmark_uncompressed(mut response: Response) -> Response {
+    response.headers_mut().remove(KEEP_UNCOMPRESSED);
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,35 +397,4 @@ mod tests {
     fn escapes_markup() {
         assert_eq!(escape_html("<a href='x'>&</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;");
     }
-}
-
-/// Marks an answer that must leave uncompressed; removed by [`unmark_uncompressed`] before it goes.
-const KEEP_UNCOMPRESSED: &str = "x-keycard-keep-uncompressed";
-
-/// Pages and JSON are compressed, except the two-step page: it shows secrets (the setup key, fresh
-/// recovery codes), and a compressed page that shows a secret beside anything a request can
-/// influence leaks it through its length (BREACH). Static files come precompressed.
-pub fn compression() -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
-    use tower_http::compression::{predicate::Predicate, CompressionLayer, CompressionLevel, DefaultPredicate};
-    let not_marked = |_: StatusCode,
-                      _: axum::http::Version,
-                      headers: &axum::http::HeaderMap,
-                      _: &axum::http::Extensions| { !headers.contains_key(KEEP_UNCOMPRESSED) };
-    CompressionLayer::new().quality(CompressionLevel::Precise(4)).compress_when(DefaultPredicate::new().and(not_marked))
-}
-
-/// Inside [`compression`]: marks the answers of pages that show secrets.
-pub async fn mark_uncompressed(req: Request, next: Next) -> Response {
-    let secret = req.uri().path() == crate::routes::TWO_STEP;
-    let mut response = next.run(req).await;
-    if secret {
-        response.headers_mut().insert(KEEP_UNCOMPRESSED, HeaderValue::from_static("1"));
-    }
-    response
-}
-
-/// Outside [`compression`]: the mark never leaves the server.
-pub async fn unmark_uncompressed(mut response: Response) -> Response {
-    response.headers_mut().remove(KEEP_UNCOMPRESSED);
-    response
 }
