@@ -21,6 +21,9 @@ pub async fn open_alerts() -> Result<Vec<AlertView>, AppError> {
     let Ok(me) = signed_in() else {
         return Ok(Vec::new());
     };
+    if me.open_alerts == 0 {
+        return Ok(Vec::new());
+    }
     let alerts = super::store::open_alerts(&AppState::current()?.db, me.user_id, viewer(&me)).await?;
     let t = now();
     Ok(alerts

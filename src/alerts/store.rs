@@ -4,7 +4,7 @@
 use sqlx::{AnyConnection, Row};
 
 use crate::core::db::Db;
-use crate::history::store::{stored, StoredEvent};
+use crate::history::store::{raised_after_viewer, stored, StoredEvent};
 
 /// The session looking at or answering alerts, by its public handle. Only sessions signed in
 /// *before* an alert was raised may see or answer it: not the session that raised it, nor any
@@ -14,16 +14,6 @@ use crate::history::store::{stored, StoredEvent};
 #[derive(Clone, Copy, Debug)]
 pub struct Viewer<'a> {
     pub public_id: &'a str,
-}
-
-/// SQL: the alert `h` was raised by another session after the viewer (whose handle is bound to
-/// `viewer_param`) signed in. The banner, the answers and the checkup all count alerts by this rule.
-pub fn raised_after_viewer(viewer_param: &str) -> String {
-    format!(
-        "COALESCE(h.session_public_id, '') <> {viewer_param} AND h.id > COALESCE(\
-         (SELECT MAX(v.id) FROM history_events v WHERE v.user_id = h.user_id AND v.kind = 'signed_in' \
-          AND v.session_public_id = {viewer_param}), 9223372036854775807)"
-    )
 }
 
 /// Open alerts of `user_id` that `viewer` may answer (new-device sign-ins, second-factor locks).

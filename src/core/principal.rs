@@ -82,6 +82,9 @@ pub struct SignedIn {
     pub email: String,
     /// Whether that email is verified (read with it), for the page frame's banner.
     pub email_verified: bool,
+    /// How many open alerts this session may answer (read with the session row), so pages
+    /// without any skip the alert query.
+    pub open_alerts: i64,
     /// The session's public handle (devices page, history); never the id or its hash.
     pub handle: String,
     pub stage: Stage,

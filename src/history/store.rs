@@ -161,3 +161,16 @@ pub async fn purge_batch(db: &Db, cutoff: i64, batch: i64) -> Result<u64, sqlx::
         .await?
         .rows_affected())
 }
+
+/// SQL: the alert `h` was raised by another session after the viewer (whose handle is bound to
+/// `viewer_param`) signed in. Only sessions signed in *before* an alert may see or answer it (a
+/// thief who signed in must not dismiss the alert about that sign-in); "before" compares event ids
+/// with the viewer's own `signed_in` event, so two sign-ins in the same second are still ordered.
+/// The callout, its answers, the checkup and the session read all count alerts by this rule.
+pub fn raised_after_viewer(viewer_param: &str) -> String {
+    format!(
+        "COALESCE(h.session_public_id, '') <> {viewer_param} AND h.id > COALESCE(\
+         (SELECT MAX(v.id) FROM history_events v WHERE v.user_id = h.user_id AND v.kind = 'signed_in' \
+          AND v.session_public_id = {viewer_param}), 9223372036854775807)"
+    )
+}

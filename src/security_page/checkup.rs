@@ -6,10 +6,10 @@
 use sqlx::Row;
 
 use super::{Checkup, STALE_AFTER_SECS};
-use crate::alerts::store::raised_after_viewer;
 use crate::core::db::Db;
 use crate::core::principal::EndReason;
 use crate::devices::service::sessions_signed_out;
+use crate::history::store::raised_after_viewer;
 use crate::history::{store as history, Kind};
 use crate::sessions::lifecycle::{end_sessions, live_sql, Sessions};
 

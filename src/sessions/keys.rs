@@ -104,6 +104,9 @@ pub struct SessionAuth {
     /// Whether that email is verified, filled in with it (never stored either).
     #[serde(default, skip_serializing)]
     pub email_verified: bool,
+    /// How many open alerts this session may answer, counted with it (never stored either).
+    #[serde(default, skip_serializing)]
+    pub open_alerts: i64,
 }
 
 impl SessionAuth {

@@ -47,6 +47,7 @@ async fn principal_of(
             user_id: auth.user_id,
             email: auth.email,
             email_verified: auth.email_verified,
+            open_alerts: auth.open_alerts,
             handle: auth.public_id.unwrap_or_default(),
             stage: auth.stage,
             id_hash,
@@ -123,6 +124,7 @@ pub async fn start_session(
         public_id: None,
         email: String::new(),
         email_verified: false,
+        open_alerts: 0,
     };
     session.clear().await;
     session.cycle_id().await?;

@@ -159,20 +159,25 @@ impl SessionStore for KeycardStore {
         Ok(())
     }
 
-    /// The session's row, joined with its account's email (and whether it is verified), in one read.
+    /// The session's row, joined with its account's email (and whether it is verified) and the
+    /// number of open alerts it may answer, in one read.
     /// Never an app connection's row: those are reached only through their tokens.
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let id_hash = hash_id(id);
-        let row = sqlx::query(
-            "SELECT s.data, s.stage, s.last_seen_at, s.idle_expires_at, s.absolute_expires_at, s.public_id, u.email, \
-             u.email_verified_at \
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND s.ended_at IS NULL \
-             AND s.client_name IS NULL",
-        )
-        .bind(&id_hash)
-        .fetch_optional(&self.state.db.pool)
-        .await
-        .map_err(store_err)?;
+        // With the number of alerts this session may answer: most pages then need no alert query.
+        static LOAD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "SELECT s.data, s.stage, s.last_seen_at, s.idle_expires_at, s.absolute_expires_at, s.public_id, \
+                 u.email, u.email_verified_at, \
+                 (SELECT COUNT(*) FROM history_events h WHERE h.user_id = s.user_id AND h.alert = 1 \
+                  AND h.alert_ack_at IS NULL AND {open}) \
+                 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND s.ended_at IS NULL \
+                 AND s.client_name IS NULL",
+                open = history::raised_after_viewer("s.public_id"),
+            )
+        });
+        let row =
+            sqlx::query(LOAD.as_str()).bind(&id_hash).fetch_optional(&self.state.db.pool).await.map_err(store_err)?;
         let Some(row) = row else { return Ok(None) };
         let data: String = row.get(0);
         let stage = Stage::parse(row.get::<String, _>(1).as_str()).unwrap_or(Stage::PasswordVerified);
@@ -206,6 +211,7 @@ impl SessionStore for KeycardStore {
             auth.insert("email".to_owned(), serde_json::Value::String(row.get(6)));
             let verified = row.get::<Option<i64>, _>(7).is_some();
             auth.insert("email_verified".to_owned(), serde_json::Value::Bool(verified));
+            auth.insert("open_alerts".to_owned(), serde_json::Value::from(row.get::<i64, _>(8)));
         }
         let expiry_date = OffsetDateTime::from_unix_timestamp(absolute_expires_at).map_err(store_err)?;
         Ok(Some(Record { id: *id, data, expiry_date }))
