@@ -20,6 +20,13 @@ use crate::security_page::pages::{DeletePage, EmailPage, PasswordPage, SecurityP
 use crate::sessions::api::{signed_in_email, SignOut};
 use crate::two_step::pages::{CodeStepPage, TwoStepPage};
 
+/// Keycard's icon, inline: a few hundred bytes in each page instead of a request that a cache
+/// would have to revalidate on every page load.
+const FAVICON: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E\
+%3Crect width='32' height='32' rx='7' fill='%232151c9'/%3E%3Ccircle cx='12' cy='16' r='5' fill='none' \
+stroke='%23fff' stroke-width='2.5'/%3E%3Cpath d='M17 16h10M23 16v4M27 16v3' stroke='%23fff' stroke-width='2.5' \
+stroke-linecap='round'/%3E%3C/svg%3E";
+
 /// The HTML around every page (server only). Only the islands (`crate::islands`) hydrate.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
@@ -37,7 +44,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <meta name="description" content="Your Keycard account: sign-in, two-step, devices and history."/>
                 <link rel="stylesheet" href=stylesheet/>
-                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <link rel="icon" type="image/svg+xml" href=FAVICON/>
                 <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>

@@ -1,4 +1,4 @@
-//! The built site's static files (`target/site`): the browser bundle, the stylesheet, the icon.
+//! The built site's static files (`target/site`): the browser bundle and the stylesheet.
 //!
 //! A release build (`hash-files` in Cargo.toml) names the bundle and the stylesheet after a hash
 //! of their content (`keycard.<hash>.wasm`), lists the hashes in `hash.txt` beside the binary, and
@@ -15,7 +15,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::Router;
-use tower_http::services::{ServeDir, ServeFile};
+use tower_http::services::ServeDir;
 
 use crate::routes::ASSETS_PREFIX;
 
@@ -89,17 +89,16 @@ pub fn stylesheet_href(output_name: &str) -> String {
     }
 }
 
-/// `/pkg/…` and `/favicon.svg` from `site_root`, outside the session layer (assets read no
+/// `/pkg/…` from `site_root`, outside the session layer (assets read no
 /// cookie); `hashes` are the build's ([`AssetHashes::of_this_build`]).
 pub fn router<S: Clone + Send + Sync + 'static>(site_root: &Path, hashes: AssetHashes) -> Router<S> {
     let pkg = ServeDir::new(site_root.join(ASSETS_PREFIX.trim_matches('/'))).precompressed_br().precompressed_gzip();
-    let icon = ServeFile::new(site_root.join("favicon.svg")).precompressed_br().precompressed_gzip();
-    Router::new().nest_service(ASSETS_PREFIX.trim_end_matches('/'), pkg).route_service("/favicon.svg", icon).layer(
-        axum::middleware::from_fn(move |req: Request, next: Next| {
+    Router::new().nest_service(ASSETS_PREFIX.trim_end_matches('/'), pkg).layer(axum::middleware::from_fn(
+        move |req: Request, next: Next| {
             let policy = cache_policy(&hashes, req.uri().path());
             cache_control(policy, req, next)
-        }),
-    )
+        },
+    ))
 }
 
 /// Sets `policy` on a successful answer of [`router`].

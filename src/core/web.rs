@@ -190,7 +190,7 @@ pub fn provide_page_csp() {
 
 /// Headers on every response. Dynamic pages are never stored by caches: they show account data.
 pub async fn security_headers(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let is_asset = req.uri().path().starts_with("/pkg/") || req.uri().path() == "/favicon.svg";
+    let is_asset = req.uri().path().starts_with(crate::routes::ASSETS_PREFIX);
     let page_nonce = (matches!(*req.method(), Method::GET | Method::HEAD)
         && crate::routes::renders_page(req.uri().path()))
     .then(|| PageNonce(leptos::nonce::Nonce::new().to_string()));
