@@ -1,12 +1,14 @@
 //! The parts of Keycard that run in the browser. Every page is server-rendered HTML whose forms
 //! work without JavaScript; only these islands hydrate, so the browser bundle holds only them
-//! (plus `show_local_times`, run by the browser entry point). Each one adds to a page that already works without it.
+//! (plus `show_local_times`, run by the browser entry point). Each one adds to a page that
+//! already works without it.
 
 use leptos::prelude::*;
 
 /// A submit button for a destructive action: styled as one, and with JavaScript it asks
 /// `question` first (cancelling leaves everything as it was). Without JavaScript the action's
-/// own confirmation (the re-authentication prompt, typing the address) is the safeguard.
+/// own confirmation is the safeguard (the re-authentication prompt before turning two-step off or
+/// new recovery codes); signing out other devices is undone by signing in again.
 #[island]
 pub fn ConfirmButton(label: String, question: String, disabled: bool) -> impl IntoView {
     let ask = move |ev: leptos::ev::MouseEvent| {
