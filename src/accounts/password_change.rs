@@ -81,7 +81,7 @@ pub async fn change_password(
             StepOutcome::LockedOut => return Ok(PasswordChange::Locked),
         }
     }
-    let hash = state.hashing.admit()?.run(move || hash_password(&new_password)).await??;
+    let hash = state.hashing.admit()?.run(move |_| hash_password(&new_password)).await??;
 
     let mut tx = state.db.pool.begin().await?;
     store::set_password_hash(&mut tx, user_id, &hash, at).await?;

@@ -3,7 +3,7 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-use super::password::{check_new_password_for, hash_password, verify_password};
+use super::password::{check_new_password_for, hash_password, verify_password_in};
 use super::store::{self, InsertError};
 use crate::core::throttle::{self, Limit};
 use crate::core::{db::now, state::AppState};
@@ -49,7 +49,7 @@ pub async fn sign_up(state: &AppState, raw_email: &str, password: &str, ip: &str
     let password = check_new_password_for(&email.key, password).await?;
     let admission = state.hashing.admit()?;
     let permits = throttle::reserve(&state.db, &[Limit::sign_up_ip(ip)]).await?;
-    let hash = admission.run(move || hash_password(&password)).await??;
+    let hash = admission.run(move |_| hash_password(&password)).await??;
     let t = now();
     // The account and, with mail on, its verification link and mail commit together: there is
     // never an account whose first link was lost, nor a mail about an account that does not exist.
@@ -125,7 +125,7 @@ async fn check_password(
         None => (None, state.dummy_hash.to_string()),
     };
     let password = password.to_owned();
-    let matches = admission.run(move || verify_password(&password, &phc)).await?;
+    let matches = admission.run(move |blocks| verify_password_in(&password, &phc, blocks)).await?;
     match (user_id, matches) {
         (Some(_), true) => {
             permits.succeeded(&state.db).await?;

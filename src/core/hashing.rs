@@ -6,14 +6,20 @@
 //! [`AppError::Busy`] (503 with `Retry-After`) instead of queueing without end, so a burst of
 //! sign-ins costs bounded memory and never starves the other pages.
 //!
-//! Each hash's 19 MiB block must also go back to the system when the hash ends:
-//! [`return_large_blocks_to_the_system`] (called once at start-up) sees to it with glibc.
+//! argon2's working memory (19 MiB per hash) is kept between hashes ([`Blocks`]): one buffer per
+//! hash that may run at once, handed to the work with its turn. Allocating and zeroing a fresh
+//! block for every hash (page faults, memory-cgroup charging, unmapping) cost about a third of a
+//! sign-in's CPU. Any other large allocation goes back to the system when freed
+//! ([`return_large_blocks_to_the_system`], called once at start-up).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::errors::AppError;
+
+/// argon2's working memory for one hash, reused by the next (see the module's notes).
+pub type Blocks = Vec<argon2::Block>;
 
 #[derive(Clone, Debug)]
 pub struct HashingPool {
@@ -21,6 +27,8 @@ pub struct HashingPool {
     running: Arc<Semaphore>,
     /// Permits to be running or waiting: `workers + waiting`.
     admitted: Arc<Semaphore>,
+    /// Kept working memory: never more buffers than `workers` (one per running hash).
+    buffers: Arc<Mutex<Vec<Blocks>>>,
 }
 
 /// A place in the pool (running or waiting); [`Admission::run`] takes a turn and hashes.
@@ -28,6 +36,7 @@ pub struct HashingPool {
 #[must_use = "an admission does nothing until `run`"]
 pub struct Admission {
     running: Arc<Semaphore>,
+    buffers: Arc<Mutex<Vec<Blocks>>>,
     _place: OwnedSemaphorePermit,
 }
 
@@ -37,20 +46,22 @@ impl HashingPool {
         HashingPool {
             running: Arc::new(Semaphore::new(workers)),
             admitted: Arc::new(Semaphore::new(workers + waiting)),
+            buffers: Arc::new(Mutex::new(Vec::with_capacity(workers))),
         }
     }
 
-    /// Sized to the machine: two hashes per core at once, eight per core waiting.
+    /// Sized to the machine: one hash per core at once (a hash keeps its core busy; more at once
+    /// only adds memory and switching), nine per core waiting.
     pub fn for_this_machine() -> HashingPool {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        HashingPool::new(2 * cores, 8 * cores)
+        HashingPool::new(cores, 9 * cores)
     }
 
     /// A place in the pool, or [`AppError::Busy`] when it is full. Take it before reserving an
     /// attempt on a throttle, so that a busy answer never counts as a failure.
     pub fn admit(&self) -> Result<Admission, AppError> {
         match self.admitted.clone().try_acquire_owned() {
-            Ok(place) => Ok(Admission { running: self.running.clone(), _place: place }),
+            Ok(place) => Ok(Admission { running: self.running.clone(), buffers: self.buffers.clone(), _place: place }),
             Err(_) => {
                 tracing::warn!("password hashing pool full; answering 503");
                 Err(AppError::Busy { retry_after_secs: 2 })
@@ -60,10 +71,22 @@ impl HashingPool {
 }
 
 impl Admission {
-    /// Waits for a turn, then runs `work` on the blocking pool.
-    pub async fn run<T: Send + 'static>(self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+    /// Waits for a turn, then runs `work` on the blocking pool with a kept working memory.
+    pub async fn run<T: Send + 'static>(
+        self,
+        work: impl FnOnce(&mut Blocks) -> T + Send + 'static,
+    ) -> Result<T, AppError> {
         let _turn = self.running.acquire().await.map_err(AppError::internal)?;
-        tokio::task::spawn_blocking(work).await.map_err(AppError::internal)
+        let buffers = self.buffers.clone();
+        tokio::task::spawn_blocking(move || {
+            let taken = buffers.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
+            let mut blocks = taken.unwrap_or_default();
+            let done = work(&mut blocks);
+            buffers.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(blocks);
+            done
+        })
+        .await
+        .map_err(AppError::internal)
     }
 }
 
@@ -95,7 +118,7 @@ mod tests {
         assert!(matches!(pool.admit(), Err(AppError::Busy { .. })));
         drop(held);
         let admission = pool.admit().expect("room again once they finish");
-        assert_eq!(admission.run(|| 6 * 7).await.unwrap(), 42);
+        assert_eq!(admission.run(|_| 6 * 7).await.unwrap(), 42);
     }
 
     #[tokio::test]
@@ -108,7 +131,7 @@ mod tests {
             .map(|_| {
                 let admission = pool.admit().unwrap();
                 let (running, peak) = (running.clone(), peak.clone());
-                tokio::spawn(admission.run(move || {
+                tokio::spawn(admission.run(move |_| {
                     let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                     peak.fetch_max(now, Ordering::SeqCst);
                     // Stands in for a hash: a little CPU work, so that turns overlap.
@@ -124,5 +147,7 @@ mod tests {
             task.await.unwrap().unwrap();
         }
         assert_eq!(peak.load(Ordering::SeqCst), 2);
+        // One kept working memory per hash that ran at once, not one per hash.
+        assert_eq!(pool.buffers.lock().unwrap().len(), 2);
     }
 }

@@ -114,7 +114,7 @@ pub async fn reset_password(
             StepOutcome::LockedOut => return Err(AppError::WrongCode),
         }
     }
-    let hash = state.hashing.admit()?.run(move || hash_password(&new_password)).await??;
+    let hash = state.hashing.admit()?.run(move |_| hash_password(&new_password)).await??;
     let at = now();
     let mut tx = state.db.pool.begin().await?;
     // Used exactly once: a concurrent use of the same link finds it used and changes nothing.
