@@ -53,11 +53,12 @@ pub async fn log_in(
     use crate::sessions::{keys::SignInMethod, next::safe_next, principal::start_session, principal::Start};
     check_field_lengths(&[&email, &password, next.as_deref().unwrap_or_default()])?;
     let ctx = RequestContext::current()?;
-    let user_id = super::service::verify_credentials(&ctx.state, &email, &password, &ctx.origin.ip).await?;
+    let account = super::service::verify_credentials(&ctx.state, &email, &password, &ctx.origin.ip).await?;
+    let user_id = account.user_id;
     let remember = remember.is_some();
     let next = safe_next(next.as_deref());
     // With two-step on, the password only gets the session to the code step (5 minutes at most).
-    if crate::two_step::store::is_enabled(&ctx.state.db, user_id).await? {
+    if account.two_step_on {
         start_session(&ctx.session, &ctx.state, user_id, Start::PasswordStep, remember, ctx.origin).await?;
         leptos_axum::redirect(&code_step_path(&next));
         return Ok(());

@@ -83,14 +83,28 @@ pub enum PasswordCheck {
 /// The account's id when the email and password match. An unknown email costs the same argon2
 /// work (verified against a dummy hash) and gets the same answer as a wrong password; both are
 /// throttled by email and by IP alike (see [`throttle`]), reserved before any password is checked.
-pub async fn verify_credentials(state: &AppState, raw_email: &str, password: &str, ip: &str) -> Result<i64, AppError> {
+pub async fn verify_credentials(
+    state: &AppState,
+    raw_email: &str,
+    password: &str,
+    ip: &str,
+) -> Result<VerifiedAccount, AppError> {
     let key = parse_email(raw_email).map(|e| e.key).unwrap_or_default();
-    let found = if key.is_empty() { None } else { store::credentials_by_email_key(&state.db, &key).await? };
-    let user_id = found.as_ref().map(|c| c.user_id);
-    match check_password(state, &key, found, password, ip, "Wrong password").await? {
-        PasswordCheck::Correct => user_id.ok_or(AppError::WrongCredentials),
+    let found = if key.is_empty() { None } else { store::sign_in_credentials(&state.db, &key).await? };
+    let account =
+        found.as_ref().map(|(c, two_step_on)| VerifiedAccount { user_id: c.user_id, two_step_on: *two_step_on });
+    match check_password(state, &key, found.map(|(c, _)| c), password, ip, "Wrong password").await? {
+        PasswordCheck::Correct => account.ok_or(AppError::WrongCredentials),
         PasswordCheck::Wrong { .. } => Err(AppError::WrongCredentials),
     }
+}
+
+/// The account whose password was just verified at sign-in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VerifiedAccount {
+    pub user_id: i64,
+    /// Two-step sign-in is on: the password leads only to the code step.
+    pub two_step_on: bool,
 }
 
 /// The password of a signed-in account, typed again (re-authentication prompt, password page):

@@ -55,11 +55,26 @@ pub async fn insert_user(
 }
 
 pub async fn credentials_by_email_key(db: &Db, email_key: &str) -> Result<Option<Credentials>, sqlx::Error> {
-    let row = sqlx::query("SELECT id, password_hash FROM users WHERE email_key = $1")
-        .bind(email_key)
-        .fetch_optional(&db.pool)
-        .await?;
-    Ok(row.map(|row| Credentials { user_id: row.get(0), password_hash: row.get(1) }))
+    Ok(sign_in_credentials(db, email_key).await?.map(|(credentials, _)| credentials))
+}
+
+/// The credentials of the account with `email_key` and whether two-step sign-in is on for it, in
+/// one read (sign-in needs both).
+pub async fn sign_in_credentials(db: &Db, email_key: &str) -> Result<Option<(Credentials, bool)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, password_hash, EXISTS (SELECT 1 FROM totp_secrets t WHERE t.user_id = users.id \
+         AND t.enabled_at IS NOT NULL) FROM users WHERE email_key = $1",
+    )
+    .bind(email_key)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    // PostgreSQL answers EXISTS with a boolean, SQLite with 0 or 1.
+    let two_step_on = match row.try_get::<bool, _>(2) {
+        Ok(on) => on,
+        Err(_) => row.try_get::<i64, _>(2)? != 0,
+    };
+    Ok(Some((Credentials { user_id: row.get(0), password_hash: row.get(1) }, two_step_on)))
 }
 
 pub async fn account_by_id(db: &Db, user_id: i64) -> Result<Option<Account>, sqlx::Error> {

@@ -127,7 +127,11 @@ pub async fn start_session(
         open_alerts: 0,
     };
     session.clear().await;
-    session.cycle_id().await?;
+    // A browser that brought a session id gets a new one; without one, the record is created
+    // under a fresh id anyway (cycling would only delete a row that does not exist).
+    if session.id().is_some() {
+        session.cycle_id().await?;
+    }
     AUTH.insert(session, &auth).await?;
     if let Start::SignIn(_) = start {
         REAUTH_AT.insert(session, &t).await?;
