@@ -8,7 +8,8 @@
 //! server sets it (`core::hashing::return_large_blocks_to_the_system`: each hash's 19 MiB block is
 //! mapped afresh and returned), and with twice as many threads as cores (as many hashes as the
 //! server's pool runs at once), `N / 2` each (at least 1). Last, the same verification with a block
-//! buffer each thread keeps (`verify_reusing`, not Keycard's code): sequential and on every core.
+//! buffer each thread keeps (Keycard's `verify_password_in`, as the server's hashing pool runs
+//! it): sequential and on every core.
 //!
 //! Prints `key=value` lines: `params`, `verifications`, `cores`, `median_ms`, `bound_per_sec` (the
 //! bound), `parallel_per_sec`, `server_alloc_median_ms`, `server_alloc_bound_per_sec`,
@@ -18,7 +19,7 @@
 
 use std::time::{Duration, Instant};
 
-use keycard::accounts::password::{hash_password, verify_password};
+use keycard::accounts::password::{hash_password, verify_password, verify_password_in};
 
 const PASSWORD: &str = "quiet-harbor-lantern-1972";
 
@@ -69,28 +70,6 @@ fn parallel_with<F: FnMut()>(threads: usize, n: usize, verifier: impl Fn() -> F 
     (threads * n) as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Not Keycard's code: the same verification (algorithm, version and parameters read from
-/// Keycard's own hash) into a block buffer that the caller keeps from one verification to the
-/// next, as a hashing worker owning its 19 MiB could. Compared with `verify_password`, it shows
-/// what allocating and faulting in the buffer for every hash costs.
-fn verify_reusing(password: &str, phc: &str, blocks: &mut Vec<argon2::Block>) -> bool {
-    use argon2::{Algorithm, Argon2, Params, PasswordHash, Version};
-    let parsed = PasswordHash::new(phc).expect("a PHC string");
-    let params = Params::try_from(&parsed).expect("argon2 parameters");
-    let algorithm = Algorithm::try_from(parsed.algorithm).expect("an argon2 algorithm");
-    let version = Version::try_from(parsed.version.unwrap_or(0x13)).expect("an argon2 version");
-    let expected = parsed.hash.expect("a hash");
-    let mut salt = [0u8; 64];
-    let salt = parsed.salt.expect("a salt").decode_b64(&mut salt).expect("a salt");
-    blocks.resize(params.block_count(), argon2::Block::default());
-    let mut out = vec![0u8; expected.len()];
-    Argon2::new(algorithm, version, params)
-        .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut blocks[..])
-        .expect("hashing");
-    // Output's equality is constant-time.
-    argon2::password_hash::Output::new(&out).expect("an output") == expected
-}
-
 fn main() {
     let n: usize = match std::env::args().nth(1) {
         None => 40,
@@ -126,14 +105,14 @@ fn main() {
     // As many at once as the server's hashing pool lets run (two per core).
     println!("server_alloc_parallel_2x_per_sec={:.1}", parallel(&phc, 2 * cores, (n / 2).max(1)));
 
-    // Each thread keeping its block buffer (see `verify_reusing`).
+    // Each thread keeping its block buffer (as the server's hashing pool keeps one per running hash).
     let mut blocks = Vec::new();
-    assert!(verify_reusing(PASSWORD, &phc, &mut blocks), "the password must verify");
-    assert!(!verify_reusing("wrong", &phc, &mut blocks), "a wrong password must not verify");
+    assert!(verify_password_in(PASSWORD, &phc, &mut blocks), "the password must verify");
+    assert!(!verify_password_in("wrong", &phc, &mut blocks), "a wrong password must not verify");
     let times = (0..n)
         .map(|_| {
             let start = Instant::now();
-            assert!(verify_reusing(PASSWORD, &phc, &mut blocks));
+            assert!(verify_password_in(PASSWORD, &phc, &mut blocks));
             start.elapsed()
         })
         .collect();
@@ -141,7 +120,7 @@ fn main() {
     let reusing = parallel_with(cores, n, || {
         let mut blocks = Vec::new();
         let phc = &phc;
-        move || assert!(verify_reusing(PASSWORD, phc, &mut blocks), "the password must verify")
+        move || assert!(verify_password_in(PASSWORD, phc, &mut blocks), "the password must verify")
     });
     println!("reused_memory_parallel_per_sec={reusing:.1}");
 }
