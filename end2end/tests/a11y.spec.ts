@@ -6,21 +6,10 @@
 
 import AxeBuilder from '@axe-core/playwright';
 import type { Page, TestInfo } from '@playwright/test';
-import { FIREFOX_LINUX, SAFARI_IPHONE, device } from './devices-flow';
-import { newSignInBanner } from './history-flow';
-import {
-  confirmItsYou,
-  expect,
-  expectAccountHome,
-  expectPath,
-  gotoHydrated,
-  signIn,
-  signUp,
-  test,
-  uniqueEmail,
-  waitForHydration,
-} from './helpers';
-import { TWO_STEP_PATH, codeAt } from './two-step-flow';
+import { FIREFOX_LINUX } from './devices-flow';
+import { accountWithTwoDevices } from './history-flow';
+import { PASSWORD, expect, expectPath, gotoHydrated, test, waitForHydration } from './helpers';
+import { TWO_STEP_PATH, enrol } from './two-step-flow';
 
 const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 
@@ -84,42 +73,15 @@ for (const colorScheme of ['light', 'dark'] as const) {
 
     test('signed-in pages and two-step enrolment have no axe violations', async ({ browser, baseURL, page }, testInfo) => {
       test.setTimeout(150_000);
-      const email = uniqueEmail();
-      await signUp(page, email);
-      // A second browser signs in: the first lists two sessions and shows the new-sign-in callout.
-      const phone = await device(browser, baseURL, SAFARI_IPHONE);
-      try {
-        await signIn(phone, email);
-        await expectAccountHome(phone, email);
-      } finally {
-        await phone.context().close();
-      }
-
-      await gotoHydrated(page, '/');
-      await expect(newSignInBanner(page)).toBeVisible();
+      await accountWithTwoDevices(browser, baseURL, page);
       for (const path of SIGNED_IN_PAGES) {
         await gotoHydrated(page, path);
         await expectPath(page, path);
         await expectNoViolations(page, path, testInfo);
       }
 
-      // Two-step enrolment: after a sign-up the first click asks for the password, the second shows the setup key.
-      await gotoHydrated(page, TWO_STEP_PATH);
-      const turnOn = page.getByRole('button', { name: 'Turn on two-step sign-in', exact: true });
-      await turnOn.click();
-      await expectPath(page, '/security/confirm');
-      await expectNoViolations(page, '/security/confirm (password prompt)', testInfo);
-      await confirmItsYou(page, TWO_STEP_PATH);
-      await turnOn.click();
-      const key = page.getByLabel('Setup key', { exact: true });
-      await expect(key).toBeVisible();
-      await expectNoViolations(page, `${TWO_STEP_PATH} (setup key and QR code)`, testInfo);
-
-      const secret = ((await key.textContent()) ?? '').replace(/\s+/g, '');
-      await page.getByLabel('Authentication code', { exact: true }).fill(codeAt(secret, 0));
-      await page.getByRole('button', { name: 'Confirm', exact: true }).click();
-      await expect(page.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem')).toHaveCount(10);
-      await expectNoViolations(page, `${TWO_STEP_PATH} (recovery codes)`, testInfo);
+      // Two-step enrolment after a sign-up: the password prompt, the setup key and QR code, the recovery codes.
+      await enrol(page, PASSWORD, (step) => expectNoViolations(page, `${TWO_STEP_PATH} enrolment: ${step}`, testInfo));
     });
   });
 }

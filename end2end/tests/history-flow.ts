@@ -28,6 +28,22 @@ export function newSignInBanner(page: Page): Locator {
   return page.getByRole('region', { name: /^(New sign-in|Failed two-step sign-in|New sign-ins and activity to check)/ });
 }
 
+/// Signs up in `page` and signs the same account in from a second browser (an iPhone's user agent), so `page`'s
+/// account lists two sessions and shows the new-sign-in callout.
+export async function accountWithTwoDevices(browser: Browser, baseURL: string | undefined, page: Page): Promise<void> {
+  const email = uniqueEmail();
+  await signUp(page, email);
+  const phone = await device(browser, baseURL, SAFARI_IPHONE);
+  try {
+    await signIn(phone, email);
+    await expectAccountHome(phone, email);
+  } finally {
+    await phone.context().close();
+  }
+  await gotoHydrated(page, '/');
+  await expect(newSignInBanner(page)).toBeVisible();
+}
+
 export async function failedSignInAndNewDeviceScenario(browser: Browser, baseURL: string | undefined): Promise<void> {
   const email = uniqueEmail();
   const laptop = await device(browser, baseURL, FIREFOX_LINUX);

@@ -8,21 +8,11 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Browser, Page } from '@playwright/test';
-import { FIREFOX_LINUX, SAFARI_IPHONE, device } from './devices-flow';
-import { newSignInBanner } from './history-flow';
-import {
-  confirmItsYou,
-  expect,
-  expectAccountHome,
-  expectPath,
-  gotoHydrated,
-  signIn,
-  signUp,
-  test,
-  uniqueEmail,
-} from './helpers';
-import { TWO_STEP_PATH, codeAt } from './two-step-flow';
+import type { Page } from '@playwright/test';
+import { FIREFOX_LINUX } from './devices-flow';
+import { accountWithTwoDevices } from './history-flow';
+import { PASSWORD, expectPath, gotoHydrated, test } from './helpers';
+import { TWO_STEP_PATH, enrol } from './two-step-flow';
 
 const OUT_DIR = path.join(__dirname, '..', 'screenshots');
 
@@ -65,21 +55,6 @@ async function shoot(page: Page, name: string): Promise<void> {
   });
 }
 
-/// Signs up in `page` and signs the same account in from a second browser (an iPhone's user agent).
-async function accountWithTwoDevices(browser: Browser, baseURL: string | undefined, page: Page): Promise<void> {
-  const email = uniqueEmail();
-  await signUp(page, email);
-  const phone = await device(browser, baseURL, SAFARI_IPHONE);
-  try {
-    await signIn(phone, email);
-    await expectAccountHome(phone, email);
-  } finally {
-    await phone.context().close();
-  }
-  await gotoHydrated(page, '/');
-  await expect(newSignInBanner(page)).toBeVisible();
-}
-
 for (const [size, viewport] of Object.entries(VIEWPORTS)) {
   test.describe(`screenshots at ${size} width`, () => {
     test.use({ viewport, colorScheme: 'light' });
@@ -100,21 +75,8 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
         await shoot(page, name);
       }
 
-      const turnOn = page.getByRole('button', { name: 'Turn on two-step sign-in', exact: true });
-      await gotoHydrated(page, TWO_STEP_PATH);
-      await turnOn.click();
-      await expectPath(page, '/security/confirm');
-      await shoot(page, 'confirm');
-      await confirmItsYou(page, TWO_STEP_PATH);
-      await turnOn.click();
-      const key = page.getByLabel('Setup key', { exact: true });
-      await expect(key).toBeVisible();
-      await shoot(page, 'two-step-setup');
-      const secret = ((await key.textContent()) ?? '').replace(/\s+/g, '');
-      await page.getByLabel('Authentication code', { exact: true }).fill(codeAt(secret, 0));
-      await page.getByRole('button', { name: 'Confirm', exact: true }).click();
-      await expect(page.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem')).toHaveCount(10);
-      await shoot(page, 'two-step-recovery-codes');
+      const names = { 'password prompt': 'confirm', 'setup key': 'two-step-setup', 'recovery codes': 'two-step-recovery-codes' };
+      await enrol(page, PASSWORD, (step) => shoot(page, names[step]));
     });
 
     test('dark scheme: sign-in and devices', async ({ browser, baseURL, page }) => {

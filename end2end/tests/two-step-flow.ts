@@ -3,7 +3,16 @@
 
 import { authenticator } from 'otplib';
 import type { Page } from '@playwright/test';
-import { PASSWORD, confirmItsYou, expect, expectPath, gotoHydrated, signIn, waitForHydration } from './helpers';
+import {
+  PASSWORD,
+  confirmItsYou,
+  expect,
+  expectConfirmPrompt,
+  expectPath,
+  gotoHydrated,
+  signIn,
+  waitForHydration,
+} from './helpers';
 
 /// The two-step page.
 export const TWO_STEP_PATH = '/security/two-step';
@@ -22,15 +31,25 @@ export function wrongCode(secret: string): string {
   return String(n).padStart(6, '0');
 }
 
+/// The screens of an enrolment, for callers that look at each one (accessibility checks, screenshots).
+export type EnrolmentStep = 'password prompt' | 'setup key' | 'recovery codes';
+export type AtEnrolmentStep = (step: EnrolmentStep) => Promise<void>;
+
 /// On the two-step page with two-step off, clicks **Turn on two-step sign-in**. Turning it on is a sensitive change:
 /// the first click lands on the re-authentication prompt (the password only, since two-step is off), which
 /// returns to the two-step page, where the person clicks again and gets the setup key. Returns the key.
-export async function beginEnrolment(page: Page, password: string = PASSWORD): Promise<string> {
+export async function beginEnrolment(
+  page: Page,
+  password: string = PASSWORD,
+  atStep: AtEnrolmentStep = async () => {},
+): Promise<string> {
   const status = page.getByRole('status');
   const turnOn = page.getByRole('button', { name: 'Turn on two-step sign-in', exact: true });
   await expect(status).toHaveText('Two-step sign-in is off.');
   await waitForHydration(page);
   await turnOn.click();
+  await expectConfirmPrompt(page, TWO_STEP_PATH);
+  await atStep('password prompt');
   await confirmItsYou(page, TWO_STEP_PATH, { password });
   // Back on the two-step page, still off: the prompt alone turns nothing on.
   await expect(status).toHaveText('Two-step sign-in is off.');
@@ -43,14 +62,19 @@ export async function beginEnrolment(page: Page, password: string = PASSWORD): P
   const secret = ((await key.textContent()) ?? '').replace(/\s+/g, '');
   expect(secret).toMatch(/^[A-Z2-7]{32}$/);
   await waitForHydration(page);
+  await atStep('setup key');
   return secret;
 }
 
 /// Turns two-step on from the two-step page (through the prompt); returns the setup key and the recovery codes
-/// shown.
-export async function enrol(page: Page, password: string = PASSWORD): Promise<{ secret: string; recoveryCodes: string[] }> {
+/// shown. `atStep` is called on each screen of the way.
+export async function enrol(
+  page: Page,
+  password: string = PASSWORD,
+  atStep: AtEnrolmentStep = async () => {},
+): Promise<{ secret: string; recoveryCodes: string[] }> {
   await gotoHydrated(page, TWO_STEP_PATH);
-  const secret = await beginEnrolment(page, password);
+  const secret = await beginEnrolment(page, password, atStep);
   await page.getByLabel('Authentication code', { exact: true }).fill(codeAt(secret, 0));
   await page.getByRole('button', { name: 'Confirm', exact: true }).click();
   const list = page.getByRole('list', { name: 'Recovery codes' });
@@ -59,6 +83,7 @@ export async function enrol(page: Page, password: string = PASSWORD): Promise<{ 
   const recoveryCodes = (await list.getByRole('listitem').allTextContents()).map((c) => c.trim());
   for (const code of recoveryCodes) expect(code).toMatch(/^[0-9a-z]{5}-[0-9a-z]{5}$/);
   await waitForHydration(page);
+  await atStep('recovery codes');
   return { secret, recoveryCodes };
 }
 
