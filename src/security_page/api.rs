@@ -126,7 +126,7 @@ pub async fn change_password(
     use crate::accounts::password::MAX_PASSWORD_CHARS;
     use crate::accounts::password_change::{PasswordChange, SecondFactor};
     use crate::core::{db::now, principal::signed_in, request::RequestContext};
-    use crate::sessions::principal::{record_reauthentication, rotate_id, sign_out};
+    use crate::sessions::principal::{record_reauthentication, sign_out};
     if current_password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(AppError::Invalid(crate::accounts::password_change::WRONG_CURRENT_PASSWORD.into()));
     }
@@ -156,17 +156,14 @@ pub async fn change_password(
         now(),
     )
     .await?;
-    if change != PasswordChange::Locked {
-        // The password (and a code when two-step is on) was just proven: as good as the prompt.
-        record_reauthentication(&ctx.session, &me).await?;
-    }
     if change == PasswordChange::Locked {
         sign_out(&ctx.session, &ctx.state).await?;
         leptos_axum::redirect("/login?ended=locked");
         return Ok(());
     }
-    // A fresh id for this browser, keeping the rest of the session.
-    rotate_id(&ctx.session, &me).await?;
+    // The password (and a code when two-step is on) was just proven, as on the prompt: recorded,
+    // and the session goes on under a fresh id.
+    record_reauthentication(&ctx.session, &me).await?;
     leptos_axum::redirect("/security?password=changed");
     Ok(())
 }
