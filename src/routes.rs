@@ -132,6 +132,12 @@ pub fn renders_page(path: &str) -> bool {
     }
 }
 
+/// Whether the page at `path` shows secrets (the setup key, fresh recovery codes): its answer is
+/// never compressed (BREACH; `core::web::compression`).
+pub fn shows_secrets(path: &str) -> bool {
+    path == TWO_STEP
+}
+
 /// Whether a request to `path` needs to know who is asking (pages, server functions, downloads);
 /// static files and probes do not, so they never read the session.
 pub fn reads_principal(path: &str) -> bool {

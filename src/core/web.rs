@@ -294,7 +294,7 @@ pub fn compression() -> tower_http::compression::CompressionLayer<impl tower_htt
 
 /// Inside [`compression`]: marks the answers of pages that show secrets.
 pub async fn mark_uncompressed(req: Request, next: Next) -> Response {
-    let secret = req.uri().path() == crate::routes::TWO_STEP;
+    let secret = crate::routes::shows_secrets(req.uri().path());
     let mut response = next.run(req).await;
     if secret {
         response.headers_mut().insert(KEEP_UNCOMPRESSED, HeaderValue::from_static("1"));

@@ -131,7 +131,7 @@ fn EnabledPanel(recovery_codes_left: i64) -> impl IntoView {
 #[component]
 fn FreshCodes(codes: Vec<String>) -> impl IntoView {
     let text = recovery_codes_file(&codes);
-    let download = format!("data:text/plain;charset=utf-8,{}", percent_encode(&text));
+    let download = format!("data:text/plain;charset=utf-8,{}", crate::routes::urlencode(&text));
     view! {
         <div class="fresh-codes" role="region" aria-labelledby="fresh-codes-title">
             <h2 id="fresh-codes-title">"Save your recovery codes"</h2>
@@ -159,13 +159,6 @@ fn recovery_codes_file(codes: &[String]) -> String {
         text.push('\n');
     }
     text
-}
-
-/// Percent-encodes everything but ASCII letters and digits (for a `data:` address).
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
 }
 
 /// `/login/code`: the second step after a correct password.
