@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 pub const SIGNED_OUT_ELSEWHERE: &str = "You were signed out from another device.";
 /// Shown when a session ran past its idle or absolute lifetime.
 pub const SESSION_EXPIRED: &str = "Your session expired. Please sign in again.";
+/// Shown on the sign-in page (`/login?ended=disabled`) and for a disabled account's correct password.
+pub const ACCOUNT_DISABLED: &str = "This account is disabled. Ask your Keycard administrator for help.";
 /// Shown on the sign-in page (`/login?deleted=1`) after an account was deleted.
 pub const ACCOUNT_DELETED: &str = "Your account was deleted.";
 /// Shown on the sign-in page (`/login?reset=1`) after a password reset.
@@ -52,6 +54,13 @@ pub enum AppError {
     /// The server is at its limit of concurrent password checks; the answer carries `Retry-After`.
     #[error("Keycard is busy right now. Please try again in a few seconds.")]
     Busy { retry_after_secs: i64 },
+    /// An administrator disabled the account; said only after its correct password.
+    #[error("{}", ACCOUNT_DISABLED)]
+    AccountDisabled,
+    /// The database cannot be reached (down, restarting, out of connections); the answer carries
+    /// `Retry-After`.
+    #[error("Keycard cannot reach its database right now. Please try again in a moment.")]
+    Unavailable,
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
 }
@@ -80,7 +89,8 @@ impl AppError {
             AppError::NotFound => 404,
             AppError::BadRequest => 400,
             AppError::TooManyAttempts { .. } => 429,
-            AppError::Busy { .. } => 503,
+            AppError::AccountDisabled => 403,
+            AppError::Busy { .. } | AppError::Unavailable => 503,
             AppError::Internal => 500,
         }
     }
@@ -100,16 +110,26 @@ impl AppError {
             AppError::TooManyAttempts { retry_after_secs } | AppError::Busy { retry_after_secs } => {
                 Some((*retry_after_secs).max(1))
             }
+            AppError::Unavailable => Some(UNAVAILABLE_RETRY_SECS),
             _ => None,
         }
     }
 }
 
-/// Database failures are logged once, here, with where they happened, and answered generically.
+/// `Retry-After` while the database cannot be reached.
+pub const UNAVAILABLE_RETRY_SECS: i64 = 5;
+
+/// Database failures are logged once, here, with where they happened, and answered generically:
+/// a database that cannot be reached is 503 (it passes), anything else 500.
 #[cfg(feature = "ssr")]
 impl From<sqlx::Error> for AppError {
     #[track_caller]
     fn from(err: sqlx::Error) -> AppError {
+        if crate::core::db::is_unreachable(&err) {
+            let at = std::panic::Location::caller();
+            tracing::warn!(error = %err, at = %at, "database unreachable");
+            return AppError::Unavailable;
+        }
         AppError::internal(err)
     }
 }

@@ -1,6 +1,6 @@
 //! The `keycard` binary: reads configuration, starts logging, serves until SIGTERM or Ctrl-C.
-//! `keycard migrate` only applies migrations; `keycard admin …` runs an operator command
-//! (see `keycard::admin`).
+//! `keycard migrate` only applies migrations; `keycard backup <file>` copies the SQLite database;
+//! `keycard admin …` runs an operator command (see `keycard::admin`).
 
 fn main() -> std::process::ExitCode {
     // Before any thread starts allocating: see the function's documentation.
@@ -28,8 +28,9 @@ async fn run() -> std::process::ExitCode {
         None | Some("serve") => keycard::server::serve(config).await,
         Some("migrate") => keycard::server::migrate_only(config).await,
         Some("admin") => return keycard::server::admin(config, &args[1..]).await,
+        Some("backup") => return keycard::server::backup(config, &args[1..]).await,
         Some(other) => {
-            eprintln!("keycard: unknown command {other:?}; use `keycard`, `keycard serve`, `keycard migrate` or `keycard admin`");
+            eprintln!("keycard: unknown command {other:?}; use `keycard`, `keycard serve`, `keycard migrate`, `keycard backup <file>` or `keycard admin`");
             return std::process::ExitCode::from(2);
         }
     };

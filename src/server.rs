@@ -217,7 +217,11 @@ fn spawn_app_token_purge(
     tokio::spawn(async move {
         let mut ticks = crate::core::periodic::every(interval);
         while crate::core::periodic::next_turn(&mut ticks, &mut stop).await {
-            if let Err(err) = crate::apps::service::purge_expired(&db, crate::core::db::now()).await {
+            let purged = match db.pool.acquire().await {
+                Ok(mut conn) => crate::apps::service::purge_expired(&mut conn, crate::core::db::now()).await,
+                Err(err) => Err(err),
+            };
+            if let Err(err) = purged {
                 tracing::warn!(error = %err, "app token purge failed; will retry");
             }
         }
@@ -232,20 +236,51 @@ pub async fn migrate_only(config: Config) -> Result<(), Box<dyn std::error::Erro
     Ok(())
 }
 
-/// `keycard admin …`: applies migrations, runs the command, prints its outcome.
+/// `keycard backup <file>`: an online, consistent copy of the SQLite database (not of the secret
+/// key, which is kept apart on purpose).
+pub async fn backup(config: Config, args: &[String]) -> std::process::ExitCode {
+    let [file] = args else {
+        eprintln!("usage: keycard backup <file>   (a new file; the SQLite database is copied into it)");
+        return std::process::ExitCode::from(2);
+    };
+    let copied = async {
+        let db = Db::connect(&config).await?;
+        db.backup_sqlite(std::path::Path::new(file)).await?;
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    };
+    match copied.await {
+        Ok(()) => {
+            println!(
+                "copied the database to {file}\nThe secret key is not in this copy: back up KEYCARD_SECRET_KEY (or \
+                 secret.key in the data directory) separately, and keep both."
+            );
+            std::process::ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("keycard backup: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `keycard admin …`: applies migrations, runs the command, prints its outcome. Exit status 0 when
+/// done, 1 when refused or failed (nothing changed), 2 for a command line that is not a command.
 pub async fn admin(config: Config, args: &[String]) -> std::process::ExitCode {
-    use crate::admin::{run, AdminCommand};
+    use crate::admin::{run, AdminCommand, NotACommand};
     let command = match AdminCommand::parse(args) {
         Ok(command) => command,
-        Err(usage) => {
-            eprintln!("{usage}");
+        Err(NotACommand::Help(text)) => {
+            print!("{text}");
+            return std::process::ExitCode::SUCCESS;
+        }
+        Err(NotACommand::Usage(text)) => {
+            eprint!("{text}");
             return std::process::ExitCode::from(2);
         }
     };
     let outcome = async {
-        let db = Db::connect(&config).await?;
-        db.migrate().await?;
-        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(run(&db, &command).await?)
+        let state = build_state(config).await?;
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(run(&state, &command, read_password).await?)
     };
     match outcome.await {
         Ok(text) => {
@@ -257,6 +292,23 @@ pub async fn admin(config: Config, args: &[String]) -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The new account's password: typed twice at a prompt that does not echo, or one line of
+/// standard input when it is not a terminal (a pipe from a password manager or a secret store).
+fn read_password() -> std::io::Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Password again: ")?;
+        if first != again {
+            return Err(std::io::Error::other("the two passwords differ"));
+        }
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 async fn shutdown_signal() {

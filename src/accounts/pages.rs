@@ -7,7 +7,8 @@ use leptos_router::hooks::use_query_map;
 
 use super::api::{account_home, LogIn, SignUp};
 use crate::errors::{
-    ACCOUNT_DELETED, PASSWORD_RESET_DONE, SESSION_EXPIRED, SIGNED_OUT_ELSEWHERE, TOO_MANY_CODES, TOO_MANY_CONFIRMATIONS,
+    ACCOUNT_DELETED, ACCOUNT_DISABLED, PASSWORD_RESET_DONE, SESSION_EXPIRED, SIGNED_OUT_ELSEWHERE, TOO_MANY_CODES,
+    TOO_MANY_CONFIRMATIONS,
 };
 use crate::ui::{action_error, SignedOutNotice};
 
@@ -47,6 +48,7 @@ pub fn LoginPage() -> impl IntoView {
             _ if q.get("deleted").as_deref() == Some("1") => Some(ACCOUNT_DELETED),
             Some("elsewhere") => Some(SIGNED_OUT_ELSEWHERE),
             Some("expired") => Some(SESSION_EXPIRED),
+            Some("disabled") => Some(ACCOUNT_DISABLED),
             Some("codes") => Some(TOO_MANY_CODES),
             Some("locked") => Some(TOO_MANY_CONFIRMATIONS),
             _ if q.get("reset").as_deref() == Some("1") => Some(PASSWORD_RESET_DONE),

@@ -50,17 +50,24 @@ pub async fn sign_up(state: &AppState, raw_email: &str, password: &str, ip: &str
     let admission = state.hashing.admit()?;
     let permits = throttle::reserve(&state.db, &[Limit::sign_up_ip(ip)]).await?;
     let hash = admission.run(move |_| hash_password(&password)).await??;
+    let id = create_account(state, &email, &hash).await?;
+    permits.succeeded(&state.db).await?;
+    Ok(id)
+}
+
+/// Creates the account (its password already checked against the rules and hashed) and, with
+/// mail on, its verification link and mail, in one transaction: there is never an account whose
+/// first link was lost, nor a mail about an account that does not exist. Sign-up and
+/// `keycard admin create-user` both come here.
+pub async fn create_account(state: &AppState, email: &Email, password_hash: &str) -> Result<i64, AppError> {
     let t = now();
-    // The account and, with mail on, its verification link and mail commit together: there is
-    // never an account whose first link was lost, nor a mail about an account that does not exist.
     let mut tx = state.db.pool.begin().await?;
-    match store::insert_user(&mut tx, &email.display, &email.key, &hash, t).await {
+    match store::insert_user(&mut tx, &email.display, &email.key, password_hash, t).await {
         Ok(id) => {
             if crate::mail::enabled(&state.config) {
                 super::verification::service::send_link(&mut tx, state, id, &email.display, t).await?;
             }
             tx.commit().await?;
-            permits.succeeded(&state.db).await?;
             Ok(id)
         }
         Err(InsertError::EmailTaken) => {
@@ -91,10 +98,16 @@ pub async fn verify_credentials(
 ) -> Result<VerifiedAccount, AppError> {
     let key = parse_email(raw_email).map(|e| e.key).unwrap_or_default();
     let found = if key.is_empty() { None } else { store::sign_in_credentials(&state.db, &key).await? };
-    let account =
-        found.as_ref().map(|(c, two_step_on)| VerifiedAccount { user_id: c.user_id, two_step_on: *two_step_on });
-    match check_password(state, &key, found.map(|(c, _)| c), password, ip, "Wrong password").await? {
-        PasswordCheck::Correct => account.ok_or(AppError::WrongCredentials),
+    let account = found
+        .as_ref()
+        .map(|a| (VerifiedAccount { user_id: a.credentials.user_id, two_step_on: a.two_step_on }, a.disabled));
+    match check_password(state, &key, found.map(|a| a.credentials), password, ip, "Wrong password").await? {
+        // Only someone who knows the password learns that the account is disabled.
+        PasswordCheck::Correct => match account {
+            Some((_, true)) => Err(AppError::AccountDisabled),
+            Some((verified, false)) => Ok(verified),
+            None => Err(AppError::WrongCredentials),
+        },
         PasswordCheck::Wrong { .. } => Err(AppError::WrongCredentials),
     }
 }

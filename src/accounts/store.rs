@@ -55,15 +55,25 @@ pub async fn insert_user(
 }
 
 pub async fn credentials_by_email_key(db: &Db, email_key: &str) -> Result<Option<Credentials>, sqlx::Error> {
-    Ok(sign_in_credentials(db, email_key).await?.map(|(credentials, _)| credentials))
+    Ok(sign_in_credentials(db, email_key).await?.map(|account| account.credentials))
 }
 
-/// The credentials of the account with `email_key` and whether two-step sign-in is on for it, in
-/// one read (sign-in needs both).
-pub async fn sign_in_credentials(db: &Db, email_key: &str) -> Result<Option<(Credentials, bool)>, sqlx::Error> {
+/// What sign-in reads about an account, in one statement.
+#[derive(Clone, Debug)]
+pub struct SignInAccount {
+    pub credentials: Credentials,
+    /// Two-step sign-in is on: the password leads only to the code step.
+    pub two_step_on: bool,
+    /// An administrator disabled the account: even the right password does not sign in.
+    pub disabled: bool,
+}
+
+/// The credentials of the account with `email_key`, whether two-step sign-in is on for it and
+/// whether it is disabled, in one read (sign-in needs all three).
+pub async fn sign_in_credentials(db: &Db, email_key: &str) -> Result<Option<SignInAccount>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT id, password_hash, EXISTS (SELECT 1 FROM totp_secrets t WHERE t.user_id = users.id \
-         AND t.enabled_at IS NOT NULL) FROM users WHERE email_key = $1",
+         AND t.enabled_at IS NOT NULL), disabled_at FROM users WHERE email_key = $1",
     )
     .bind(email_key)
     .fetch_optional(&db.pool)
@@ -74,7 +84,11 @@ pub async fn sign_in_credentials(db: &Db, email_key: &str) -> Result<Option<(Cre
         Ok(on) => on,
         Err(_) => row.try_get::<i64, _>(2)? != 0,
     };
-    Ok(Some((Credentials { user_id: row.get(0), password_hash: row.get(1) }, two_step_on)))
+    Ok(Some(SignInAccount {
+        credentials: Credentials { user_id: row.get(0), password_hash: row.get(1) },
+        two_step_on,
+        disabled: row.get::<Option<i64>, _>(3).is_some(),
+    }))
 }
 
 pub async fn account_by_id(db: &Db, user_id: i64) -> Result<Option<Account>, sqlx::Error> {

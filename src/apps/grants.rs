@@ -216,8 +216,8 @@ pub async fn poll(conn: &mut AnyConnection, device_code: &str, now: i64) -> Resu
 }
 
 /// Deletes requests expired for a day (the sweeper's clean-up).
-pub async fn purge_expired(db: &crate::core::db::Db, now: i64) -> Result<u64, sqlx::Error> {
+pub async fn purge_expired(conn: &mut AnyConnection, now: i64) -> Result<u64, sqlx::Error> {
     let done =
-        sqlx::query("DELETE FROM device_grants WHERE expires_at < $1").bind(now - 24 * 3600).execute(&db.pool).await?;
+        sqlx::query("DELETE FROM device_grants WHERE expires_at < $1").bind(now - 24 * 3600).execute(conn).await?;
     Ok(done.rows_affected())
 }

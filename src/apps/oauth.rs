@@ -188,9 +188,11 @@ async fn device_code_grant(state: &AppState, device_code: &str) -> Result<TokenP
     let polled = grants::poll(&mut tx, device_code, t).await?;
     let result = match polled {
         Poll::Approved(approved) => {
-            let (pair, _handle) =
-                tokens::open_connection(&mut tx, &approved, Lifetimes::from_config(&state.config), t).await?;
-            Ok(pair)
+            let lifetimes = Lifetimes::from_config(&state.config);
+            match tokens::open_connection(&mut tx, state.db.is_sqlite, &approved, lifetimes, t).await? {
+                Some((pair, _handle)) => Ok(pair),
+                None => Err(OAuthError::bad("access_denied", "The account is disabled.")),
+            }
         }
         Poll::Pending => Err(OAuthError::bad("authorization_pending", "Waiting for the person to enter the code.")),
         Poll::SlowDown => Err(OAuthError::bad("slow_down", "Polling too often: wait 5 seconds longer between polls.")),

@@ -60,6 +60,6 @@ pub async fn record_decision(
 
 /// Deletes expired tokens and pairing requests a day past their expiry (run with the session
 /// sweep). Returns how many rows went.
-pub async fn purge_expired(db: &crate::core::db::Db, now: i64) -> Result<u64, sqlx::Error> {
-    Ok(super::tokens::purge_expired(db, now).await? + grants::purge_expired(db, now).await?)
+pub async fn purge_expired(conn: &mut sqlx::AnyConnection, now: i64) -> Result<u64, sqlx::Error> {
+    Ok(super::tokens::purge_expired(&mut *conn, now).await? + grants::purge_expired(conn, now).await?)
 }

@@ -87,37 +87,44 @@ async fn issue(
 }
 
 /// Opens the connection an approved pairing request asked for (on the caller's transaction,
-/// the one that redeemed it) and issues its first tokens. Returns them and the connection's handle.
+/// the one that redeemed it) and issues its first tokens. Returns them and the connection's handle,
+/// or `None` when the account was disabled meanwhile (no connection is opened).
 pub async fn open_connection(
     conn: &mut AnyConnection,
+    is_sqlite: bool,
     approved: &Approved,
     lifetimes: Lifetimes,
     now: i64,
-) -> Result<(TokenPair, String), sqlx::Error> {
+) -> Result<Option<(TokenPair, String)>, sqlx::Error> {
     // The row's id hash names the token family only: it is the hash of nothing any cookie carries.
     let id_hash = Secret::DeviceCode.hash(&Secret::DeviceCode.generate()).unwrap_or_default();
     let handle = crate::sessions::store::public_handle();
     let absolute = now + lifetimes.refresh_absolute;
     let idle = (now + lifetimes.refresh_idle).min(absolute);
-    sqlx::query(
+    let sql = format!(
         "INSERT INTO sessions (id_hash, user_id, data, stage, method, remember, created_at, last_seen_at, \
          idle_expires_at, absolute_expires_at, ip, user_agent, public_id, client_name) \
-         VALUES ($1, $2, '{}', 'complete', $3, 1, $4, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(&id_hash)
-    .bind(approved.user_id)
-    .bind(APP_METHOD)
-    .bind(now)
-    .bind(idle)
-    .bind(absolute)
-    .bind(&approved.ip)
-    .bind(&approved.user_agent)
-    .bind(&handle)
-    .bind(&approved.client_name)
-    .execute(&mut *conn)
-    .await?;
+         SELECT $1, $2, '{{}}', 'complete', $3, 1, $4, $4, $5, $6, $7, $8, $9, $10 WHERE {}",
+        crate::sessions::store::may_sign_in_sql("$2", is_sqlite)
+    );
+    let opened = sqlx::query(&sql)
+        .bind(&id_hash)
+        .bind(approved.user_id)
+        .bind(APP_METHOD)
+        .bind(now)
+        .bind(idle)
+        .bind(absolute)
+        .bind(&approved.ip)
+        .bind(&approved.user_agent)
+        .bind(&handle)
+        .bind(&approved.client_name)
+        .execute(&mut *conn)
+        .await?;
+    if opened.rows_affected() == 0 {
+        return Ok(None);
+    }
     let pair = issue(conn, &id_hash, now, lifetimes.access, idle).await?;
-    Ok((pair, handle))
+    Ok(Some((pair, handle)))
 }
 
 /// What a refresh token got.
@@ -249,7 +256,7 @@ pub async fn authenticate(
 
 /// Deletes access tokens past their expiry and refresh tokens past theirs (the sweeper's
 /// clean-up). Rotated refresh tokens stay until they expire, to recognise their reuse.
-pub async fn purge_expired(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM app_tokens WHERE expires_at < $1").bind(now).execute(&db.pool).await?;
+pub async fn purge_expired(conn: &mut AnyConnection, now: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM app_tokens WHERE expires_at < $1").bind(now).execute(conn).await?;
     Ok(done.rows_affected())
 }

@@ -14,6 +14,9 @@ pub struct Db {
     pub is_sqlite: bool,
 }
 
+/// How long a request waits for a database connection before it is answered 503.
+pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -28,6 +31,9 @@ impl Db {
         }
         let pool = AnyPoolOptions::new()
             .max_connections(if is_sqlite { 8 } else { 10 })
+            // A database that is down answers within seconds (503), instead of holding every
+            // request for sqlx's default 30 s.
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if is_sqlite {
@@ -53,10 +59,48 @@ impl Db {
         migrator.run(&self.pool).await
     }
 
+    /// Copies the whole SQLite database into the new file `to` with `VACUUM INTO`: one read
+    /// transaction, so the copy is consistent while Keycard keeps serving (writers are not blocked
+    /// in WAL mode). The file is created owner-only first and must not exist yet.
+    pub async fn backup_sqlite(&self, to: &std::path::Path) -> Result<(), BackupError> {
+        if !self.is_sqlite {
+            return Err(BackupError::NotSqlite);
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        options.open(to).map_err(|err| BackupError::Target(to.display().to_string(), err))?;
+        let target = to
+            .to_str()
+            .ok_or_else(|| BackupError::Target(to.display().to_string(), std::io::ErrorKind::InvalidFilename.into()))?;
+        let copied = sqlx::query("VACUUM INTO $1").bind(target).execute(&self.pool).await;
+        if let Err(err) = copied {
+            // Never leave a partial copy that could be mistaken for a backup.
+            let _ = std::fs::remove_file(to);
+            return Err(BackupError::Db(err));
+        }
+        Ok(())
+    }
+
     /// `SELECT 1`, for readiness checks.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
     }
+}
+
+/// Why `keycard backup` made no copy.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("keycard backup copies SQLite databases; for PostgreSQL use pg_dump (see the README)")]
+    NotSqlite,
+    #[error("cannot create {0}: {1} (the backup file must not exist yet)")]
+    Target(String, std::io::Error),
+    #[error("the copy failed: {0}")]
+    Db(#[from] sqlx::Error),
 }
 
 /// The file of a `sqlite:` URL; `None` for in-memory databases.
@@ -130,6 +174,22 @@ pub fn now() -> i64 {
 /// True when the error is a unique-constraint violation (duplicate email, say).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// The database could not be reached or went away mid-statement (down, restarting, no free
+/// connection within the acquire timeout), as opposed to a statement it refused.
+pub fn is_unreachable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL's "connection exception" class (08…) and the server shutting down or starting
+        // up (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now).
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

@@ -42,6 +42,8 @@ pub enum EndReason {
     /// An app connection whose already-exchanged refresh token was presented again: someone else
     /// holds a copy, so the whole connection ends.
     TokenReused,
+    /// An administrator disabled the account (`keycard admin disable`).
+    AccountDisabled,
 }
 
 impl EndReason {
@@ -51,6 +53,7 @@ impl EndReason {
             EndReason::SignedOutElsewhere => "signed_out_elsewhere",
             EndReason::Expired => "expired",
             EndReason::TokenReused => "token_reused",
+            EndReason::AccountDisabled => "account_disabled",
         }
     }
     pub fn parse(text: &str) -> Option<EndReason> {
@@ -60,6 +63,7 @@ impl EndReason {
             "signed_out_elsewhere" | "revoked" => Some(EndReason::SignedOutElsewhere),
             "expired" => Some(EndReason::Expired),
             "token_reused" => Some(EndReason::TokenReused),
+            "account_disabled" => Some(EndReason::AccountDisabled),
             _ => None,
         }
     }
@@ -70,6 +74,7 @@ impl EndReason {
             EndReason::SignedOutElsewhere => "Signed out from another device",
             EndReason::Expired => "Expired",
             EndReason::TokenReused => "Ended: an old refresh token was used again",
+            EndReason::AccountDisabled => "Ended: the account was disabled by an administrator",
         }
     }
 }
@@ -149,6 +154,7 @@ impl Principal {
         match self {
             Principal::Ended(EndReason::SignedOutElsewhere) => Err(AppError::SignedOutElsewhere),
             Principal::Ended(EndReason::Expired) => Err(AppError::SessionExpired),
+            Principal::Ended(EndReason::AccountDisabled) => Err(AppError::AccountDisabled),
             other => other.signed_in(),
         }
     }

@@ -388,10 +388,10 @@ async fn clear(db: &Db, limit: &Limit) -> Result<(), AppError> {
 }
 
 /// Deletes counters that have lapsed and block nothing (called by the periodic clean-up).
-pub async fn purge_lapsed(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+pub async fn purge_lapsed(conn: &mut sqlx::AnyConnection, now: i64) -> Result<u64, sqlx::Error> {
     let result = sqlx::query("DELETE FROM throttle WHERE lapses_at <= $1 AND blocked_until <= $1")
         .bind(now)
-        .execute(&db.pool)
+        .execute(conn)
         .await?;
     Ok(result.rows_affected())
 }

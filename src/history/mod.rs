@@ -39,10 +39,13 @@ pub enum Kind {
     AppConnected,
     AppConnectionDenied,
     RefreshTokenReused,
+    TwoStepResetByAdmin,
+    AccountDisabled,
+    AccountEnabled,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 21] = [
+    pub const ALL: [Kind; 24] = [
         Kind::SignedIn,
         Kind::SignInFailed,
         Kind::CodeFailed,
@@ -64,6 +67,9 @@ impl Kind {
         Kind::AppConnected,
         Kind::AppConnectionDenied,
         Kind::RefreshTokenReused,
+        Kind::TwoStepResetByAdmin,
+        Kind::AccountDisabled,
+        Kind::AccountEnabled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +95,9 @@ impl Kind {
             Kind::AppConnected => "app_connected",
             Kind::AppConnectionDenied => "app_connection_denied",
             Kind::RefreshTokenReused => "refresh_token_reused",
+            Kind::TwoStepResetByAdmin => "two_step_reset_by_admin",
+            Kind::AccountDisabled => "account_disabled",
+            Kind::AccountEnabled => "account_enabled",
         }
     }
 
@@ -120,6 +129,9 @@ impl Kind {
             Kind::AppConnected => "App connected",
             Kind::AppConnectionDenied => "App connection denied",
             Kind::RefreshTokenReused => "App connection ended: a refresh token was used twice",
+            Kind::TwoStepResetByAdmin => "Two-step sign-in turned off by an administrator",
+            Kind::AccountDisabled => "Account disabled by an administrator",
+            Kind::AccountEnabled => "Account enabled again by an administrator",
         }
     }
 }

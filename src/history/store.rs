@@ -153,11 +153,11 @@ pub fn stored(row: &sqlx::any::AnyRow) -> Option<StoredEvent> {
 }
 
 /// Deletes events older than `cutoff`, at most `batch` rows; returns how many went.
-pub async fn purge_batch(db: &Db, cutoff: i64, batch: i64) -> Result<u64, sqlx::Error> {
+pub async fn purge_batch(conn: &mut AnyConnection, cutoff: i64, batch: i64) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query("DELETE FROM history_events WHERE id IN (SELECT id FROM history_events WHERE at < $1 LIMIT $2)")
         .bind(cutoff)
         .bind(batch)
-        .execute(&db.pool)
+        .execute(conn)
         .await?
         .rows_affected())
 }

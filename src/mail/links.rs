@@ -163,10 +163,6 @@ pub async fn retire(conn: &mut AnyConnection, purpose: Purpose, user_id: i64, no
 }
 
 /// Deletes links that expired before `cutoff` (the sweeper's tidying).
-pub async fn purge_expired(db: &Db, cutoff: i64) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("DELETE FROM email_links WHERE expires_at < $1")
-        .bind(cutoff)
-        .execute(&db.pool)
-        .await?
-        .rows_affected())
+pub async fn purge_expired(conn: &mut sqlx::AnyConnection, cutoff: i64) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM email_links WHERE expires_at < $1").bind(cutoff).execute(conn).await?.rows_affected())
 }

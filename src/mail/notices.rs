@@ -99,6 +99,13 @@ pub async fn for_event(
             "Two-step sign-in was turned off",
             format!("Two-step sign-in was turned off for your Keycard account{from}. Your password alone now signs in."),
         ),
+        Kind::TwoStepResetByAdmin => (
+            "two_step_reset_by_admin",
+            "Two-step sign-in was turned off by an administrator",
+            "A Keycard administrator turned two-step sign-in off for your account, so your password alone now \
+             signs in. Turn it on again with your new authenticator on the two-step page."
+                .to_owned(),
+        ),
         Kind::RecoveryCodesRegenerated => (
             "recovery_codes_regenerated",
             "New recovery codes were made",

@@ -45,6 +45,7 @@ pub async fn guard_pages(req: Request, next: Next) -> Response {
         target.push_str(match reason {
             EndReason::SignedOutElsewhere | EndReason::TokenReused => "ended=elsewhere",
             EndReason::Expired => "ended=expired",
+            EndReason::AccountDisabled => "ended=disabled",
             EndReason::SignedOut => "",
         });
     }

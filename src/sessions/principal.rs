@@ -142,8 +142,14 @@ pub async fn start_session(
         Expiry::OnSessionEnd
     }));
     // Saved now rather than when the response leaves, so a failure is an error for this request.
-    session.save().await?;
-    Ok(())
+    match session.save().await {
+        Err(err) if super::store::is_account_disabled(&err) => {
+            // Nothing is left for the session layer to try saving again when the answer leaves.
+            session.clear().await;
+            Err(AppError::AccountDisabled)
+        }
+        saved => Ok(saved?),
+    }
 }
 
 /// Issues this session a new id and keeps everything else: its data, its row's handle, lifetime

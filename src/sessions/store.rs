@@ -27,6 +27,46 @@ use crate::history::{store as history, Kind};
 /// How long a session that has passed the password step but not the code step may live.
 pub const PASSWORD_STEP_LIFETIME: Duration = Duration::from_secs(5 * 60);
 
+/// SQL that is true when the account `user_id_param` may start a session (it is not disabled).
+/// New session rows are inserted only under it, and on PostgreSQL the account's row is share-locked
+/// (`FOR SHARE`), so a sign-in racing `keycard admin disable` either commits first (and its row is
+/// ended by the disable) or sees the account disabled.
+pub fn may_sign_in_sql(user_id_param: &str, is_sqlite: bool) -> String {
+    let lock = if is_sqlite { "" } else { " FOR SHARE" };
+    format!("EXISTS (SELECT 1 FROM users WHERE id = {user_id_param} AND disabled_at IS NULL{lock})")
+}
+
+/// The store's refusal to start a session for a disabled account (see [`is_account_disabled`]).
+const ACCOUNT_DISABLED: &str = "the account is disabled";
+
+/// The insert of a new session row: never over an existing id, and only while the account may
+/// sign in (see [`may_sign_in_sql`]).
+fn insert_sql(is_sqlite: bool) -> String {
+    format!(
+        "INSERT INTO sessions (id_hash, user_id, data, stage, method, remember, created_at, \
+         last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, public_id) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 WHERE {} \
+         ON CONFLICT (id_hash) DO NOTHING",
+        may_sign_in_sql("$2", is_sqlite)
+    )
+}
+static INSERT_SQLITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| insert_sql(true));
+static INSERT_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| insert_sql(false));
+
+async fn account_disabled(db: &crate::core::db::Db, user_id: i64) -> Result<bool, sqlx::Error> {
+    let disabled: Option<Option<i64>> = sqlx::query_scalar("SELECT disabled_at FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(disabled.is_some_and(|at| at.is_some()))
+}
+
+/// Whether a session error is the store refusing a disabled account's new session (a sign-in that
+/// raced `keycard admin disable`).
+pub fn is_account_disabled(err: &tower_sessions::session::Error) -> bool {
+    matches!(err, tower_sessions::session::Error::Store(session_store::Error::Backend(msg)) if msg == ACCOUNT_DISABLED)
+}
+
 #[derive(Clone, Debug)]
 pub struct KeycardStore {
     /// The settings (idle timeout, "last seen" interval) and what the new-device notice written
@@ -93,30 +133,25 @@ impl SessionStore for KeycardStore {
             let data = data_to_store(&data_with_handle)?;
             // The row and, for a completed sign-in, its history event (and new-device alert) commit together.
             let mut tx = self.state.db.pool.begin().await.map_err(store_err)?;
-            let inserted = sqlx::query(
-                "INSERT INTO sessions (id_hash, user_id, data, stage, method, remember, created_at, \
-                 last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, public_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-                 ON CONFLICT (id_hash) DO NOTHING",
-            )
-            .bind(hash_id(&record.id))
-            .bind(auth.user_id)
-            .bind(&data)
-            .bind(auth.stage.as_str())
-            .bind(auth.method.as_str())
-            .bind(auth.remember as i64)
-            .bind(auth.signed_in_at)
-            .bind(t)
-            .bind(idle_expires_at)
-            .bind(auth.absolute_expires_at)
-            .bind(&auth.ip)
-            .bind(&auth.user_agent)
-            .bind(&public_id)
-            // A rotated session whose old row was ended meanwhile (signed out from another
-            // device) conflicts with that ended row's handle: it is not brought back.
-            .execute(&mut *tx)
-            .await
-            .map_err(store_err)?;
+            let inserted = sqlx::query(if self.state.db.is_sqlite { &INSERT_SQLITE } else { &INSERT_POSTGRES })
+                .bind(hash_id(&record.id))
+                .bind(auth.user_id)
+                .bind(&data)
+                .bind(auth.stage.as_str())
+                .bind(auth.method.as_str())
+                .bind(auth.remember as i64)
+                .bind(auth.signed_in_at)
+                .bind(t)
+                .bind(idle_expires_at)
+                .bind(auth.absolute_expires_at)
+                .bind(&auth.ip)
+                .bind(&auth.user_agent)
+                .bind(&public_id)
+                // A rotated session whose old row was ended meanwhile (signed out from another
+                // device) conflicts with that ended row's handle: it is not brought back.
+                .execute(&mut *tx)
+                .await
+                .map_err(store_err)?;
             if inserted.rows_affected() == 1 {
                 if auth.stage == Stage::Complete && rotated_handle.is_none() {
                     let event = history::Event {
@@ -137,6 +172,9 @@ impl SessionStore for KeycardStore {
                 return Ok(());
             }
             tx.rollback().await.map_err(store_err)?;
+            if account_disabled(&self.state.db, auth.user_id).await.map_err(store_err)? {
+                return Err(store_err(ACCOUNT_DISABLED));
+            }
             // A 128-bit collision is all but impossible; never overwrite someone else's row.
             record.id = Id::default();
         }

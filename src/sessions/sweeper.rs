@@ -40,15 +40,7 @@ pub async fn sweep_once(db: &Db, now: i64, batch: i64) -> Result<SweepReport, sq
         tokio::task::yield_now().await;
     }
     loop {
-        let done = sqlx::query(
-            "DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions \
-             WHERE ended_at IS NOT NULL AND ended_at < $1 LIMIT $2)",
-        )
-        .bind(now - ENDED_RETENTION_SECS)
-        .bind(batch)
-        .execute(&db.pool)
-        .await?
-        .rows_affected();
+        let done = delete_old_ended(&mut *db.pool.acquire().await?, now, batch).await?;
         report.purged += done;
         if done < batch as u64 {
             break;
@@ -58,6 +50,19 @@ pub async fn sweep_once(db: &Db, now: i64, batch: i64) -> Result<SweepReport, sq
     Ok(report)
 }
 
+/// Deletes at most `batch` sessions that ended more than [`ENDED_RETENTION_SECS`] before `now`.
+pub async fn delete_old_ended(conn: &mut sqlx::AnyConnection, now: i64, batch: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions \
+         WHERE ended_at IS NOT NULL AND ended_at < $1 LIMIT $2)",
+    )
+    .bind(now - ENDED_RETENTION_SECS)
+    .bind(batch)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Default retention of history events (`KEYCARD_HISTORY_RETENTION_DAYS`).
 pub const DEFAULT_HISTORY_RETENTION_SECS: i64 = 365 * 24 * 3600;
 
@@ -65,7 +70,8 @@ pub const DEFAULT_HISTORY_RETENTION_SECS: i64 = 365 * 24 * 3600;
 pub async fn purge_history(db: &Db, now: i64, retention_secs: i64, batch: i64) -> Result<u64, sqlx::Error> {
     let mut purged = 0;
     loop {
-        let done = crate::history::store::purge_batch(db, now - retention_secs, batch).await?;
+        let done =
+            crate::history::store::purge_batch(&mut *db.pool.acquire().await?, now - retention_secs, batch).await?;
         purged += done;
         if done < batch as u64 {
             return Ok(purged);
@@ -73,6 +79,17 @@ pub async fn purge_history(db: &Db, now: i64, retention_secs: i64, batch: i64) -
         tokio::task::yield_now().await;
     }
 }
+
+/// Lapsed throttle rows, and mail links a day past their expiry (of no use to anyone).
+async fn purge_small_tables(db: &Db) -> Result<(), sqlx::Error> {
+    let mut conn = db.pool.acquire().await?;
+    crate::core::throttle::purge_lapsed(&mut conn, now()).await?;
+    crate::mail::links::purge_expired(&mut conn, now() - MAIL_LINK_GRACE_SECS).await?;
+    Ok(())
+}
+
+/// Mail links stay this long past their expiry (a late click still learns the link expired).
+pub const MAIL_LINK_GRACE_SECS: i64 = 24 * 3600;
 
 /// Runs [`sweep_once`] every `interval` until `stop` turns true (or its sender is dropped).
 pub fn spawn(db: Db, interval: Duration, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
@@ -101,12 +118,8 @@ pub fn spawn_with_history(
                 Ok(purged) => tracing::info!(purged, "history purge"),
                 Err(err) => tracing::warn!(error = %err, "history purge failed; will retry"),
             }
-            if let Err(err) = crate::core::throttle::purge_lapsed(&db, now()).await {
-                tracing::warn!(error = %err, "throttle purge failed; will retry");
-            }
-            // Mail links a day past their expiry are of no use to anyone.
-            if let Err(err) = crate::mail::links::purge_expired(&db, now() - 24 * 3600).await {
-                tracing::warn!(error = %err, "mail link purge failed; will retry");
+            if let Err(err) = purge_small_tables(&db).await {
+                tracing::warn!(error = %err, "throttle or mail link purge failed; will retry");
             }
         }
         tracing::debug!("session sweeper stopped");

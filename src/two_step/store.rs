@@ -196,6 +196,13 @@ pub async fn recovery_codes_left(db: &Db, user_id: i64) -> Result<i64, sqlx::Err
 /// Turns two-step off: the secret and every recovery code go, in one transaction, with the
 /// `two_step_off` history event when it was on.
 pub async fn disable(state: &AppState, user_id: i64) -> Result<(), sqlx::Error> {
+    turn_off(state, user_id, Kind::TwoStepOff).await.map(|_| ())
+}
+
+/// Turns two-step off, recorded as `kind` (with its notice) when it was on: the secret and every
+/// recovery code go, and a sign-in waiting at the code step ends (it could never finish), all in
+/// one transaction. Returns whether it was on.
+pub async fn turn_off(state: &AppState, user_id: i64, kind: Kind) -> Result<bool, sqlx::Error> {
     let mut tx = state.db.pool.begin().await?;
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
     let was_on = sqlx::query("DELETE FROM totp_secrets WHERE user_id = $1 AND enabled_at IS NOT NULL")
@@ -206,7 +213,17 @@ pub async fn disable(state: &AppState, user_id: i64) -> Result<(), sqlx::Error> 
         > 0;
     sqlx::query("DELETE FROM totp_secrets WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
     if was_on {
-        record(&mut tx, state, user_id, Kind::TwoStepOff, crate::core::db::now(), "", None).await?;
+        let t = crate::core::db::now();
+        let waiting = crate::sessions::lifecycle::Sessions::CodeStepOf(user_id);
+        crate::sessions::lifecycle::end_sessions(
+            &mut tx,
+            waiting,
+            crate::core::principal::EndReason::SignedOutElsewhere,
+            t,
+        )
+        .await?;
+        record(&mut tx, state, user_id, kind, t, "", None).await?;
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(was_on)
 }

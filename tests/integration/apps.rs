@@ -53,12 +53,12 @@ fn app_client(app: &TestApp) -> Client {
     client
 }
 
-struct Pairing {
+pub(crate) struct Pairing {
     device_code: String,
     user_code: String,
 }
 
-async fn ask(app: &TestApp, name: &str) -> Pairing {
+pub(crate) async fn ask(app: &TestApp, name: &str) -> Pairing {
     let reply = app_client(app).app_request("POST", "/oauth/device", None, Some(&[("client_id", name)])).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let body = json(&reply);
@@ -70,40 +70,40 @@ async fn ask(app: &TestApp, name: &str) -> Pairing {
     Pairing { device_code: body["device_code"].as_str().unwrap().to_owned(), user_code }
 }
 
-async fn poll(app: &TestApp, device_code: &str) -> Reply {
+pub(crate) async fn poll(app: &TestApp, device_code: &str) -> Reply {
     let fields = [("grant_type", DEVICE_GRANT), ("device_code", device_code), ("client_id", "keycard-cli")];
     app_client(app).app_request("POST", "/oauth/token", None, Some(&fields)).await
 }
 
 /// Lets the next poll through without waiting out the interval.
-async fn poll_due(app: &TestApp) {
+pub(crate) async fn poll_due(app: &TestApp) {
     app.exec("UPDATE device_grants SET next_poll_at = 0").await;
 }
 
-async fn refresh(app: &TestApp, refresh_token: &str) -> Reply {
+pub(crate) async fn refresh(app: &TestApp, refresh_token: &str) -> Reply {
     let fields = [("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
     app_client(app).app_request("POST", "/oauth/token", None, Some(&fields)).await
 }
 
-async fn call(app: &TestApp, method: &str, path: &str, access_token: &str) -> Reply {
+pub(crate) async fn call(app: &TestApp, method: &str, path: &str, access_token: &str) -> Reply {
     app_client(app).app_request(method, path, Some(access_token), None).await
 }
 
 /// **Connect** on `/connect` for `user_code` in `browser`, after the confirmation step.
-async fn approve(browser: &mut Client, user_code: &str) -> Reply {
+pub(crate) async fn approve(browser: &mut Client, user_code: &str) -> Reply {
     let page = browser.get(&format!("/connect?code={user_code}")).await;
     assert!(page.body.contains(">Connect<"), "{}", page.body);
     browser.post_form("/api/connect/approve", &format!("/connect?code={user_code}"), &[("code", user_code)]).await
 }
 
 #[derive(Clone, Debug)]
-struct Tokens {
-    access: String,
-    refresh: String,
+pub(crate) struct Tokens {
+    pub(crate) access: String,
+    pub(crate) refresh: String,
 }
 
 #[track_caller]
-fn tokens_of(reply: &Reply) -> Tokens {
+pub(crate) fn tokens_of(reply: &Reply) -> Tokens {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let body = json(reply);
     assert_eq!(body["token_type"], "Bearer");
@@ -114,7 +114,7 @@ fn tokens_of(reply: &Reply) -> Tokens {
 }
 
 /// Signs `email` up in a browser and connects an app named `name` from it.
-async fn connected(app: &TestApp, email: &str, name: &str) -> (Client, Tokens) {
+pub(crate) async fn connected(app: &TestApp, email: &str, name: &str) -> (Client, Tokens) {
     let mut browser = app.client();
     browser.sign_up(email).await.assert_redirect_to("/");
     browser.reauth(PASSWORD, "/connect").await;
@@ -122,7 +122,7 @@ async fn connected(app: &TestApp, email: &str, name: &str) -> (Client, Tokens) {
     (browser, tokens)
 }
 
-async fn connect_from(app: &TestApp, browser: &mut Client, name: &str) -> Tokens {
+pub(crate) async fn connect_from(app: &TestApp, browser: &mut Client, name: &str) -> Tokens {
     let pairing = ask(app, name).await;
     approve(browser, &pairing.user_code).await.assert_redirect_to("/connect?done=connected");
     poll_due(app).await;
@@ -328,9 +328,11 @@ async fn every_way_sessions_end_ends_app_connections(app: &TestApp) {
 
     // 4. An administrator.
     let tokens = connect_from(app, &mut browser, "keycard-cli").await;
-    keycard::admin::run(&app.state.db, &keycard::admin::AdminCommand::SignOut { email: "eve@example.com".into() })
-        .await
-        .unwrap();
+    keycard::admin::run(&app.state, &keycard::admin::AdminCommand::SignOut { email: "eve@example.com".into() }, || {
+        panic!("no password is read")
+    })
+    .await
+    .unwrap();
     assert_unauthorized(&call(app, "GET", "/api/v1/me", &tokens.access).await);
 
     // 5. Deleting the account.
@@ -715,13 +717,25 @@ async fn expired_tokens_and_pairing_requests_are_purged(app: &TestApp) {
     // 2 access + 2 refresh tokens (one rotated), 2 pairing requests (one redeemed).
     assert_eq!(app.count("SELECT COUNT(*) FROM app_tokens").await, 4);
     let t = now();
-    assert_eq!(keycard::apps::service::purge_expired(&app.state.db, t).await.unwrap(), 0, "nothing is due yet");
+    assert_eq!(
+        keycard::apps::service::purge_expired(&mut app.state.db.pool.acquire().await.unwrap(), t).await.unwrap(),
+        0,
+        "nothing is due yet"
+    );
     // Past the access tokens' 15 minutes: they go; refresh tokens stay (a rotated one to recognise its reuse).
     let later = t + 16 * 60;
-    assert_eq!(keycard::apps::service::purge_expired(&app.state.db, later).await.unwrap(), 2);
+    assert_eq!(
+        keycard::apps::service::purge_expired(&mut app.state.db.pool.acquire().await.unwrap(), later).await.unwrap(),
+        2
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM app_tokens WHERE kind = 'refresh'").await, 2);
     // A day past the codes' 10 minutes, the pairing requests go too.
-    assert_eq!(keycard::apps::service::purge_expired(&app.state.db, t + 24 * 3600 + 700).await.unwrap(), 2);
+    assert_eq!(
+        keycard::apps::service::purge_expired(&mut app.state.db.pool.acquire().await.unwrap(), t + 24 * 3600 + 700)
+            .await
+            .unwrap(),
+        2
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM device_grants").await, 0);
     // Reuse of the rotated token is still recognised after the purge.
     assert_oauth_error(&refresh(app, &first.refresh).await, "invalid_grant");

@@ -246,7 +246,12 @@ async fn expired_and_forged_links_change_nothing(app: &TestApp) {
     // The sweeper's tidying deletes the long-expired link and keeps the live one.
     let links = "SELECT COUNT(*) FROM email_links";
     let before = app.count(links).await;
-    assert_eq!(keycard::mail::links::purge_expired(&app.state.db, now() - 86_400).await.unwrap(), 1);
+    assert_eq!(
+        keycard::mail::links::purge_expired(&mut app.state.db.pool.acquire().await.unwrap(), now() - 86_400)
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(app.count(links).await, before - 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM email_links WHERE expires_at = 1").await, 0);
 }
