@@ -139,6 +139,14 @@ impl From<sqlx::Error> for AppError {
 impl From<tower_sessions::session::Error> for AppError {
     #[track_caller]
     fn from(err: tower_sessions::session::Error) -> AppError {
+        use tower_sessions::{session::Error, session_store::Error as StoreError};
+        if let Error::Store(StoreError::Backend(text)) = &err {
+            if text.starts_with(crate::core::db::UNREACHABLE_PREFIX) {
+                let at = std::panic::Location::caller();
+                tracing::warn!(error = %err, at = %at, "database unreachable");
+                return AppError::Unavailable;
+            }
+        }
         AppError::internal(err)
     }
 }

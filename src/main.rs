@@ -15,7 +15,6 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> std::process::ExitCode {
-    keycard::core::telemetry::init();
     let config = match keycard::core::config::Config::from_env() {
         Ok(config) => config,
         Err(err) => {
@@ -23,6 +22,7 @@ async fn run() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    keycard::core::telemetry::init(config.log_format);
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         None | Some("serve") => keycard::server::serve(config).await,

@@ -67,6 +67,8 @@ pub const API_OPENAPI: &str = "/api/v1/openapi.json";
 pub const APP_API_PREFIX: &str = "/api/v1/";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
+/// Prometheus metrics: with `KEYCARD_METRICS_TOKEN` only (see `core::metrics`).
+pub const METRICS: &str = "/metrics";
 
 pub const ROUTES: &[Route] = &[
     route(HOME, Kind::Page, Access::SignedIn),
@@ -98,6 +100,7 @@ pub const ROUTES: &[Route] = &[
     route(API_OPENAPI, Kind::AppApi, Access::Anyone),
     route(HEALTHZ, Kind::Probe, Access::Anyone),
     route(READYZ, Kind::Probe, Access::Anyone),
+    route(METRICS, Kind::Probe, Access::Anyone),
 ];
 
 /// Server functions live under this prefix.

@@ -17,8 +17,9 @@ use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::Tra
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
 use crate::app::{shell, App};
+use crate::core::request_id::RequestId;
 use crate::core::{config::Config, db::Db, state::AppState, web};
-use crate::routes::{HEALTHZ, HISTORY_EXPORT_CSV, HISTORY_EXPORT_JSON, READYZ};
+use crate::routes::{HEALTHZ, HISTORY_EXPORT_CSV, HISTORY_EXPORT_JSON, METRICS, READYZ};
 use crate::sessions::store::KeycardStore;
 
 /// Connects to the database, applies migrations and prepares shared state.
@@ -27,6 +28,7 @@ pub async fn build_state(config: Config) -> Result<AppState, Box<dyn std::error:
         crate::core::secrets::SecretKey::load(config.secret_key.as_ref().map(|k| k.0.as_str()), &config.data_dir)?;
     let db = Db::connect(&config).await?;
     db.migrate().await?;
+    crate::core::metrics::install_if_enabled(&config);
     let dummy_hash = crate::accounts::password::off_thread(crate::accounts::password::dummy_hash)
         .await
         .map_err(|_| "could not prepare the dummy password hash")?;
@@ -84,6 +86,7 @@ pub fn app(state: AppState) -> Router {
             crate::core::assets::AssetHashes::of_this_build().clone(),
         ))
         .merge(app_api(&state))
+        .route(METRICS, get(crate::core::metrics::page_with_token))
         .merge(pages)
         .layer(from_fn_with_state(state.clone(), web::client_ip))
         .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
@@ -96,15 +99,20 @@ pub fn app(state: AppState) -> Router {
         // Pages and JSON; the static files are served precompressed and pass through untouched.
         .layer(web::compression())
         .layer(axum::middleware::map_response(web::unmark_uncompressed))
+        .layer(tower::util::option_layer(
+            crate::core::metrics::enabled(&state.config).then(|| from_fn(crate::core::metrics::time_requests)),
+        ))
         .layer(
-            // One line per request: method, path (never the query), status, latency.
+            // One line per request: its id, method, path (never the query), status, latency.
             TraceLayer::new_for_http()
                 .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
-                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                    let id = req.extensions().get::<RequestId>().map(|id| id.0.as_str()).unwrap_or_default();
+                    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
                 })
                 .on_request(())
                 .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
+        .layer(from_fn(crate::core::request_id::assign))
         .with_state(state)
 }
 
@@ -191,6 +199,10 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
             None
         }
     };
+    let metrics_listener = match state.config.metrics_addr {
+        Some(metrics_addr) => Some(serve_metrics(metrics_addr, state.clone(), stop_background.subscribe()).await?),
+        None => None,
+    };
     let limits = crate::core::listener::ConnectionLimits::from_config(&state.config);
     let detached = state.detached.clone();
     let router = app(state);
@@ -203,9 +215,31 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     if let Some(mail_worker) = mail_worker {
         let _ = mail_worker.await;
     }
+    if let Some(metrics_listener) = metrics_listener {
+        let _ = metrics_listener.await;
+    }
     served?;
     tracing::info!("keycard stopped");
     Ok(())
+}
+
+/// `KEYCARD_METRICS_ADDR`: `/metrics` alone, without a token, on its own address.
+async fn serve_metrics(
+    addr: std::net::SocketAddr,
+    state: AppState,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, "metrics listening");
+    let router = Router::new().route(METRICS, get(crate::core::metrics::page)).with_state(state);
+    Ok(tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stop.wait_for(|stop| *stop).await;
+        };
+        if let Err(err) = axum::serve(listener, router).with_graceful_shutdown(stopped).await {
+            tracing::warn!(error = %err, "metrics listener stopped");
+        }
+    }))
 }
 
 /// Expired app tokens and pairing requests go at the pace of the session sweep.

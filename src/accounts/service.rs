@@ -96,6 +96,16 @@ pub async fn verify_credentials(
     password: &str,
     ip: &str,
 ) -> Result<VerifiedAccount, AppError> {
+    // Refusals are counted here; a success only when the sign-in completes (it may owe a code).
+    check_sign_in_password(state, raw_email, password, ip).await.map_err(crate::core::metrics::sign_in_refused)
+}
+
+async fn check_sign_in_password(
+    state: &AppState,
+    raw_email: &str,
+    password: &str,
+    ip: &str,
+) -> Result<VerifiedAccount, AppError> {
     let key = parse_email(raw_email).map(|e| e.key).unwrap_or_default();
     let found = if key.is_empty() { None } else { store::sign_in_credentials(&state.db, &key).await? };
     let account = found

@@ -123,6 +123,7 @@ pub async fn open_connection(
     if opened.rows_affected() == 0 {
         return Ok(None);
     }
+    crate::core::metrics::session_started("app");
     let pair = issue(conn, &id_hash, now, lifetimes.access, idle).await?;
     Ok(Some((pair, handle)))
 }

@@ -65,6 +65,22 @@ pub struct Config {
     /// `KEYCARD_CORS_ORIGINS`: comma-separated origins (`https://app.example`) whose scripts may
     /// call the OAuth endpoints and the API; none by default.
     pub cors_origins: Vec<String>,
+    /// `KEYCARD_METRICS_TOKEN`: `/metrics` answers requests carrying `Authorization: Bearer` with
+    /// this token; unset (and no [`Config::metrics_addr`]), there are no metrics.
+    pub metrics_token: Option<Redacted>,
+    /// `KEYCARD_METRICS_ADDR`: a separate listen address serving only `/metrics`, without a token
+    /// (for a private network or loopback).
+    pub metrics_addr: Option<SocketAddr>,
+    /// `KEYCARD_LOG_FORMAT`: `text` (default) or `json` (one object per line, for log shippers).
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// Outgoing mail: the SMTP server and the sender.
@@ -237,6 +253,9 @@ impl std::fmt::Debug for Config {
             refresh_idle_lifetime,
             refresh_absolute_lifetime,
             cors_origins,
+            metrics_token,
+            metrics_addr,
+            log_format,
         } = self;
         f.debug_struct("Config")
             .field("addr", addr)
@@ -266,6 +285,9 @@ impl std::fmt::Debug for Config {
             .field("refresh_idle_lifetime", refresh_idle_lifetime)
             .field("refresh_absolute_lifetime", refresh_absolute_lifetime)
             .field("cors_origins", cors_origins)
+            .field("metrics_token", metrics_token)
+            .field("metrics_addr", metrics_addr)
+            .field("log_format", log_format)
             .finish()
     }
 }
@@ -408,6 +430,16 @@ impl Config {
             refresh_idle_lifetime: seconds("KEYCARD_REFRESH_IDLE_SECS", 30 * 24 * 3600)?,
             refresh_absolute_lifetime: seconds("KEYCARD_REFRESH_LIFETIME_SECS", 90 * 24 * 3600)?,
             cors_origins: cors_origins(var("KEYCARD_CORS_ORIGINS").as_deref())?,
+            metrics_token: metrics_token(var("KEYCARD_METRICS_TOKEN"))?,
+            metrics_addr: var("KEYCARD_METRICS_ADDR")
+                .map(|raw| {
+                    raw.trim().parse().map_err(|e| ConfigError {
+                        name: "KEYCARD_METRICS_ADDR",
+                        problem: format!("cannot parse {raw:?}: {e}"),
+                    })
+                })
+                .transpose()?,
+            log_format: log_format(var("KEYCARD_LOG_FORMAT").as_deref())?,
         })
     }
 
@@ -442,6 +474,9 @@ impl Config {
             refresh_idle_lifetime: Duration::from_secs(30 * 24 * 3600),
             refresh_absolute_lifetime: Duration::from_secs(90 * 24 * 3600),
             cors_origins: Vec::new(),
+            metrics_token: None,
+            metrics_addr: None,
+            log_format: LogFormat::Text,
         }
     }
 
@@ -514,6 +549,30 @@ fn public_url(raw: Option<&str>, addr: SocketAddr) -> Result<String, ConfigError
 }
 
 /// `https://app.example, http://localhost:5173`: each an origin (scheme, host, optional port, no path).
+/// Shortest metrics token accepted: it is a password for the metrics page.
+pub const MIN_METRICS_TOKEN_CHARS: usize = 16;
+
+fn metrics_token(raw: Option<String>) -> Result<Option<Redacted>, ConfigError> {
+    match raw.map(|raw| raw.trim().to_owned()) {
+        Some(token) if token.chars().count() < MIN_METRICS_TOKEN_CHARS => Err(ConfigError {
+            name: "KEYCARD_METRICS_TOKEN",
+            problem: format!("must be at least {MIN_METRICS_TOKEN_CHARS} characters (e.g. `openssl rand -hex 32`)"),
+        }),
+        token => Ok(token.map(Redacted)),
+    }
+}
+
+/// `KEYCARD_LOG_FORMAT`, also read by [`super::telemetry::init`] before the rest.
+pub fn log_format(raw: Option<&str>) -> Result<LogFormat, ConfigError> {
+    match raw.map(|raw| raw.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("text") => Ok(LogFormat::Text),
+        Some("json") => Ok(LogFormat::Json),
+        Some(other) => {
+            Err(ConfigError { name: "KEYCARD_LOG_FORMAT", problem: format!("{other:?} is not text or json") })
+        }
+    }
+}
+
 fn cors_origins(raw: Option<&str>) -> Result<Vec<String>, ConfigError> {
     let Some(raw) = raw else { return Ok(Vec::new()) };
     raw.split(',')
@@ -563,9 +622,11 @@ mod tests {
             "data".into(),
         );
         config.secret_key = Some(Redacted("00ff00ff".into()));
+        config.metrics_token = Some(Redacted("metrics-token-0123456789".into()));
         let printed = format!("{config:?}");
         assert!(!printed.contains("s3cr3t"), "{printed}");
         assert!(!printed.contains("00ff00ff"), "{printed}");
+        assert!(!printed.contains("metrics-token-0123456789"), "{printed}");
         assert!(
             printed.contains("postgres://keycard:[redacted]@db.internal:5432/keycard?sslmode=require"),
             "{printed}"
@@ -663,5 +724,15 @@ mod tests {
         assert_eq!(client_ip_header(Some("X-REAL-IP")).unwrap(), Some(ClientIpHeader::XRealIp));
         let err = client_ip_header(Some("cf-connecting-ip")).unwrap_err();
         assert!(err.to_string().starts_with("KEYCARD_CLIENT_IP_HEADER: "), "{err}");
+    }
+
+    #[test]
+    fn metrics_token_and_log_format_are_checked() {
+        assert!(metrics_token(None).unwrap().is_none());
+        assert!(metrics_token(Some("short".into())).is_err());
+        assert_eq!(metrics_token(Some(" 0123456789abcdef ".into())).unwrap().unwrap().0, "0123456789abcdef");
+        assert_eq!(log_format(None).unwrap(), LogFormat::Text);
+        assert_eq!(log_format(Some("JSON")).unwrap(), LogFormat::Json);
+        assert!(log_format(Some("xml")).is_err());
     }
 }

@@ -176,6 +176,20 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
+/// How a session-store error says the database could not be reached (tower-sessions keeps only
+/// its text): see [`describe_for_session_store`].
+pub const UNREACHABLE_PREFIX: &str = "database unreachable: ";
+
+/// A database error as text for tower-sessions' store errors, marked when it is an outage so the
+/// answer is 503 rather than 500.
+pub fn describe_for_session_store(err: &sqlx::Error) -> String {
+    if is_unreachable(err) {
+        format!("{UNREACHABLE_PREFIX}{err}")
+    } else {
+        err.to_string()
+    }
+}
+
 /// The database could not be reached or went away mid-statement (down, restarting, no free
 /// connection within the acquire timeout), as opposed to a statement it refused.
 pub fn is_unreachable(err: &sqlx::Error) -> bool {

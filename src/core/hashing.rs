@@ -27,6 +27,8 @@ pub struct HashingPool {
     running: Arc<Semaphore>,
     /// Permits to be running or waiting: `workers + waiting`.
     admitted: Arc<Semaphore>,
+    /// `workers + waiting`, to tell how many places are taken.
+    places: usize,
     /// Kept working memory: never more buffers than `workers` (one per running hash).
     buffers: Arc<Mutex<Vec<Blocks>>>,
 }
@@ -46,8 +48,14 @@ impl HashingPool {
         HashingPool {
             running: Arc::new(Semaphore::new(workers)),
             admitted: Arc::new(Semaphore::new(workers + waiting)),
+            places: workers + waiting,
             buffers: Arc::new(Mutex::new(Vec::with_capacity(workers))),
         }
+    }
+
+    /// Hashes running or waiting now (for the metrics page).
+    pub fn in_flight(&self) -> usize {
+        self.places - self.admitted.available_permits()
     }
 
     /// Sized to the machine: one hash per core at once (a hash keeps its core busy; more at once

@@ -229,10 +229,20 @@ pub async fn security_headers(State(state): State<AppState>, mut req: Request, n
 /// A small, self-contained HTML error page (used outside the Leptos app: 403, 413, 415 …).
 pub fn error_page(status: StatusCode, message: &str) -> Response {
     let title = status.canonical_reason().unwrap_or("Error");
+    // Server-side failures carry the request's id, so a report leads to the log lines.
+    let quote = match super::request_id::current() {
+        Some(id) if status.is_server_error() => format!(
+            "<p class=\"request-id\">If this keeps happening, tell your Keycard administrator this request id: \
+             <code>{}</code></p>",
+            escape_html(&id)
+        ),
+        _ => String::new(),
+    };
     let body = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · Keycard</title>\
          <link rel=\"stylesheet\" href=\"{css}\"></head><body><main class=\"card\">\
-         <h1>{title}</h1><p role=\"alert\">{message}</p><p><a href=\"/\">Back to Keycard</a></p></main></body></html>",
+         <h1>{title}</h1><p role=\"alert\">{message}</p>{quote}<p><a href=\"/\">Back to Keycard</a></p></main>\
+         </body></html>",
         title = escape_html(title),
         message = escape_html(message),
         css = super::assets::stylesheet_href(super::assets::OUTPUT_NAME),
@@ -240,22 +250,47 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
     (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
 }
 
-/// Turns bare 4xx answers from axum and tower-http (413 body too large, 405, 400 …) into pages.
+/// The page for an error of the app's own: its status, its words, and `Retry-After` when it has one.
+pub fn app_error_page(err: &AppError) -> Response {
+    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut page = error_page(status, &err.to_string());
+    if let Some(secs) = err.retry_after() {
+        page.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    page
+}
+
+/// Turns bare 4xx and 5xx answers from axum and tower-http (413 body too large, 405, 400, a
+/// failed session save …) into pages; a 5xx page carries the request id.
 pub async fn error_pages(req: Request, next: Next) -> Response {
     let response = next.run(req).await;
     let status = response.status();
     let is_bare =
         response.headers().get(header::CONTENT_TYPE).is_none_or(|ct| ct.as_bytes().starts_with(b"text/plain"));
+    if status.is_server_error() && is_bare && response.headers().get("serverfnerror").is_none() {
+        let message = match status {
+            StatusCode::SERVICE_UNAVAILABLE => "Keycard cannot answer right now. Please try again in a moment.",
+            _ => "Something went wrong on our side. Please try again.",
+        };
+        let mut page = error_page(status, message);
+        if let Some(retry) = response.headers().get(header::RETRY_AFTER) {
+            page.headers_mut().insert(header::RETRY_AFTER, retry.clone());
+        }
+        return page;
+    }
     if status.is_client_error() && is_bare && response.headers().get("serverfnerror").is_none() {
         let message = match status {
             StatusCode::PAYLOAD_TOO_LARGE => "The request was too large.",
             StatusCode::METHOD_NOT_ALLOWED => "That address does not accept this kind of request.",
             StatusCode::NOT_FOUND => "There is no page at this address.",
+            StatusCode::UNAUTHORIZED => "This address needs credentials.",
             _ => "The request could not be read.",
         };
         let mut page = error_page(status, message);
-        if let Some(allow) = response.headers().get(header::ALLOW) {
-            page.headers_mut().insert(header::ALLOW, allow.clone());
+        for name in [header::ALLOW, header::WWW_AUTHENTICATE] {
+            if let Some(value) = response.headers().get(&name) {
+                page.headers_mut().insert(name, value.clone());
+            }
         }
         return page;
     }

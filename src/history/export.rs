@@ -139,13 +139,8 @@ async fn download(state: AppState, principal: Principal, format: Format) -> Resp
             body,
         )
             .into_response(),
-        Err(err) => {
-            tracing::error!(error = %err, "history export failed");
-            crate::core::web::error_page(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong. Try again.",
-            )
-        }
+        // Logged (as an outage or an internal error) by the conversion.
+        Err(err) => crate::core::web::app_error_page(&crate::errors::AppError::from(err)),
     }
 }
 

@@ -110,6 +110,7 @@ pub async fn end_sessions(
         Sessions::AnyUpTo(limit) => query.bind(limit),
     };
     let rows = query.fetch_all(&mut *conn).await?;
+    crate::core::metrics::sessions_ended(reason.as_str(), rows.len() as u64);
     let mut ended = Vec::with_capacity(rows.len());
     for row in rows {
         let stage = Stage::parse(&row.get::<String, _>(1));

@@ -26,10 +26,7 @@ pub async fn load(State(state): State<AppState>, session: Session, mut req: Requ
     if crate::routes::reads_principal(req.uri().path()) {
         let principal = match principal_of(&state, &session, req.headers()).await {
             Ok(principal) => principal,
-            Err(err) => {
-                let status = axum::http::StatusCode::from_u16(err.status()).unwrap_or_default();
-                return crate::core::web::error_page(status, &err.to_string());
-            }
+            Err(err) => return crate::core::web::app_error_page(&err),
         };
         req.extensions_mut().insert(principal);
     }
@@ -146,9 +143,20 @@ pub async fn start_session(
         Err(err) if super::store::is_account_disabled(&err) => {
             // Nothing is left for the session layer to try saving again when the answer leaves.
             session.clear().await;
-            Err(AppError::AccountDisabled)
+            Err(crate::core::metrics::sign_in_refused(AppError::AccountDisabled))
         }
-        saved => Ok(saved?),
+        Err(err) => Err(err.into()),
+        Ok(()) => {
+            match start {
+                Start::SignUp => crate::core::metrics::session_started("sign_up"),
+                Start::SignIn(method) => {
+                    crate::core::metrics::sign_in(crate::core::metrics::SignInOutcome::Success);
+                    crate::core::metrics::session_started(method.as_str());
+                }
+                Start::PasswordStep => {}
+            }
+            Ok(())
+        }
     }
 }
 

@@ -100,6 +100,11 @@ fn store_err(err: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(err.to_string())
 }
 
+/// A database failure in the store, keeping whether the database was unreachable.
+fn db_err(err: sqlx::Error) -> session_store::Error {
+    session_store::Error::Backend(crate::core::db::describe_for_session_store(&err))
+}
+
 impl KeycardStore {
     pub fn new(state: AppState) -> Self {
         KeycardStore { state }
@@ -132,7 +137,7 @@ impl SessionStore for KeycardStore {
             data_with_handle.insert(AUTH.name.to_owned(), serde_json::to_value(&auth).map_err(store_err)?);
             let data = data_to_store(&data_with_handle)?;
             // The row and, for a completed sign-in, its history event (and new-device alert) commit together.
-            let mut tx = self.state.db.pool.begin().await.map_err(store_err)?;
+            let mut tx = self.state.db.pool.begin().await.map_err(db_err)?;
             let inserted = sqlx::query(if self.state.db.is_sqlite { &INSERT_SQLITE } else { &INSERT_POSTGRES })
                 .bind(hash_id(&record.id))
                 .bind(auth.user_id)
@@ -151,7 +156,7 @@ impl SessionStore for KeycardStore {
                 // device) conflicts with that ended row's handle: it is not brought back.
                 .execute(&mut *tx)
                 .await
-                .map_err(store_err)?;
+                .map_err(db_err)?;
             if inserted.rows_affected() == 1 {
                 if auth.stage == Stage::Complete && rotated_handle.is_none() {
                     let event = history::Event {
@@ -163,16 +168,16 @@ impl SessionStore for KeycardStore {
                         detail: auth.method.label().to_owned(),
                         session_public_id: Some(public_id),
                     };
-                    if history::record_sign_in(&mut tx, &event).await.map_err(store_err)? {
-                        crate::mail::notices::new_device(&mut tx, &self.state, &event).await.map_err(store_err)?;
+                    if history::record_sign_in(&mut tx, &event).await.map_err(db_err)? {
+                        crate::mail::notices::new_device(&mut tx, &self.state, &event).await.map_err(db_err)?;
                     }
                 }
-                tx.commit().await.map_err(store_err)?;
+                tx.commit().await.map_err(db_err)?;
                 record.data = data_with_handle;
                 return Ok(());
             }
-            tx.rollback().await.map_err(store_err)?;
-            if account_disabled(&self.state.db, auth.user_id).await.map_err(store_err)? {
+            tx.rollback().await.map_err(db_err)?;
+            if account_disabled(&self.state.db, auth.user_id).await.map_err(db_err)? {
                 return Err(store_err(ACCOUNT_DISABLED));
             }
             // A 128-bit collision is all but impossible; never overwrite someone else's row.
@@ -193,7 +198,7 @@ impl SessionStore for KeycardStore {
             .bind(hash_id(&record.id))
             .execute(&self.state.db.pool)
             .await
-            .map_err(store_err)?;
+            .map_err(db_err)?;
         Ok(())
     }
 
@@ -215,7 +220,7 @@ impl SessionStore for KeycardStore {
             )
         });
         let row =
-            sqlx::query(LOAD.as_str()).bind(&id_hash).fetch_optional(&self.state.db.pool).await.map_err(store_err)?;
+            sqlx::query(LOAD.as_str()).bind(&id_hash).fetch_optional(&self.state.db.pool).await.map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
         let data: String = row.get(0);
         let stage = Stage::parse(row.get::<String, _>(1).as_str()).unwrap_or(Stage::PasswordVerified);
@@ -224,7 +229,7 @@ impl SessionStore for KeycardStore {
         let absolute_expires_at: i64 = row.get(4);
         let t = now();
         if !is_live(None, idle_expires_at, absolute_expires_at, t) {
-            end_sessions_now(&self.state.db, Sessions::ById(&id_hash), EndReason::Expired).await.map_err(store_err)?;
+            end_sessions_now(&self.state.db, Sessions::ById(&id_hash), EndReason::Expired).await.map_err(db_err)?;
             return Ok(None);
         }
         if t - last_seen_at >= self.state.config.last_seen_interval.as_secs() as i64 {
@@ -237,7 +242,7 @@ impl SessionStore for KeycardStore {
             .bind(&id_hash)
             .execute(&self.state.db.pool)
             .await
-            .map_err(store_err)?;
+            .map_err(db_err)?;
         }
         let mut data: HashMap<String, serde_json::Value> = serde_json::from_str(&data).map_err(store_err)?;
         // The row's handle is the truth (rows from before handles were kept in the data have one
@@ -262,7 +267,7 @@ impl SessionStore for KeycardStore {
             .bind(hash_id(id))
             .execute(&self.state.db.pool)
             .await
-            .map_err(store_err)?;
+            .map_err(db_err)?;
         Ok(())
     }
 }

@@ -158,15 +158,33 @@ pub async fn check_factor_within_budget(
     input: &str,
     attempt: Attempt<'_>,
 ) -> Result<StepOutcome, AppError> {
-    let permits = throttle::reserve(&state.db, &[Limit::second_factor(user_id)]).await?;
+    use crate::core::metrics::second_factor;
+    let permits = match throttle::reserve(&state.db, &[Limit::second_factor(user_id)]).await {
+        Ok(permits) => permits,
+        Err(err) => {
+            if matches!(err, AppError::TooManyAttempts { .. }) {
+                second_factor("throttled");
+            }
+            return Err(err);
+        }
+    };
     match check_factor(state, user_id, input).await {
         Ok(factor) => {
             permits.succeeded(&state.db).await?;
+            second_factor(match factor {
+                Factor::Code => "passed_code",
+                Factor::RecoveryCode => "passed_recovery_code",
+            });
             Ok(StepOutcome::Passed(factor))
         }
         Err(err @ (AppError::WrongCode | AppError::CodeAlreadyUsed)) => {
             let locked = permits.locks();
             record_failure(state, user_id, &permits, attempt).await?;
+            second_factor(match (&err, locked) {
+                (_, true) => "locked",
+                (AppError::CodeAlreadyUsed, _) => "replayed",
+                _ => "wrong",
+            });
             if locked {
                 tracing::warn!(user_id, "second factor locked after wrong codes");
                 return Ok(StepOutcome::LockedOut);
@@ -197,8 +215,9 @@ pub async fn complete_sign_in(
     code: &str,
     origin: RequestOrigin,
 ) -> Result<CodeStep, AppError> {
+    use crate::core::metrics::{sign_in, sign_in_refused, SignInOutcome};
     let attempt = Attempt { session_public_id: Some(&me.handle), failure_detail: "Wrong code" };
-    match check_factor_within_budget(state, me.user_id, code, attempt).await? {
+    match check_factor_within_budget(state, me.user_id, code, attempt).await.map_err(sign_in_refused)? {
         StepOutcome::Passed(factor) => {
             if !lifecycle::finish_password_step(&state.db, &me.id_hash).await? {
                 return Err(AppError::NotSignedIn);
@@ -210,8 +229,9 @@ pub async fn complete_sign_in(
             start_session(session, state, me.user_id, Start::SignIn(method), me.remember, origin).await?;
             Ok(CodeStep::SignedIn)
         }
-        StepOutcome::Refused(err) => Err(err),
+        StepOutcome::Refused(err) => Err(sign_in_refused(err)),
         StepOutcome::LockedOut => {
+            sign_in(SignInOutcome::CodeFailed);
             lifecycle::end_sessions_now(&state.db, Sessions::CodeStepOf(me.user_id), EndReason::SignedOut).await?;
             forget(session).await?;
             Ok(CodeStep::LockedOut)

@@ -25,6 +25,7 @@ mod export;
 mod history;
 mod mail;
 mod notices;
+mod operations;
 mod operator_binary;
 mod parsers_proptest;
 mod password_reset;

@@ -1,0 +1,50 @@
+//! What operators and support rely on: every answer names its request (`X-Request-Id`), and an
+//! error page shows that id so a person can quote it; a database that cannot be reached gives a
+//! clear 503 page (never a 500, never a hang) and `/readyz` says not ready.
+
+use crate::common::TestApp;
+
+on_both_databases!(every_answer_names_its_request, a_database_outage_is_a_503_page_with_the_request_id);
+
+fn request_id(reply: &crate::common::Reply) -> String {
+    reply.headers.get("x-request-id").expect("x-request-id").to_str().unwrap().to_owned()
+}
+
+async fn every_answer_names_its_request(app: &TestApp) {
+    let mut client = app.client();
+    let mut seen = std::collections::HashSet::new();
+    for path in ["/login", "/healthz", "/no-such-page", "/pkg/missing.wasm", "/api/v1/me"] {
+        let reply = client.get(path).await;
+        let id = request_id(&reply);
+        assert!(id.len() == 16 && id.chars().all(|c| c.is_ascii_hexdigit()), "{path}: {id}");
+        assert!(seen.insert(id), "{path}: ids are not reused");
+    }
+    // A client cannot choose the id that goes into the logs.
+    client.extra_headers = vec![("x-request-id", "chosen-by-the-client".into())];
+    let reply = client.get("/login").await;
+    assert_ne!(request_id(&reply), "chosen-by-the-client");
+    // A 4xx page does not ask for it (nothing went wrong on the server).
+    assert!(!client.get("/no-such-page").await.body.contains("request id"));
+}
+
+async fn a_database_outage_is_a_503_page_with_the_request_id(app: &TestApp) {
+    let mut signed_in = app.client();
+    signed_in.sign_up("out@example.com").await.assert_redirect_to("/");
+    assert_eq!(signed_in.get("/readyz").await.status, 200);
+    // The database goes away (the pool is closed: every statement now fails to connect).
+    app.state.db.pool.close().await;
+    let started = std::time::Instant::now();
+    let page = signed_in.get("/devices").await;
+    assert_eq!(page.status, 503, "{}", page.body);
+    assert!(page.headers.get("retry-after").is_some());
+    assert!(page.body.contains("cannot reach its database"), "{}", page.body);
+    let id = request_id(&page);
+    assert!(page.body.contains(&format!("<code>{id}</code>")), "the page shows its request id: {}", page.body);
+    let mut anonymous = app.client();
+    let sign_in = anonymous.log_in("out@example.com", crate::common::PASSWORD, false).await;
+    assert_ne!(sign_in.status, 500, "{}", sign_in.body);
+    let ready = anonymous.get("/readyz").await;
+    assert_eq!(ready.status, 503);
+    assert_eq!(anonymous.get("/healthz").await.status, 200, "the process itself is alive");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "answers come at once, not after a hang");
+}
