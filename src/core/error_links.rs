@@ -22,6 +22,7 @@ use axum::{
 use subtle::ConstantTimeEq;
 
 use super::{db::now, state::AppState};
+use crate::errors::AppError;
 
 const PURPOSE: &str = "error-link v2";
 
@@ -84,6 +85,19 @@ fn with_query(location: &str, query: &str) -> String {
     out
 }
 
+/// The error a redirect's `__err` carries (the latest one), if it is one of ours.
+fn latest_error(location: &str) -> Option<AppError> {
+    let query = location.split('#').next()?.split_once('?').map(|(_, q)| q)?;
+    let pairs = pairs(query);
+    let err = pairs.iter().rev().find(|(key, _)| key == "__err").map(|(_, value)| value)?;
+    // Leptos writes the error's JSON in base64.
+    let json = data_encoding::BASE64
+        .decode(err.as_bytes())
+        .or_else(|_| data_encoding::BASE64URL.decode(err.as_bytes()))
+        .ok()?;
+    serde_json::from_slice(&json).ok()
+}
+
 /// Signs the error link in a redirect's `Location` as made at `now`, or `None` when it holds no
 /// error. The latest `__path` and `__err` are kept (Leptos appends them to the referring page's
 /// address, which may hold an earlier error); older error parameters are dropped.
@@ -118,6 +132,11 @@ pub async fn sign_error_redirects(State(state): State<AppState>, req: Request, n
     let Some(location) = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()) else {
         return response;
     };
+    // An outage is not the form's fault: the answer is the 503 page (with Retry-After), not the
+    // form again.
+    if latest_error(location) == Some(AppError::Unavailable) {
+        return super::web::app_error_page(&AppError::Unavailable);
+    }
     if let Some(signed) = signed_location(&state, location, now()) {
         if let Ok(value) = HeaderValue::from_str(&signed) {
             response.headers_mut().insert(header::LOCATION, value);
