@@ -40,6 +40,7 @@ pub async fn build_state(config: Config) -> Result<AppState, Box<dyn std::error:
     leptos_options.site_addr = config.addr;
     // Hashed asset names only when this build has them (a test or debug binary does not).
     leptos_options.hash_files = crate::core::assets::AssetHashes::of_this_build().present();
+    warn_if_hashes_are_missing(&config, leptos_options.hash_files);
     Ok(AppState::new(crate::core::state::SharedState {
         db,
         config: Arc::new(config),
@@ -49,6 +50,23 @@ pub async fn build_state(config: Config) -> Result<AppState, Box<dyn std::error:
         hashing: crate::core::hashing::HashingPool::for_this_machine(),
         detached: crate::core::detached::Detached::default(),
     }))
+}
+
+/// A release site folder has only hashed asset names; without `hash.txt` beside the binary, pages
+/// would name unhashed files it lacks (unstyled, nothing hydrates). Said once, at start-up.
+fn warn_if_hashes_are_missing(config: &Config, hashes_present: bool) {
+    let pkg = std::path::Path::new(&config.site_root).join(crate::routes::ASSETS_PREFIX.trim_matches('/'));
+    let plain_css = pkg.join(format!("{}.css", crate::core::assets::OUTPUT_NAME));
+    let hashed_site = std::fs::read_dir(&pkg)
+        .is_ok_and(|files| files.filter_map(Result::ok).any(|f| f.file_name().to_string_lossy().ends_with(".css")))
+        && !plain_css.exists();
+    if hashed_site && !hashes_present {
+        tracing::warn!(
+            site = %pkg.display(),
+            "the site folder has hashed asset names but hash.txt is not beside the binary: pages will name \
+             files that do not exist (deploy hash.txt from the same build next to the keycard binary)"
+        );
+    }
 }
 
 /// The whole application as an axum router; tests drive it in-process.

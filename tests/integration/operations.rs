@@ -6,6 +6,26 @@ use crate::common::TestApp;
 
 on_both_databases!(every_answer_names_its_request, a_database_outage_is_a_503_page_with_the_request_id);
 
+/// A database on another machine is reached over TLS: `sslmode=require` in the URL.
+#[test]
+#[ignore = "needs PostgreSQL at 127.0.0.1:5432 (scripts/test runs it)"]
+fn postgres_over_tls() {
+    crate::common::run(async {
+        let app = TestApp::postgres_with(|config| config.database_url.push_str("&sslmode=require")).await;
+        crate::common::scenario_on("TLS to PostgreSQL", app, the_pool_speaks_tls).await;
+    });
+}
+
+async fn the_pool_speaks_tls(app: &TestApp) {
+    let mut client = app.client();
+    client.sign_up("tls@example.com").await.assert_redirect_to("/");
+    let encrypted: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert!(encrypted, "the pool's connections use TLS");
+}
+
 fn request_id(reply: &crate::common::Reply) -> String {
     reply.headers.get("x-request-id").expect("x-request-id").to_str().unwrap().to_owned()
 }
