@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::{account_id, AdminError};
+use super::{account_id, admin_event, AdminError};
 use crate::accounts::password::{check_new_password_for, hash_password, off_thread};
 use crate::accounts::service::{create_account, parse_email};
 use crate::core::db::now;
@@ -140,17 +140,4 @@ pub(super) async fn enable(state: &AppState, email: &str) -> Result<String, Admi
     history::record(&mut tx, &admin_event(user_id, Kind::AccountEnabled, t, "")).await?;
     tx.commit().await?;
     Ok(format!("enabled {email}; they can sign in again\n"))
-}
-
-/// An event done by an administrator: no browser, no address.
-fn admin_event(user_id: i64, kind: Kind, at: i64, detail: &str) -> history::Event {
-    history::Event {
-        user_id,
-        kind,
-        at,
-        ip: String::new(),
-        user_agent: String::new(),
-        detail: detail.to_owned(),
-        session_public_id: None,
-    }
 }

@@ -193,6 +193,24 @@ pub(crate) async fn account_id(state: &AppState, email: &str) -> Result<i64, Adm
     id.ok_or_else(|| AdminError::UnknownAccount(email.to_owned()))
 }
 
+/// An event done by an administrator: no browser, no address.
+pub(crate) fn admin_event(
+    user_id: i64,
+    kind: crate::history::Kind,
+    at: i64,
+    detail: &str,
+) -> crate::history::store::Event {
+    crate::history::store::Event {
+        user_id,
+        kind,
+        at,
+        ip: String::new(),
+        user_agent: String::new(),
+        detail: detail.to_owned(),
+        session_public_id: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{AdminCommand, NotACommand, COMMANDS};

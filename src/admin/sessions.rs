@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use sqlx::Row;
 
-use super::{account_id, AdminError};
+use super::{account_id, admin_event, AdminError};
 use crate::core::db::{now, Db};
 use crate::core::principal::EndReason;
 use crate::core::state::AppState;
@@ -105,20 +105,8 @@ pub(super) async fn record_admin_events(
         *per_account.entry(session.user_id).or_default() += 1;
     }
     for (&user_id, &count) in &per_account {
-        history::record(&mut *conn, &admin_event(user_id, now, count)).await?;
+        let detail = crate::devices::service::sessions_signed_out(count, "");
+        history::record(&mut *conn, &admin_event(user_id, Kind::SignedOutByAdmin, now, &detail)).await?;
     }
     Ok(per_account.len() as u64)
-}
-
-fn admin_event(user_id: i64, at: i64, ended: u64) -> history::Event {
-    let detail = crate::devices::service::sessions_signed_out(ended, "");
-    history::Event {
-        user_id,
-        kind: Kind::SignedOutByAdmin,
-        at,
-        ip: String::new(),
-        user_agent: String::new(),
-        detail,
-        session_public_id: None,
-    }
 }
