@@ -33,8 +33,8 @@ pub struct Config {
     pub render_retry: bool,
     /// `KEYCARD_MAX_CONNECTIONS`: open connections at most; further clients wait to be accepted.
     pub max_connections: usize,
-    /// Peers whose [`Config::client_ip_header`] is believed.
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Peers whose [`Config::client_ip_header`] is believed: addresses or ranges.
+    pub trusted_proxies: Vec<ProxyRange>,
     /// `KEYCARD_CLIENT_IP_HEADER`: the one header the proxy writes the client address into; none
     /// means the client address is always the TCP peer.
     pub client_ip_header: Option<ClientIpHeader>,
@@ -595,20 +595,79 @@ fn cors_origins(raw: Option<&str>) -> Result<Vec<String>, ConfigError> {
         .collect()
 }
 
-fn trusted_proxies(raw: Option<&str>) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+fn trusted_proxies(raw: Option<&str>) -> Result<Vec<ProxyRange>, ConfigError> {
     let Some(raw) = raw else {
         return Ok(Vec::new());
     };
     raw.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse().map_err(|_| ConfigError {
-                name: "KEYCARD_TRUSTED_PROXIES",
-                problem: format!("{s:?} is not an IP address"),
-            })
-        })
+        .map(|s| s.parse().map_err(|problem| ConfigError { name: "KEYCARD_TRUSTED_PROXIES", problem }))
         .collect()
+}
+
+/// One entry of `KEYCARD_TRUSTED_PROXIES`: an address (`10.0.0.7`, `2001:db8::7`) or a range in
+/// CIDR notation (`172.28.0.0/24`, `2001:db8::/64`), for proxies whose address is not fixed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ProxyRange {
+    network: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl ProxyRange {
+    /// Whether `ip` is in the range (an IPv4-mapped IPv6 address counts as its IPv4 address).
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        match (self.network, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl From<std::net::IpAddr> for ProxyRange {
+    /// Just this address.
+    fn from(ip: std::net::IpAddr) -> ProxyRange {
+        let network = ip.to_canonical();
+        ProxyRange { network, prefix: if network.is_ipv4() { 32 } else { 128 } }
+    }
+}
+
+impl std::str::FromStr for ProxyRange {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<ProxyRange, String> {
+        let (address, prefix) = match text.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (text, None),
+        };
+        let network: std::net::IpAddr =
+            address.parse().map_err(|_| format!("{text:?} is not an IP address or a range like 10.0.0.0/24"))?;
+        let network = network.to_canonical();
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(prefix) => prefix
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{text:?}: the prefix length must be 0 to {max}"))?,
+        };
+        Ok(ProxyRange { network, prefix })
+    }
+}
+
+impl std::fmt::Debug for ProxyRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
+    }
 }
 
 #[cfg(test)]
@@ -734,5 +793,22 @@ mod tests {
         assert_eq!(log_format(None).unwrap(), LogFormat::Text);
         assert_eq!(log_format(Some("JSON")).unwrap(), LogFormat::Json);
         assert!(log_format(Some("xml")).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let ranges = trusted_proxies(Some("10.0.0.7, 172.28.0.0/24,2001:db8::/64")).unwrap();
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let trusted = |s: &str| ranges.iter().any(|r| r.contains(ip(s)));
+        assert!(trusted("10.0.0.7") && !trusted("10.0.0.8"));
+        assert!(trusted("172.28.0.1") && trusted("172.28.0.255") && !trusted("172.28.1.1"));
+        assert!(trusted("::ffff:172.28.0.9"), "an IPv4-mapped peer counts as its IPv4 address");
+        assert!(trusted("2001:db8::1234") && !trusted("2001:db8:0:1::1"));
+        assert_eq!(format!("{:?}", ranges[1]), "172.28.0.0/24");
+        for bad in ["10.0.0.0/33", "proxy.local", "10.0.0.1/x", "2001:db8::/129"] {
+            assert!(trusted_proxies(Some(bad)).is_err(), "{bad}");
+        }
+        let everything: ProxyRange = "0.0.0.0/0".parse().unwrap();
+        assert!(everything.contains(ip("203.0.113.1")));
     }
 }

@@ -11,7 +11,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::{config::ClientIpHeader, state::AppState};
+use super::{config::ClientIpHeader, config::ProxyRange, state::AppState};
 use crate::errors::AppError;
 
 /// The address a request came from, after applying `KEYCARD_TRUSTED_PROXIES`.
@@ -39,11 +39,12 @@ pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Ne
 pub fn resolve_client_ip(
     peer: IpAddr,
     headers: &HeaderMap,
-    trusted: &[IpAddr],
+    trusted: &[ProxyRange],
     header: Option<ClientIpHeader>,
 ) -> IpAddr {
     let Some(header) = header else { return peer };
-    if !trusted.contains(&peer) {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|range| range.contains(*ip));
+    if !is_trusted(&peer) {
         return peer;
     }
     let Some(value) = header_text(headers, header.name()) else {
@@ -58,7 +59,7 @@ pub fn resolve_client_ip(
             return single.then(|| parse_ip_token(value.trim())).flatten().unwrap_or(peer);
         }
     };
-    forwarded.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer)
+    forwarded.into_iter().rev().find(|ip| !is_trusted(ip)).unwrap_or(peer)
 }
 
 /// The key per-IP limits count under: an IPv4 address (also when IPv4-mapped) as itself, any other
@@ -365,11 +366,25 @@ mod tests {
         let proxy: IpAddr = "10.0.0.1".parse().unwrap();
         let h = headers(&[("x-forwarded-for", "203.0.113.9, 198.51.100.7")]);
         assert_eq!(resolve_client_ip(proxy, &h, &[], Some(XForwardedFor)), proxy);
-        assert_eq!(resolve_client_ip(proxy, &h, &[proxy], Some(XForwardedFor)), ip("198.51.100.7"));
+        assert_eq!(resolve_client_ip(proxy, &h, &[proxy.into()], Some(XForwardedFor)), ip("198.51.100.7"));
         let h = headers(&[("forwarded", "for=192.0.2.60;proto=http, for=\"[2001:db8::1]:4711\"")]);
-        assert_eq!(resolve_client_ip(proxy, &h, &[proxy], Some(Forwarded)), ip("2001:db8::1"));
+        assert_eq!(resolve_client_ip(proxy, &h, &[proxy.into()], Some(Forwarded)), ip("2001:db8::1"));
         let h = headers(&[("x-forwarded-for", "garbage, <script>")]);
-        assert_eq!(resolve_client_ip(proxy, &h, &[proxy], Some(XForwardedFor)), proxy);
+        assert_eq!(resolve_client_ip(proxy, &h, &[proxy.into()], Some(XForwardedFor)), proxy);
+    }
+
+    #[test]
+    fn a_range_of_proxies_is_trusted_hop_by_hop() {
+        use ClientIpHeader::*;
+        let range: ProxyRange = "172.28.0.0/24".parse().unwrap();
+        // Client → proxy 172.28.0.10 → proxy 172.28.0.11 → Keycard: both proxies are skipped.
+        let h = headers(&[("x-forwarded-for", "198.51.100.7, 172.28.0.10")]);
+        assert_eq!(resolve_client_ip(ip("172.28.0.11"), &h, &[range], Some(XForwardedFor)), ip("198.51.100.7"));
+        // A peer outside the range is not believed.
+        assert_eq!(resolve_client_ip(ip("172.28.1.11"), &h, &[range], Some(XForwardedFor)), ip("172.28.1.11"));
+        // An IPv4-mapped peer (a dual-stack listener) is the same address.
+        let mapped = ip("::ffff:172.28.0.11");
+        assert_eq!(resolve_client_ip(mapped, &h, &[range], Some(XForwardedFor)), ip("198.51.100.7"));
     }
 
     #[test]
@@ -381,24 +396,24 @@ mod tests {
             ("forwarded", "for=198.51.100.2"),
             ("x-real-ip", "198.51.100.3"),
         ]);
-        assert_eq!(resolve_client_ip(proxy, &h, &[proxy], None), proxy, "no header configured: the peer");
-        assert_eq!(resolve_client_ip(proxy, &h, &[proxy], Some(XForwardedFor)), ip("198.51.100.1"));
-        assert_eq!(resolve_client_ip(proxy, &h, &[proxy], Some(Forwarded)), ip("198.51.100.2"));
-        assert_eq!(resolve_client_ip(proxy, &h, &[proxy], Some(XRealIp)), ip("198.51.100.3"));
+        assert_eq!(resolve_client_ip(proxy, &h, &[proxy.into()], None), proxy, "no header configured: the peer");
+        assert_eq!(resolve_client_ip(proxy, &h, &[proxy.into()], Some(XForwardedFor)), ip("198.51.100.1"));
+        assert_eq!(resolve_client_ip(proxy, &h, &[proxy.into()], Some(Forwarded)), ip("198.51.100.2"));
+        assert_eq!(resolve_client_ip(proxy, &h, &[proxy.into()], Some(XRealIp)), ip("198.51.100.3"));
         // Configured but absent: the other headers are not a fallback.
         let h = headers(&[("forwarded", "for=198.51.100.2"), ("x-real-ip", "198.51.100.3")]);
-        assert_eq!(resolve_client_ip(proxy, &h, &[proxy], Some(XForwardedFor)), proxy);
+        assert_eq!(resolve_client_ip(proxy, &h, &[proxy.into()], Some(XForwardedFor)), proxy);
         // From an untrusted peer nothing is read.
         let stranger = ip("192.0.2.9");
         let h = headers(&[("x-real-ip", "198.51.100.3")]);
-        assert_eq!(resolve_client_ip(stranger, &h, &[proxy], Some(XRealIp)), stranger);
+        assert_eq!(resolve_client_ip(stranger, &h, &[proxy.into()], Some(XRealIp)), stranger);
     }
 
     #[test]
     fn x_real_ip_is_one_address() {
         let proxy = ip("10.0.0.1");
         let real = |pairs: &[(&'static str, &str)]| {
-            resolve_client_ip(proxy, &headers(pairs), &[proxy], Some(ClientIpHeader::XRealIp))
+            resolve_client_ip(proxy, &headers(pairs), &[proxy.into()], Some(ClientIpHeader::XRealIp))
         };
         assert_eq!(real(&[("x-real-ip", " 2001:db8::7 ")]), ip("2001:db8::7"));
         assert_eq!(real(&[("x-real-ip", "[2001:db8::7]:443")]), ip("2001:db8::7"));

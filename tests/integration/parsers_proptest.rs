@@ -43,7 +43,7 @@ proptest! {
         let peer = "198.51.100.1".parse().unwrap();
         for header in [None, Some(ClientIpHeader::XForwardedFor), Some(ClientIpHeader::Forwarded), Some(ClientIpHeader::XRealIp)] {
             prop_assert_eq!(resolve_client_ip(peer, &headers, &[], header), peer);
-            let trusted = [peer];
+            let trusted = [keycard::core::config::ProxyRange::from(peer)];
             let _ = resolve_client_ip(peer, &headers, &trusted, header);
         }
         let _ = parse_forwarded_for(&value);
