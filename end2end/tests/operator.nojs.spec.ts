@@ -1,0 +1,12 @@
+// Operator commands as a person meets them, with JavaScript off (see operator-flow.ts).
+
+import { databaseFile } from './db';
+import { test } from './helpers';
+import { disabledAccountScenario } from './operator-flow';
+
+test.use({ javaScriptEnabled: false });
+
+test('without JavaScript: a disabled account is signed out and told so until enabled', async ({ browser, baseURL }) => {
+  test.skip(!databaseFile(), 'needs the server database (and its binary) for the admin command');
+  await disabledAccountScenario(browser, baseURL);
+});
