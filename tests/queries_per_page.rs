@@ -176,6 +176,10 @@ async fn statements_per_signed_in_page() {
     let (status, signup) = client.send(Client::post("/api/signup", "text/html", form), &log).await;
     assert!(status.is_redirection(), "sign-up answered {status}");
     assert!(!signup.is_empty(), "no statement seen during sign-up: the counter is not working");
+    // The new session is written once: the session layer's save as the answer leaves finds it unchanged.
+    let rewrites: Vec<&String> =
+        signup.iter().filter(|s| s.to_lowercase().starts_with("update sessions set data")).collect();
+    assert!(rewrites.is_empty(), "the new session was written twice: {rewrites:#?}");
 
     let requests: Vec<(&str, Request<Body>)> = vec![
         ("GET /", Client::get("/")),

@@ -85,15 +85,28 @@ pub fn public_handle() -> String {
     hex::encode(rand::random::<[u8; 16]>())
 }
 
-/// The session data as stored: the account's email and whether it is verified are read from
-/// `users` on every load, never kept.
+/// The session data as stored, in a stable key order: the account's email and whether it is
+/// verified are read from `users` on every load, never kept, and [`WRITTEN`] is not data.
 fn data_to_store(data: &HashMap<String, serde_json::Value>) -> Result<String, session_store::Error> {
-    let mut data = data.clone();
-    if let Some(serde_json::Value::Object(auth)) = data.get_mut(AUTH.name) {
+    let mut data: std::collections::BTreeMap<&String, serde_json::Value> =
+        data.iter().filter(|(key, _)| key.as_str() != WRITTEN).map(|(k, v)| (k, v.clone())).collect();
+    if let Some(serde_json::Value::Object(auth)) =
+        data.iter_mut().find(|(k, _)| k.as_str() == AUTH.name).map(|(_, v)| v)
+    {
         auth.remove("email");
         auth.remove("email_verified");
     }
     serde_json::to_string(&data).map_err(store_err)
+}
+
+/// Kept in a record (in memory only) once this process has written it: the SHA-256 of the data as
+/// written. Starting a session saves at once (so a failure is that request's error), and the
+/// session layer saves the same record again as the answer leaves; that second save finds nothing
+/// changed and writes nothing.
+const WRITTEN: &str = "__written";
+
+fn fingerprint(stored: &str) -> serde_json::Value {
+    serde_json::Value::String(hex::encode(Sha256::digest(stored.as_bytes())))
 }
 
 fn store_err(err: impl std::fmt::Display) -> session_store::Error {
@@ -174,6 +187,7 @@ impl SessionStore for KeycardStore {
                 }
                 tx.commit().await.map_err(db_err)?;
                 record.data = data_with_handle;
+                record.data.insert(WRITTEN.to_owned(), fingerprint(&data));
                 return Ok(());
             }
             tx.rollback().await.map_err(db_err)?;
@@ -190,6 +204,9 @@ impl SessionStore for KeycardStore {
             return Err(store_err("refusing to store a session that is not signed in"));
         };
         let data = data_to_store(&record.data)?;
+        if record.data.get(WRITTEN) == Some(&fingerprint(&data)) {
+            return Ok(());
+        }
         // Only live rows are updated: a session ended elsewhere is never brought back.
         sqlx::query("UPDATE sessions SET data = $1, stage = $2, method = $3 WHERE id_hash = $4 AND ended_at IS NULL")
             .bind(&data)
