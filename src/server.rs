@@ -254,13 +254,6 @@ async fn serve_metrics(
     state: AppState,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<tokio::task::JoinHandle<()>> {
-    if addr.ip().is_unspecified() && state.config.public_url == format!("http://{addr}") {
-        tracing::warn!(
-            %addr,
-            "listening on every interface without KEYCARD_PUBLIC_URL: links in mail and the /connect address \
-             will name {addr}; set KEYCARD_PUBLIC_URL to the address people use"
-        );
-    }
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "metrics listening");
     let router = Router::new().route(METRICS, get(crate::core::metrics::page)).with_state(state);
