@@ -4,7 +4,8 @@
 //! Modules import only downward, and never one that imports them back:
 //!
 //! 1. The composition root, [`server`] (server only): builds the state and the router
-//!    (`app(state)`), serves, and wires the `migrate` and `admin` subcommands ([`admin`]).
+//!    (`app(state)`), serves, and wires the `migrate`, `backup` and `admin` subcommands ([`admin`]);
+//!    beside it [`metrics_page`], which reads across the domains when `/metrics` is scraped.
 //! 2. Pages and UI: [`app`] (the HTML shell, the Leptos routes, the frame with **Sign out** and the
 //!    alert banner), [`ui`] (widgets every page uses), and each domain's `pages.rs`.
 //! 3. Server functions: each domain's `api.rs`, thin — parse the form, read the signed-in
@@ -45,6 +46,8 @@ pub mod history;
 pub mod islands;
 #[cfg(feature = "ssr")]
 pub mod mail;
+#[cfg(feature = "ssr")]
+pub mod metrics_page;
 pub mod moment;
 pub mod password_reset;
 pub mod reauth;

@@ -104,7 +104,7 @@ pub fn app(state: AppState) -> Router {
             crate::core::assets::AssetHashes::of_this_build().clone(),
         ))
         .merge(app_api(&state))
-        .route(METRICS, get(crate::core::metrics::page_with_token))
+        .route(METRICS, get(crate::metrics_page::with_token))
         .merge(pages)
         .layer(from_fn_with_state(state.clone(), web::client_ip))
         .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
@@ -256,7 +256,7 @@ async fn serve_metrics(
 ) -> std::io::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "metrics listening");
-    let router = Router::new().route(METRICS, get(crate::core::metrics::page)).with_state(state);
+    let router = Router::new().route(METRICS, get(crate::metrics_page::page)).with_state(state);
     Ok(tokio::spawn(async move {
         let stopped = async move {
             let _ = stop.wait_for(|stop| *stop).await;

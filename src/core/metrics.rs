@@ -1,19 +1,17 @@
 //! Prometheus metrics (`/metrics`), off unless `KEYCARD_METRICS_TOKEN` or `KEYCARD_METRICS_ADDR`
 //! is set. Domains count what happened through the functions here (one name per metric, labels
-//! from fixed sets, never an id or an address); gauges that are facts of the database (live
-//! sessions, app connections, mail waiting) are read when the page is scraped.
+//! from fixed sets, never an id or an address). The page itself, and the gauges read from the
+//! database when it is scraped, are `crate::metrics_page`'s.
 
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use super::db::now;
-use super::state::AppState;
 use crate::errors::AppError;
 
 pub const SIGN_INS: &str = "keycard_sign_ins_total";
@@ -165,55 +163,15 @@ pub async fn time_requests(req: Request, next: Next) -> Response {
     response
 }
 
-/// `GET /metrics` on the main address: only with `KEYCARD_METRICS_TOKEN`, and only for a request
-/// carrying it (compared in constant time).
-pub async fn page_with_token(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(token) = state.config.metrics_token.as_ref() else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    let matches: bool = subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), token.0.as_bytes()).into();
-    if !matches {
-        return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\"")], "")
-            .into_response();
-    }
-    page(State(state)).await
+/// Whether the recorder is installed (metrics are on in this process).
+pub fn installed() -> bool {
+    HANDLE.get().is_some()
 }
 
-/// The metrics in Prometheus' text format (on the metrics address, without a token).
-pub async fn page(State(state): State<AppState>) -> Response {
-    let Some(handle) = HANDLE.get() else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    if let Err(err) = read_gauges(&state).await {
-        // Counters are still worth having while the database is away.
-        tracing::warn!(error = %err, "metrics: database gauges not read");
-    }
+/// The metrics in Prometheus' text format, or `None` when metrics are off. Callers set the gauges
+/// they read at scrape time first (see `crate::metrics_page`).
+pub fn render() -> Option<String> {
+    let handle = HANDLE.get()?;
     handle.run_upkeep();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response()
-}
-
-async fn read_gauges(state: &AppState) -> Result<(), sqlx::Error> {
-    use sqlx::Row;
-    let pool = &state.db.pool;
-    let (size, idle) = (pool.size() as f64, pool.num_idle() as f64);
-    metrics::gauge!("keycard_db_pool_connections", "state" => "idle").set(idle);
-    metrics::gauge!("keycard_db_pool_connections", "state" => "in_use").set(size - idle);
-    metrics::gauge!("keycard_db_pool_max_connections").set(pool.options().get_max_connections() as f64);
-    metrics::gauge!("keycard_password_hashing_in_flight").set(state.hashing.in_flight() as f64);
-    let live = crate::sessions::lifecycle::live_sql("$1");
-    let sql = format!(
-        "SELECT (SELECT COUNT(*) FROM sessions WHERE {live} AND client_name IS NULL AND stage = 'complete'), \
-         (SELECT COUNT(*) FROM sessions WHERE {live} AND client_name IS NOT NULL), \
-         (SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NULL)"
-    );
-    let row = sqlx::query(&sql).bind(now()).fetch_one(pool).await?;
-    metrics::gauge!("keycard_sessions_active").set(row.get::<i64, _>(0) as f64);
-    metrics::gauge!("keycard_app_connections_active").set(row.get::<i64, _>(1) as f64);
-    metrics::gauge!("keycard_outbox_depth").set(row.get::<i64, _>(2) as f64);
-    Ok(())
+    Some(handle.render())
 }
