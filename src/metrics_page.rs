@@ -41,6 +41,9 @@ pub async fn page(State(state): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
+/// The mail worker's counts (this process's).
+const MAILS: &str = "keycard_mails_total";
+
 async fn read_gauges(state: &AppState) -> Result<(), sqlx::Error> {
     use sqlx::Row;
     let pool = &state.db.pool;
@@ -49,6 +52,11 @@ async fn read_gauges(state: &AppState) -> Result<(), sqlx::Error> {
     metrics::gauge!("keycard_db_pool_connections", "state" => "in_use").set(size - idle);
     metrics::gauge!("keycard_db_pool_max_connections").set(pool.options().get_max_connections() as f64);
     metrics::gauge!("keycard_password_hashing_in_flight").set(state.hashing.in_flight() as f64);
+    // The mail worker keeps its own counts (tests read them too); published as they are.
+    let mail = &crate::mail::metrics::MAIL_METRICS;
+    metrics::counter!(MAILS, "outcome" => "sent").absolute(mail.sent());
+    metrics::counter!(MAILS, "outcome" => "failed_attempt").absolute(mail.failed_attempts());
+    metrics::counter!(MAILS, "outcome" => "given_up").absolute(mail.given_up());
     let live = crate::sessions::lifecycle::live_sql("$1");
     let sql = format!(
         "SELECT (SELECT COUNT(*) FROM sessions WHERE {live} AND client_name IS NULL AND stage = 'complete'), \

@@ -120,6 +120,7 @@ async fn metrics_count_what_happened(app: &TestApp) {
     assert_eq!(value(&after, "keycard_app_connections_active "), 0.0, "{after}");
     assert!(value(&after, "keycard_db_pool_max_connections ") >= 1.0, "{after}");
     assert!(after.contains("keycard_db_pool_connections{state=\"idle\"}"), "{after}");
+    assert!(after.contains("keycard_mails_total{outcome=\"sent\"}"), "the mail worker's counts: {after}");
     // Latency by route template, with the histogram's buckets.
     let devices = "keycard_http_request_duration_seconds_count{route=\"/devices\",method=\"GET\",status=\"200\"}";
     assert_eq!(delta(devices), 1.0, "{after}");

@@ -68,6 +68,7 @@ fn describe() {
         "Time to answer a request, by route template, method and status."
     );
     describe_gauge!("keycard_sessions_active", "Live browser sessions (signed in).");
+    describe_counter!("keycard_mails_total", "Mails by outcome: sent, failed_attempt (retried later), given_up.");
     describe_gauge!("keycard_app_connections_active", "Live app connections.");
     describe_gauge!("keycard_outbox_depth", "Mails waiting to be sent (not sent, not given up).");
     describe_gauge!("keycard_db_pool_connections", "Database pool connections, by state (idle, in_use).");

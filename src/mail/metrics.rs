@@ -1,5 +1,5 @@
-//! Counters of the mail worker, for operators. There is no metrics endpoint yet; these are what it
-//! will publish (and what tests read).
+//! Counters of the mail worker, for operators: `/metrics` publishes them as `keycard_mails_total`
+//! (see `crate::metrics_page`), and tests read them.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
