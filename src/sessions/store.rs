@@ -88,11 +88,9 @@ pub fn public_handle() -> String {
 /// The session data as stored, in a stable key order: the account's email and whether it is
 /// verified are read from `users` on every load, never kept, and [`WRITTEN`] is not data.
 fn data_to_store(data: &HashMap<String, serde_json::Value>) -> Result<String, session_store::Error> {
-    let mut data: std::collections::BTreeMap<&String, serde_json::Value> =
-        data.iter().filter(|(key, _)| key.as_str() != WRITTEN).map(|(k, v)| (k, v.clone())).collect();
-    if let Some(serde_json::Value::Object(auth)) =
-        data.iter_mut().find(|(k, _)| k.as_str() == AUTH.name).map(|(_, v)| v)
-    {
+    let mut data: std::collections::BTreeMap<String, serde_json::Value> =
+        data.iter().filter(|(key, _)| key.as_str() != WRITTEN).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if let Some(serde_json::Value::Object(auth)) = data.get_mut(AUTH.name) {
         auth.remove("email");
         auth.remove("email_verified");
     }

@@ -83,13 +83,18 @@ fn two_processes_on_one_database_agree() {
     assert!(metrics.contains("keycard_sessions_active"), "{metrics}");
     let probe = scraper.get(&a, "/healthz");
     let id = probe.headers.get("x-request-id").unwrap().to_str().unwrap().to_owned();
-    std::thread::sleep(Duration::from_millis(200));
+    // The line is written as the answer leaves; wait for it rather than for a fixed time.
+    let names_the_request = |log: &str| {
+        log.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect(l))
+            .any(|line| line["span"]["request_id"] == id.as_str() && line["span"]["path"] == "/healthz")
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !names_the_request(&a.log_text()) {
+        assert!(Instant::now() < deadline, "a request line names the request id {id}: {}", a.log_text());
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let log = a.log_text();
-    let lines: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).expect(l)).collect();
-    assert!(
-        lines.iter().any(|line| line["span"]["request_id"] == id.as_str() && line["span"]["path"] == "/healthz"),
-        "a request line names the request id {id}: {log}"
-    );
     assert!(!log.contains(PASSWORD) && !log.contains(&code), "no secret in the logs");
 }
 
