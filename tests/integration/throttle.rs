@@ -75,6 +75,12 @@ async fn an_ip_trying_many_emails_is_slowed(app: &TestApp) {
     for i in 0..20 {
         client.log_in(&format!("spray{i}@example.com"), "wrong-password-123", false).await;
     }
+    // The twentieth failure blocked the address for a second; check that block, then stretch it
+    // so a loaded machine cannot outlast it before the next request.
+    let key = "signin-ip:203.0.113.7";
+    let blocked = format!("SELECT COUNT(*) FROM throttle WHERE key = '{key}' AND blocked_until > last_failure_at");
+    assert_eq!(app.count(&blocked).await, 1, "twenty failures from one address block it");
+    app.exec(&format!("UPDATE throttle SET blocked_until = blocked_until + 60 WHERE key = '{key}'")).await;
     let reply = client.log_in("another@example.com", "wrong-password-123", false).await;
     assert!(client.follow(&reply).await.body.contains("Too many attempts"));
 }
