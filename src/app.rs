@@ -14,6 +14,7 @@ use crate::apps::pages::ConnectPage;
 use crate::devices::pages::DevicesPage;
 use crate::history::pages::HistoryPage;
 use crate::islands::PageReady;
+use crate::passkeys::pages::PasskeysPage;
 use crate::password_reset::pages::{ForgotPasswordPage, ResetPasswordPage};
 use crate::reauth::pages::ReauthPage;
 use crate::security_page::pages::{DeletePage, EmailPage, PasswordPage, SecurityPage};
@@ -81,6 +82,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/security/delete") view=DeletePage ssr=SsrMode::Async/>
                     <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async/>
                     <Route path=path!("/connect") view=ConnectPage ssr=SsrMode::Async/>
+                    <Route path=path!("/security/passkeys") view=PasskeysPage ssr=SsrMode::Async/>
                 </Routes>
             </Frame>
         </Router>

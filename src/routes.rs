@@ -23,6 +23,8 @@ pub enum Kind {
     Download,
     /// Liveness and readiness probes.
     Probe,
+    /// A script served from the binary (no session).
+    Script,
     /// The OAuth endpoints and the JSON API for apps (`crate::apps`): no session, no cookie.
     AppApi,
 }
@@ -57,6 +59,9 @@ pub const EMAIL: &str = "/security/email";
 pub const DELETE_ACCOUNT: &str = "/security/delete";
 pub const VERIFY_EMAIL: &str = "/verify-email";
 pub const CONNECT: &str = "/connect";
+pub const PASSKEYS: &str = "/security/passkeys";
+/// The browser script of the passkey ceremonies (`crate::passkeys::http`).
+pub const PASSKEYS_SCRIPT: &str = "/passkeys.js";
 pub const OAUTH_DEVICE: &str = "/oauth/device";
 pub const OAUTH_TOKEN: &str = "/oauth/token";
 pub const API_ME: &str = "/api/v1/me";
@@ -91,6 +96,8 @@ pub const ROUTES: &[Route] = &[
     // The link from the verification mail: opened signed in or not, on any device.
     route(VERIFY_EMAIL, Kind::Page, Access::Anyone),
     route(CONNECT, Kind::Page, Access::SignedIn),
+    route(PASSKEYS, Kind::Page, Access::SignedIn),
+    route(PASSKEYS_SCRIPT, Kind::Script, Access::Anyone),
     // The OAuth endpoints and the app API authenticate by bearer token, never by cookie.
     route(OAUTH_DEVICE, Kind::AppApi, Access::Anyone),
     route(OAUTH_TOKEN, Kind::AppApi, Access::Anyone),

@@ -51,3 +51,32 @@ pub fn DeviceIcon(kind: String) -> impl IntoView {
         </svg>
     }
 }
+
+/// The passkey way in on the sign-in page (`step = "sign-in"`: **Sign in with a passkey**) and at
+/// the code step (`"code-step"`: instead of a code). Hidden until the browser script
+/// (`passkeys.js`) finds passkeys usable here; without JavaScript a note says they need it.
+#[component]
+pub fn PasskeyWayIn(step: &'static str, path: &'static str) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let origin = crate::core::state::AppState::current()
+        .map(|state| state.config.relying_party().origin_text())
+        .unwrap_or_default();
+    #[cfg(not(feature = "ssr"))]
+    let origin = String::new();
+    let elsewhere = format!("{origin}{path}");
+    let label = if step == "sign-in" { "Sign in with a passkey" } else { "Use a passkey instead" };
+    view! {
+        <div class="passkey-way-in" data-passkey=step data-passkey-origin=origin.clone() hidden>
+            <p class="or">"or"</p>
+            <button type="button" class="secondary">{label}</button>
+            <p class="error" role="alert" data-passkey-error hidden></p>
+        </div>
+        <p class="help" data-passkey-elsewhere hidden>
+            "Passkeys for this Keycard work at " <a href=elsewhere>{origin}</a> "."
+        </p>
+        <noscript>
+            <p class="help">"Signing in with a passkey needs JavaScript; every other way in works without it."</p>
+        </noscript>
+        <script type="module" src=crate::routes::PASSKEYS_SCRIPT></script>
+    }
+}

@@ -22,6 +22,7 @@ pub async fn delete_account(db: &Db, user_id: i64) -> Result<bool, sqlx::Error> 
         "DELETE FROM recovery_codes WHERE user_id = $1",
         "DELETE FROM email_links WHERE user_id = $1",
         "DELETE FROM totp_secrets WHERE user_id = $1",
+        "DELETE FROM passkeys WHERE user_id = $1",
         "DELETE FROM sessions WHERE user_id = $1",
     ] {
         sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;

@@ -10,7 +10,7 @@ use crate::errors::{
     ACCOUNT_DELETED, ACCOUNT_DISABLED, PASSWORD_RESET_DONE, SESSION_EXPIRED, SIGNED_OUT_ELSEWHERE, TOO_MANY_CODES,
     TOO_MANY_CONFIRMATIONS,
 };
-use crate::ui::{action_error, SignedOutNotice};
+use crate::ui::{action_error, PasskeyWayIn, SignedOutNotice};
 
 #[component]
 pub fn SignUpPage() -> impl IntoView {
@@ -63,7 +63,7 @@ pub fn LoginPage() -> impl IntoView {
             <ActionForm action=action>
                 <input type="hidden" name="next" value=next/>
                 <label for="email">"Email"</label>
-                <input id="email" type="email" name="email" autocomplete="username" required maxlength="254"/>
+                <input id="email" type="email" name="email" autocomplete="username webauthn" required maxlength="254"/>
                 <label for="password">"Password"</label>
                 <input id="password" type="password" name="password" autocomplete="current-password"
                     required maxlength="1024"/>
@@ -74,6 +74,7 @@ pub fn LoginPage() -> impl IntoView {
                 {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                 <button type="submit">"Sign in"</button>
             </ActionForm>
+            <PasskeyWayIn step="sign-in" path="/login"/>
             <p><a href="/login/forgot">"Forgot your password?"</a></p>
             <p>"New here? " <a href="/signup">"Create an account"</a></p>
         </section>
@@ -96,6 +97,7 @@ pub fn HomePage() -> impl IntoView {
                                 <a href="/devices">"Devices"</a>
                                 <a href="/history">"History"</a>
                                 <a href="/security/two-step">"Two-step sign-in"</a>
+                                <a href="/security/passkeys">"Passkeys"</a>
                                 <a href="/security">"Security checkup and advice"</a>
                             </nav>
                         </section>

@@ -74,6 +74,7 @@ pub async fn change_password(
         let attempt = Attempt {
             session_public_id: Some(factor.session_handle),
             failure_detail: "Wrong code on the password page",
+            failure_kind: crate::history::Kind::CodeFailed,
         };
         match check_factor_within_budget(state, user_id, factor.code, attempt).await? {
             StepOutcome::Passed(_) => {}

@@ -531,6 +531,39 @@ fn mail_config(smtp_url: Option<&str>, from: Option<&str>) -> Result<Option<Mail
     Ok(Some(MailConfig { smtp, from }))
 }
 
+/// Who passkeys are for (WebAuthn's relying party): a domain, and the origin browsers must show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelyingParty {
+    pub id: String,
+    pub origin: url::Url,
+}
+
+impl RelyingParty {
+    /// The origin as people type it (`https://id.example.com`, `http://localhost:3000`).
+    pub fn origin_text(&self) -> String {
+        self.origin.as_str().trim_end_matches('/').to_owned()
+    }
+}
+
+impl Config {
+    /// From `KEYCARD_PUBLIC_URL` (or the listen address): its host is the id; its scheme, host and
+    /// port the origin. Browsers refuse passkeys for an IP address, so a local run at
+    /// `http://127.0.0.1:3000` ties passkeys to `http://localhost:3000` (the same server).
+    pub fn relying_party(&self) -> RelyingParty {
+        relying_party(&self.public_url)
+    }
+}
+
+fn relying_party(public_url: &str) -> RelyingParty {
+    let mut url = url::Url::parse(public_url).unwrap_or_else(|_| url::Url::parse("http://localhost").expect("a URL"));
+    url.set_path("");
+    if matches!(url.host(), Some(url::Host::Ipv4(_)) | Some(url::Host::Ipv6(_))) {
+        let _ = url.set_host(Some("localhost"));
+    }
+    let id = url.host_str().unwrap_or("localhost").to_owned();
+    RelyingParty { id, origin: url }
+}
+
 /// `KEYCARD_PUBLIC_URL`: an `http(s)://` origin with an optional path, kept without its trailing
 /// slash so that links are written as `{public_url}/path`.
 fn public_url(raw: Option<&str>, addr: SocketAddr) -> Result<String, ConfigError> {
@@ -750,6 +783,18 @@ mod tests {
         let printed = format!("{config:?}");
         assert!(!printed.contains("s3cr3t"), "{printed}");
         assert!(printed.contains("mail.example.com"), "{printed}");
+    }
+
+    #[test]
+    fn passkeys_belong_to_the_public_address() {
+        let rp = relying_party("https://id.example.com/keycard");
+        assert_eq!(rp.id, "id.example.com");
+        assert_eq!(rp.origin_text(), "https://id.example.com");
+        let local = relying_party("http://127.0.0.1:3000");
+        assert_eq!(local.id, "localhost");
+        assert_eq!(local.origin_text(), "http://localhost:3000");
+        assert_eq!(relying_party("http://[::1]:8080").origin_text(), "http://localhost:8080");
+        assert_eq!(relying_party("https://example.com:8443").origin_text(), "https://example.com:8443");
     }
 
     #[test]

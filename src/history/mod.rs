@@ -42,10 +42,15 @@ pub enum Kind {
     TwoStepResetByAdmin,
     AccountDisabled,
     AccountEnabled,
+    PasskeyAdded,
+    PasskeyRenamed,
+    PasskeyRemoved,
+    PasskeyCounterAnomaly,
+    PasskeyBackupChanged,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 24] = [
+    pub const ALL: [Kind; 29] = [
         Kind::SignedIn,
         Kind::SignInFailed,
         Kind::CodeFailed,
@@ -70,6 +75,11 @@ impl Kind {
         Kind::TwoStepResetByAdmin,
         Kind::AccountDisabled,
         Kind::AccountEnabled,
+        Kind::PasskeyAdded,
+        Kind::PasskeyRenamed,
+        Kind::PasskeyRemoved,
+        Kind::PasskeyCounterAnomaly,
+        Kind::PasskeyBackupChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -98,6 +108,11 @@ impl Kind {
             Kind::TwoStepResetByAdmin => "two_step_reset_by_admin",
             Kind::AccountDisabled => "account_disabled",
             Kind::AccountEnabled => "account_enabled",
+            Kind::PasskeyAdded => "passkey_added",
+            Kind::PasskeyRenamed => "passkey_renamed",
+            Kind::PasskeyRemoved => "passkey_removed",
+            Kind::PasskeyCounterAnomaly => "passkey_counter_anomaly",
+            Kind::PasskeyBackupChanged => "passkey_backup_changed",
         }
     }
 
@@ -132,6 +147,11 @@ impl Kind {
             Kind::TwoStepResetByAdmin => "Two-step sign-in turned off by an administrator",
             Kind::AccountDisabled => "Account disabled by an administrator",
             Kind::AccountEnabled => "Account enabled again by an administrator",
+            Kind::PasskeyAdded => "Passkey added",
+            Kind::PasskeyRenamed => "Passkey renamed",
+            Kind::PasskeyRemoved => "Passkey removed",
+            Kind::PasskeyCounterAnomaly => "Passkey refused: it may have been copied",
+            Kind::PasskeyBackupChanged => "Passkey backup state changed",
         }
     }
 }

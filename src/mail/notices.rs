@@ -153,6 +153,28 @@ pub async fn for_event(
                 event.detail
             ),
         ),
+        Kind::PasskeyAdded => (
+            "passkey_added",
+            "A passkey was added to your account",
+            format!(
+                "A passkey named \"{}\" was added to your Keycard account{from}. It signs in without your password.",
+                event.detail
+            ),
+        ),
+        Kind::PasskeyRemoved => (
+            "passkey_removed",
+            "A passkey was removed from your account",
+            format!("The passkey named \"{}\" was removed from your Keycard account{from}.", event.detail),
+        ),
+        Kind::PasskeyCounterAnomaly => (
+            "passkey_counter_anomaly",
+            "A passkey of yours was refused: it may have been copied",
+            format!(
+                "Keycard refused a sign-in with one of your passkeys{from} ({}). Remove that passkey on the passkeys \
+                 page and add it again from a device you trust.",
+                event.detail
+            ),
+        ),
         _ => return Ok(()),
     };
     let if_not_you = "If this was not you, change your password and sign out devices you do not recognise.";

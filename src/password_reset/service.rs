@@ -107,7 +107,11 @@ pub async fn reset_password(
     let new_password = check_new_password_for(&email_key, new_password).await?;
     if crate::two_step::store::is_enabled(&state.db, user_id).await? {
         let code = code.map(str::trim).filter(|c| !c.is_empty()).ok_or(AppError::WrongCode)?;
-        let attempt = Attempt { session_public_id: None, failure_detail: "Wrong code when resetting the password" };
+        let attempt = Attempt {
+            session_public_id: None,
+            failure_detail: "Wrong code when resetting the password",
+            failure_kind: crate::history::Kind::CodeFailed,
+        };
         match check_factor_within_budget(state, user_id, code, attempt).await? {
             StepOutcome::Passed(_) => {}
             StepOutcome::Refused(err) => return Err(err),

@@ -44,8 +44,11 @@ pub async fn confirm(
         PasswordCheck::Wrong { locked: true } => return signed_out(state, session).await,
     }
     if let (true, Some(code)) = (two_step_on, code) {
-        let attempt =
-            Attempt { session_public_id: Some(&me.handle), failure_detail: "Wrong code when confirming it was you" };
+        let attempt = Attempt {
+            session_public_id: Some(&me.handle),
+            failure_detail: "Wrong code when confirming it was you",
+            failure_kind: crate::history::Kind::CodeFailed,
+        };
         match check_factor_within_budget(state, me.user_id, code, attempt).await? {
             StepOutcome::Passed(_) => {}
             StepOutcome::Refused(err) => return Err(err),

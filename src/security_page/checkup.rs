@@ -1,7 +1,7 @@
 //! The personal checkup as plain functions over the database (tests call them directly).
 //!
 //! Everything comes from one query: the `users` row with sub-selects over `totp_secrets`,
-//! `recovery_codes`, `sessions` and `history_events`, all scoped by this account.
+//! `recovery_codes`, `passkeys`, `sessions` and `history_events`, all scoped by this account.
 
 use sqlx::Row;
 
@@ -38,7 +38,8 @@ pub async fn compute(db: &Db, user_id: i64, viewer: &str, now: i64) -> Result<Op
             AND f.kind IN ('sign_in_failed', 'code_failed') AND f.id > last_visit.id), \
          (SELECT COUNT(*) FROM history_events h WHERE h.user_id = u.id AND h.alert = 1 \
             AND h.alert_ack_at IS NULL AND {open_to_viewer}), \
-         u.muted_notices \
+         u.muted_notices, \
+         (SELECT COUNT(*) FROM passkeys k WHERE k.user_id = u.id) \
          FROM users u WHERE u.id = $1",
         live = live_sql("$3"),
         open_to_viewer = raised_after_viewer("$4"),
@@ -61,6 +62,7 @@ pub async fn compute(db: &Db, user_id: i64, viewer: &str, now: i64) -> Result<Op
             open_alerts: row.get(6),
             password_changed_at: row.get(0),
             muted_notices: row.get(7),
+            passkeys: row.get(8),
         }
     }))
 }

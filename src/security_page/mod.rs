@@ -23,6 +23,8 @@ pub struct Checkup {
     pub two_step_on: bool,
     /// Unused recovery codes (0 when two-step is off).
     pub recovery_codes_left: i64,
+    /// Passkeys on the account.
+    pub passkeys: i64,
     /// Live sessions of this account not used for more than [`STALE_AFTER_SECS`].
     pub stale_sessions: i64,
     /// Failed sign-ins (wrong password or code) since the person's last visit.

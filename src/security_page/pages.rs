@@ -69,6 +69,11 @@ fn Checkup(view: SecurityView) -> impl IntoView {
     } else {
         "No recovery codes: turn on two-step sign-in first.".to_owned()
     };
+    let passkeys_state = match c.passkeys {
+        0 => "No passkeys yet: add one to sign in without your password, safe from fake sign-in pages.".to_owned(),
+        1 => "1 passkey.".to_owned(),
+        n => format!("{n} passkeys."),
+    };
     let stale_state = match c.stale_sessions {
         0 => "No sessions unused for more than 30 days.".to_owned(),
         1 => "1 session unused for more than 30 days.".to_owned(),
@@ -97,6 +102,9 @@ fn Checkup(view: SecurityView) -> impl IntoView {
                 </Item>
                 <Item ok=codes_ok title="Recovery codes" state=codes_state>
                     <a href="/security/two-step">{if c.two_step_on { "Get new recovery codes" } else { "Set up two-step sign-in" }}</a>
+                </Item>
+                <Item ok={c.passkeys > 0} title="Passkeys" state=passkeys_state>
+                    <a href="/security/passkeys">{if c.passkeys > 0 { "Manage passkeys" } else { "Add a passkey" }}</a>
                 </Item>
                 <Item ok={c.stale_sessions == 0} title="Unused sessions" state=stale_state>
                     {(c.stale_sessions > 0).then(|| view! {
@@ -184,6 +192,10 @@ fn Guidance() -> impl IntoView {
             <p>"With two-step sign-in, a stolen password is not enough: whoever signs in also needs a code from your phone. \
                 Use an authenticator app such as Aegis, Google Authenticator, 1Password, Bitwarden or Microsoft Authenticator, \
                 and keep your recovery codes somewhere safe, away from your phone."</p>
+            <h3>"Add a passkey"</h3>
+            <p>"A passkey signs you in with your fingerprint, face or device PIN. Your browser offers it only on Keycard's \
+                own address, so unlike a password or a code it cannot be typed into a fake page. Add one on "
+                <a href="/security/passkeys">"the passkeys page"</a>", ideally on two devices."</p>
             <h3>"Use a long, unique password"</h3>
             <p>"Use a different password for every site, so a leak elsewhere does not open Keycard. A password manager \
                 remembers them for you; a phrase of a few unrelated words is long and easy to type."</p>

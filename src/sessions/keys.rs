@@ -52,6 +52,10 @@ pub enum SignInMethod {
     Password,
     PasswordAndCode,
     RecoveryCode,
+    /// A passkey alone (it proved the device and, by user verification, the person).
+    Passkey,
+    /// The password, then a passkey at the code step.
+    PasswordAndPasskey,
 }
 
 impl SignInMethod {
@@ -60,6 +64,8 @@ impl SignInMethod {
             SignInMethod::Password => "password",
             SignInMethod::PasswordAndCode => "password_and_code",
             SignInMethod::RecoveryCode => "recovery_code",
+            SignInMethod::Passkey => "passkey",
+            SignInMethod::PasswordAndPasskey => "password_and_passkey",
         }
     }
 
@@ -75,6 +81,8 @@ impl SignInMethod {
             "password" => "Password",
             "password_and_code" => "Password and authenticator code",
             "recovery_code" => "Recovery code",
+            "passkey" => "Passkey",
+            "password_and_passkey" => "Password and passkey",
             // An app connection's row (`crate::apps`).
             "app" => "Connected app",
             _ => "Unknown",

@@ -10,7 +10,7 @@ use super::api::{
 };
 use super::{Enrolment, TwoStepView};
 use crate::islands::{ConfirmButton, CopyButton};
-use crate::ui::{action_error, SignedOutNotice};
+use crate::ui::{action_error, PasskeyWayIn, SignedOutNotice};
 
 #[component]
 pub fn TwoStepPage() -> impl IntoView {
@@ -182,6 +182,7 @@ pub fn CodeStepPage() -> impl IntoView {
                 {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                 <button type="submit">"Verify"</button>
             </ActionForm>
+            <PasskeyWayIn step="code-step" path="/login"/>
             <p><a href="/login">"Sign in with another account"</a></p>
         </section>
     }

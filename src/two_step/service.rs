@@ -145,6 +145,8 @@ pub struct Attempt<'a> {
     pub session_public_id: Option<&'a str>,
     /// "Wrong code" at sign-in, something more specific elsewhere.
     pub failure_detail: &'a str,
+    /// The failure's event: `code_failed` for a second step, `sign_in_failed` for a passkey alone.
+    pub failure_kind: crate::history::Kind,
 }
 
 /// [`check_factor`] within the account's second-factor budget ([`Limit::second_factor`]):
@@ -216,7 +218,11 @@ pub async fn complete_sign_in(
     origin: RequestOrigin,
 ) -> Result<CodeStep, AppError> {
     use crate::core::metrics::{sign_in, sign_in_refused, SignInOutcome};
-    let attempt = Attempt { session_public_id: Some(&me.handle), failure_detail: "Wrong code" };
+    let attempt = Attempt {
+        session_public_id: Some(&me.handle),
+        failure_detail: "Wrong code",
+        failure_kind: crate::history::Kind::CodeFailed,
+    };
     match check_factor_within_budget(state, me.user_id, code, attempt).await.map_err(sign_in_refused)? {
         StepOutcome::Passed(factor) => {
             if !lifecycle::finish_password_step(&state.db, &me.id_hash).await? {
@@ -239,8 +245,9 @@ pub async fn complete_sign_in(
     }
 }
 
-/// The `code_failed` event and, when this failure locks the budget, the lock's event, together.
-async fn record_failure(
+/// The failure's event (`code_failed` for a second step) and, when this failure locks the
+/// budget, the lock's event, together.
+pub async fn record_failure(
     state: &AppState,
     user_id: i64,
     permits: &Permits,
@@ -255,7 +262,7 @@ async fn record_failure(
     };
     let mut tx = state.db.pool.begin().await?;
     permits.failed(&mut tx).await?;
-    history::record(&mut tx, &event(Kind::CodeFailed, attempt.failure_detail)).await?;
+    history::record(&mut tx, &event(attempt.failure_kind, attempt.failure_detail)).await?;
     if let Some(permit) = permits.0.iter().find(|p| p.locks()) {
         let wait = crate::errors::wait_text(permit.limit.block_after(permit.attempts));
         let lock = event(Kind::SecondFactorLocked, &format!("{} wrong codes; next try in {wait}", permit.attempts));
