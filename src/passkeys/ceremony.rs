@@ -61,7 +61,8 @@ pub enum Binding<'a> {
     Nobody,
 }
 
-fn context(purpose: Purpose, binding: &Binding<'_>) -> String {
+/// The seal's associated data: what a sealed state is for and whom it is bound to.
+pub fn context(purpose: Purpose, binding: &Binding<'_>) -> String {
     match binding {
         Binding::Session { user_id, handle } => format!("passkey:{}:user:{user_id}:session:{handle}", purpose.as_str()),
         Binding::Nobody => format!("passkey:{}", purpose.as_str()),

@@ -28,6 +28,7 @@ mod notices;
 mod operations;
 mod operator_binary;
 mod parsers_proptest;
+mod passkeys;
 mod password_reset;
 mod security_page;
 mod sessions;
