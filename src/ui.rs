@@ -54,7 +54,7 @@ pub fn DeviceIcon(kind: String) -> impl IntoView {
 
 /// The passkey way in on the sign-in page (`step = "sign-in"`: **Sign in with a passkey**) and at
 /// the code step (`"code-step"`: instead of a code). Hidden until the browser script
-/// (`passkeys.js`) finds passkeys usable here; without JavaScript a note says they need it.
+/// (`passkeys.js`) finds passkeys usable here; until it runs, a note says they need JavaScript.
 #[component]
 pub fn PasskeyWayIn(step: &'static str, path: &'static str) -> impl IntoView {
     #[cfg(feature = "ssr")]
@@ -74,9 +74,10 @@ pub fn PasskeyWayIn(step: &'static str, path: &'static str) -> impl IntoView {
         <p class="help" data-passkey-elsewhere hidden>
             "Passkeys for this Keycard work at " <a href=elsewhere>{origin}</a> "."
         </p>
-        <noscript>
-            <p class="help">"Signing in with a passkey needs JavaScript; every other way in works without it."</p>
-        </noscript>
+        // Hidden by the browser script when it runs.
+        <p class="help" data-passkey-needs-script>
+            "Signing in with a passkey needs JavaScript; every other way in works without it."
+        </p>
         <script type="module" src=crate::routes::PASSKEYS_SCRIPT></script>
     }
 }

@@ -38,12 +38,12 @@ fn PasskeysCard(view: PasskeysPageView) -> impl IntoView {
                 "A passkey signs you in with your fingerprint, face or device PIN instead of your password. \
                  It only works on Keycard's own address, so a fake sign-in page cannot use it."
             </p>
-            <noscript>
-                <p class="notice">
-                    "Adding a passkey and signing in with one need JavaScript: your browser makes and uses the \
-                     passkey. Renaming and removing passkeys, and signing in with your password, work without it."
-                </p>
-            </noscript>
+            // Shown until the browser script runs (and hides it): a <noscript> is not shown by every way of
+            // turning scripts off.
+            <p class="notice" data-passkey-needs-script>
+                "Adding a passkey and signing in with one need JavaScript: your browser makes and uses the \
+                 passkey. Renaming and removing passkeys, and signing in with your password, work without it."
+            </p>
             <p class="notice" data-passkey-elsewhere hidden>
                 "Passkeys for this Keycard belong to " <a href=elsewhere.clone()>{origin.clone()}</a>
                 ". Open Keycard there to add or use one."

@@ -1,5 +1,5 @@
 // Keycard's passkey ceremonies in the browser. Served at /passkeys.js; the pages work without it
-// (the passkey parts stay hidden and a <noscript> note says why).
+// (the passkey parts stay hidden and a note, which this script hides, says why).
 //
 // Each ceremony is two calls to Keycard's server functions (form-encoded, JSON answers): one for
 // the options (with a sealed ceremony state), one with the browser's answer and that state.
@@ -218,5 +218,6 @@ async function setUpSigningIn(root) {
   offerInAutofill();
 }
 
+document.querySelectorAll('[data-passkey-needs-script]').forEach((note) => (note.hidden = true));
 document.querySelectorAll('[data-passkey-add]').forEach(setUpAdding);
 document.querySelectorAll('[data-passkey=sign-in], [data-passkey=code-step]').forEach(setUpSigningIn);
