@@ -60,7 +60,7 @@ pub const DELETE_ACCOUNT: &str = "/security/delete";
 pub const VERIFY_EMAIL: &str = "/verify-email";
 pub const CONNECT: &str = "/connect";
 pub const PASSKEYS: &str = "/security/passkeys";
-/// The browser script of the passkey ceremonies (`crate::passkeys::http`).
+/// The browser script of the passkey ceremonies (`crate::passkeys::script`).
 pub const PASSKEYS_SCRIPT: &str = "/passkeys.js";
 pub const OAUTH_DEVICE: &str = "/oauth/device";
 pub const OAUTH_TOKEN: &str = "/oauth/token";

@@ -105,7 +105,7 @@ pub fn app(state: AppState) -> Router {
         ))
         .merge(app_api(&state))
         .route(METRICS, get(crate::metrics_page::with_token))
-        .route(crate::routes::PASSKEYS_SCRIPT, get(crate::passkeys::http::script))
+        .route(crate::routes::PASSKEYS_SCRIPT, get(crate::passkeys::script::serve))
         .merge(pages)
         .layer(from_fn_with_state(state.clone(), web::client_ip))
         .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))

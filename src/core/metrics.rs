@@ -124,7 +124,7 @@ pub fn sign_in_refused(err: AppError) -> AppError {
     err
 }
 
-/// `outcome`: passed_code, passed_recovery_code, wrong, replayed, locked, throttled.
+/// `outcome`: passed_code, passed_recovery_code, passed_passkey (at the code step), wrong, replayed, locked, throttled.
 pub fn second_factor(outcome: &'static str) {
     metrics::counter!(SECOND_FACTOR, "outcome" => outcome).increment(1);
 }

@@ -10,14 +10,15 @@
 //! Layout: [`pages`] and [`api`] (the page and its forms, which work without JavaScript);
 //! server only: [`ceremony`] (the relying party, and each ceremony's state sealed for the trip
 //! through the browser, accepted once), [`store`] (SQL), [`service`] (the flows, which tests call)
-//! and [`http`] (the JSON endpoints the browser script `passkeys.js` calls).
+//! and [`script`] (serving `passkeys.js`, the browser's half of the ceremonies, which calls the
+//! ceremony server functions in [`api`]).
 
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod ceremony;
-#[cfg(feature = "ssr")]
-pub mod http;
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod script;
 #[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]

@@ -361,6 +361,7 @@ pub async fn finish_code_step(
     match ceremony::webauthn(state)?.finish_passkey_authentication(&credential, &authentication) {
         Ok(result) => {
             permit.succeeded(&state.db).await?;
+            crate::core::metrics::second_factor("passed_passkey");
             after_use(state, found, &result, Some(&me.handle)).await?;
             if !lifecycle::finish_password_step(&state.db, &me.id_hash).await? {
                 return Err(AppError::NotSignedIn);

@@ -192,6 +192,8 @@ async fn a_passkey_is_added_and_signs_in_alone(app: &TestApp) {
 async fn adding_and_removing_need_a_recent_confirmation(app: &TestApp) {
     let mut client = app.client();
     client.sign_up("ada@example.com").await;
+    let security = client.get("/security").await;
+    assert!(security.body.contains("No passkeys yet: add one"), "the checkup recommends one");
     // Signing up proves nothing a stolen cookie could not: the prompt first, nothing written.
     let reply = client.post_form_as_script("/api/passkey_add_options", &[]).await;
     assert_eq!(ceremony_reply(&reply).redirect.as_deref(), Some("/security/confirm?next=/security/passkeys"));
@@ -425,6 +427,22 @@ async fn a_counter_going_backwards_is_refused_and_raised(app: &TestApp) {
     );
     assert_eq!(app.count(&raised).await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE method = 'passkey'").await, 1, "only the first");
+
+    // A passkey whose backup state changed (synced since, or no longer): accepted, and noted.
+    stored["cred"]["counter"] = serde_json::json!(0);
+    stored["cred"]["backup_state"] = serde_json::json!(true);
+    sqlx::query("UPDATE passkeys SET credential = $1")
+        .bind(stored.to_string())
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    let (_, reply) = sign_in_with_passkey(app, &mut key, "clo@example.com").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let noted = format!(
+        "SELECT COUNT(*) FROM history_events WHERE user_id = {user_id} AND kind = 'passkey_backup_changed' \
+         AND detail = 'Laptop is no longer backed up'"
+    );
+    assert_eq!(app.count(&noted).await, 1);
 }
 
 /// The code step's passkey: options name the account's passkeys; the answer completes sign-in.

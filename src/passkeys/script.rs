@@ -16,7 +16,7 @@ fn etag() -> &'static str {
 }
 
 /// `GET /passkeys.js`.
-pub async fn script(headers: HeaderMap) -> Response {
+pub async fn serve(headers: HeaderMap) -> Response {
     let tag = etag();
     let cache =
         [(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")), (header::ETAG, HeaderValue::from_static(tag))];
