@@ -52,8 +52,9 @@ pub fn DeviceIcon(kind: String) -> impl IntoView {
     }
 }
 
-/// The passkey way in on the sign-in page (`step = "sign-in"`: **Sign in with a passkey**) and at
-/// the code step (`"code-step"`: instead of a code). Hidden until the browser script
+/// The passkey way in on the sign-in page (`step = "sign-in"`: **Sign in with a passkey**), at
+/// the code step (`"code-step"`: instead of a code) and on the re-authentication prompt
+/// (`"reauth"`: instead of the password and code). Hidden until the browser script
 /// (`passkeys.js`) finds passkeys usable here; until it runs, a note says they need JavaScript.
 #[component]
 pub fn PasskeyWayIn(step: &'static str, path: &'static str) -> impl IntoView {
@@ -64,7 +65,16 @@ pub fn PasskeyWayIn(step: &'static str, path: &'static str) -> impl IntoView {
     #[cfg(not(feature = "ssr"))]
     let origin = String::new();
     let elsewhere = format!("{origin}{path}");
-    let label = if step == "sign-in" { "Sign in with a passkey" } else { "Use a passkey instead" };
+    let needs_script = if step == "reauth" {
+        "Confirming with a passkey needs JavaScript; your password works without it."
+    } else {
+        "Signing in with a passkey needs JavaScript; every other way in works without it."
+    };
+    let label = match step {
+        "sign-in" => "Sign in with a passkey",
+        "reauth" => "Confirm with a passkey",
+        _ => "Use a passkey instead",
+    };
     view! {
         <div class="passkey-way-in" data-passkey=step data-passkey-origin=origin.clone() hidden>
             <p class="or">"or"</p>
@@ -75,9 +85,7 @@ pub fn PasskeyWayIn(step: &'static str, path: &'static str) -> impl IntoView {
             "Passkeys for this Keycard work at " <a href=elsewhere>{origin}</a> "."
         </p>
         // Hidden by the browser script when it runs.
-        <p class="help" data-passkey-needs-script>
-            "Signing in with a passkey needs JavaScript; every other way in works without it."
-        </p>
+        <p class="help" data-passkey-needs-script>{needs_script}</p>
         <script type="module" src=crate::routes::PASSKEYS_SCRIPT></script>
     }
 }

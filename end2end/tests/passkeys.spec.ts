@@ -93,6 +93,18 @@ test("passkeys: the browser's autofill offers the passkey on the sign-in page (c
   await expect(thisDevice).toContainText('Passkey');
 });
 
+test("passkeys: confirming it's you with a passkey instead of the password", async ({ page }) => {
+  await addVirtualAuthenticator(page);
+  await signUp(page, uniqueEmail());
+  await addPasskey(page, 'Laptop');
+  // The prompt a sensitive change sends people to offers the passkey beside the password.
+  await page.goto(`/security/confirm?next=${encodeURIComponent(PASSKEYS_PATH)}`);
+  await page.getByRole('button', { name: 'Confirm with a passkey', exact: true }).click();
+  await expectPath(page, PASSKEYS_PATH);
+  await page.goto('/history');
+  await expect(page.getByRole('list', { name: 'History' }).getByText('Passkey added').first()).toBeVisible();
+});
+
 test('passkeys: at another address of this Keycard the sign-in page says where passkeys work', async ({ page }) => {
   await page.goto('http://127.0.0.1:3000/login');
   const elsewhere = page.getByText('Passkeys for this Keycard work at');

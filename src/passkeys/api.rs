@@ -163,11 +163,13 @@ pub async fn passkey_sign_in(
 /// A passkey at the code step, first step: options naming the account's own passkeys.
 #[server(prefix = "/api", endpoint = "passkey_code_step_options")]
 pub async fn passkey_code_step_options() -> Result<CeremonyReply, AppError> {
+    use super::ceremony::Purpose;
     use crate::core::{principal::code_step, state::AppState};
     reply(
         async {
             let me = code_step()?;
-            Ok(options_reply(super::service::start_code_step(&AppState::current()?, &me).await?))
+            let started = super::service::start_for_account(&AppState::current()?, &me, Purpose::CodeStep).await?;
+            Ok(options_reply(started))
         }
         .await,
     )
@@ -192,6 +194,49 @@ pub async fn passkey_code_step(
             Ok(redirect_reply(match finish_code_step(&ctx.state, &ctx.session, &me, assertion, ctx.origin).await? {
                 CodeStep::SignedIn => crate::sessions::next::safe_next(next.as_deref()),
                 CodeStep::LockedOut => "/login?ended=codes".to_owned(),
+            }))
+        }
+        .await,
+    )
+}
+
+/// Confirming it's you with a passkey, first step: options naming the account's passkeys.
+#[server(prefix = "/api", endpoint = "passkey_reauth_options")]
+pub async fn passkey_reauth_options() -> Result<CeremonyReply, AppError> {
+    use super::ceremony::Purpose;
+    use crate::core::{principal::signed_in, state::AppState};
+    reply(
+        async {
+            let me = signed_in()?;
+            let started = super::service::start_for_account(&AppState::current()?, &me, Purpose::Reauth).await?;
+            Ok(options_reply(started))
+        }
+        .await,
+    )
+}
+
+/// Confirming it's you with a passkey, second step: the assertion; on success back to `next` (the
+/// two-step page by default, as the password prompt).
+#[server(prefix = "/api", endpoint = "passkey_reauth")]
+pub async fn passkey_reauth(
+    ceremony: String,
+    credential: String,
+    next: Option<String>,
+) -> Result<CeremonyReply, AppError> {
+    use super::service::{reauthenticate, Assertion, Reauthentication};
+    use crate::core::{principal::signed_in, request::RequestContext};
+    reply(
+        async {
+            check_sizes(&[&ceremony, &credential, next.as_deref().unwrap_or_default()])?;
+            let me = signed_in()?;
+            let ctx = RequestContext::current()?;
+            let assertion = Assertion { ceremony: &ceremony, credential_json: &credential };
+            Ok(redirect_reply(match reauthenticate(&ctx.state, &ctx.session, &me, assertion).await? {
+                Reauthentication::Confirmed => match next.as_deref().filter(|n| !n.is_empty()) {
+                    Some(n) => crate::sessions::next::safe_next(Some(n)),
+                    None => crate::routes::TWO_STEP.to_owned(),
+                },
+                Reauthentication::SignedOut => "/login?ended=locked".to_owned(),
             }))
         }
         .await,

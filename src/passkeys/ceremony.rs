@@ -41,6 +41,8 @@ pub enum Purpose {
     SignIn,
     /// A passkey at the code step; bound to the account and its half-signed-in session.
     CodeStep,
+    /// Confirming it's you before a sensitive change; bound to the account and its session.
+    Reauth,
 }
 
 impl Purpose {
@@ -49,6 +51,7 @@ impl Purpose {
             Purpose::Register => "register",
             Purpose::SignIn => "sign-in",
             Purpose::CodeStep => "code-step",
+            Purpose::Reauth => "reauth",
         }
     }
 }

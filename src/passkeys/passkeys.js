@@ -148,14 +148,19 @@ function setUpAdding(form) {
   });
 }
 
-// Signing in: a passkey alone (/login), or instead of a code (/login/code).
+// Signing in: a passkey alone (/login), or instead of a code (/login/code); confirming it's you
+// (/security/confirm) instead of the password and code.
 async function setUpSigningIn(root) {
-  const codeStep = root.dataset.passkey === 'code-step';
-  const [optionsEndpoint, finishEndpoint] = codeStep
-    ? ['passkey_code_step_options', 'passkey_code_step']
-    : ['passkey_sign_in_options', 'passkey_sign_in'];
-  // At the code step the option shows only for an account with passkeys.
-  if (codeStep && supported && atPasskeyOrigin(root) && !(await call(optionsEndpoint, {})).options) return;
+  const step = root.dataset.passkey;
+  // The code step and the prompt use the account's own passkeys; sign-in any of this site's.
+  const forAccount = step !== 'sign-in';
+  const [optionsEndpoint, finishEndpoint] = {
+    'sign-in': ['passkey_sign_in_options', 'passkey_sign_in'],
+    'code-step': ['passkey_code_step_options', 'passkey_code_step'],
+    reauth: ['passkey_reauth_options', 'passkey_reauth'],
+  }[step];
+  // For an account's own passkeys, the option shows only when it has some.
+  if (forAccount && supported && atPasskeyOrigin(root) && !(await call(optionsEndpoint, {})).options) return;
   if (!revealOrExplain(root, document)) return;
   const field = (name) => document.querySelector(`input[name=${name}]`);
   const errorBox = root.querySelector('[data-passkey-error]');
@@ -167,13 +172,13 @@ async function setUpSigningIn(root) {
     const next = field('next');
     if (next && next.value) fields.next = next.value;
     const remember = field('remember');
-    if (!codeStep && remember && remember.checked) fields.remember = 'on';
+    if (!forAccount && remember && remember.checked) fields.remember = 'on';
     await finish(await call(finishEndpoint, fields), errorBox);
   };
 
   // The browser's own autofill offers passkeys in the email field (conditional UI), where it can.
   const offerInAutofill = async () => {
-    if (codeStep || typeof PublicKeyCredential.isConditionalMediationAvailable !== 'function') return;
+    if (forAccount || typeof PublicKeyCredential.isConditionalMediationAvailable !== 'function') return;
     if (!(await PublicKeyCredential.isConditionalMediationAvailable())) return;
     const started = await call(optionsEndpoint, {});
     if (!started.options) return;
@@ -220,4 +225,4 @@ async function setUpSigningIn(root) {
 
 document.querySelectorAll('[data-passkey-needs-script]').forEach((note) => (note.hidden = true));
 document.querySelectorAll('[data-passkey-add]').forEach(setUpAdding);
-document.querySelectorAll('[data-passkey=sign-in], [data-passkey=code-step]').forEach(setUpSigningIn);
+document.querySelectorAll('[data-passkey=sign-in], [data-passkey=code-step], [data-passkey=reauth]').forEach(setUpSigningIn);

@@ -24,7 +24,7 @@ use crate::errors::AppError;
 use crate::history::{store as history, Kind};
 use crate::sessions::keys::SignInMethod;
 use crate::sessions::lifecycle::{self, Sessions};
-use crate::sessions::principal::{forget, start_session, Start};
+use crate::sessions::principal::{forget, record_reauthentication, sign_out, start_session, Start};
 use crate::two_step::service::{record_failure, Attempt, CodeStep};
 
 /// Said when the browser's answer does not check out (wrong origin, bad signature, wrong passkey).
@@ -306,34 +306,44 @@ fn backup_flags(passkey: &Passkey) -> (bool, bool) {
     (flag("backup_eligible"), flag("backup_state"))
 }
 
-/// Options for a passkey at the code step: the account's own passkeys only.
-pub async fn start_code_step(state: &AppState, me: &SignedIn) -> Result<Started, AppError> {
+/// Options for a passkey of `me`'s own account (the code step, the re-authentication prompt):
+/// they name the account's passkeys, and the state is bound to the account and this session.
+pub async fn start_for_account(state: &AppState, me: &SignedIn, purpose: Purpose) -> Result<Started, AppError> {
     let passkeys: Vec<Passkey> = store::list(&state.db, me.user_id).await?.into_iter().map(|p| p.passkey).collect();
     if passkeys.is_empty() {
-        return Err(AppError::Invalid("This account has no passkeys. Enter a code instead.".into()));
+        return Err(AppError::Invalid("This account has no passkeys.".into()));
     }
     let (options, authentication) =
         ceremony::webauthn(state)?.start_passkey_authentication(&passkeys).map_err(AppError::internal)?;
     let binding = Binding::Session { user_id: me.user_id, handle: &me.handle };
-    started(ceremony::seal(state, Purpose::CodeStep, &binding, &authentication), &options)
+    started(ceremony::seal(state, purpose, &binding, &authentication), &options)
 }
 
-/// A passkey instead of a code at the code step of the half-signed-in session `me`: within the
-/// account's second-factor budget (reserved first), like a code. When accepted, the
-/// half-signed-in row ends (once) and a full session starts under a fresh id.
-pub async fn finish_code_step(
+/// How a passkey of the account's own checked out.
+#[derive(Debug, PartialEq, Eq)]
+enum AccountPasskey {
+    Accepted,
+    /// Refused; the account's budget allows more.
+    Refused(AppError),
+    /// This failure locked the account's second factor: the caller ends the session.
+    LockedOut,
+}
+
+/// A passkey of `me`'s account, within the account's second-factor budget (reserved first, shared
+/// with codes): any failure, even a state that does not open or another account's passkey, is one
+/// attempt of that budget, recorded with `failure_detail`.
+async fn check_account_passkey(
     state: &AppState,
-    session: &tower_sessions::Session,
     me: &SignedIn,
     assertion: Assertion<'_>,
-    origin: RequestOrigin,
-) -> Result<CodeStep, AppError> {
-    use crate::core::metrics::{sign_in, sign_in_refused, SignInOutcome};
+    purpose: Purpose,
+    failure_detail: &str,
+) -> Result<AccountPasskey, AppError> {
     let binding = Binding::Session { user_id: me.user_id, handle: &me.handle };
-    let permit = throttle::reserve(&state.db, &[Limit::second_factor(me.user_id)]).await.map_err(sign_in_refused)?;
+    let permit = throttle::reserve(&state.db, &[Limit::second_factor(me.user_id)]).await?;
     let opened = async {
         let authentication: PasskeyAuthentication =
-            ceremony::take_once(state, assertion.ceremony, Purpose::CodeStep, &binding).await?;
+            ceremony::take_once(state, assertion.ceremony, purpose, &binding).await?;
         let credential: PublicKeyCredential =
             serde_json::from_str(assertion.credential_json).map_err(|_| AppError::BadRequest)?;
         let credential_id = data_encoding::BASE64URL_NOPAD.encode(credential.get_credential_id());
@@ -345,24 +355,47 @@ pub async fn finish_code_step(
         Ok::<_, AppError>((authentication, credential, found))
     }
     .await;
-    let attempt = Attempt {
-        session_public_id: Some(&me.handle),
-        failure_detail: "Passkey not accepted",
-        failure_kind: Kind::CodeFailed,
-    };
-    let (authentication, credential, found) = match opened {
-        Ok(opened) => opened,
+    let attempt = Attempt { session_public_id: Some(&me.handle), failure_detail, failure_kind: Kind::CodeFailed };
+    let refusal = match opened {
+        Ok((authentication, credential, found)) => {
+            match ceremony::webauthn(state)?.finish_passkey_authentication(&credential, &authentication) {
+                Ok(result) => {
+                    permit.succeeded(&state.db).await?;
+                    crate::core::metrics::second_factor("passed_passkey");
+                    after_use(state, found, &result, Some(&me.handle)).await?;
+                    return Ok(AccountPasskey::Accepted);
+                }
+                Err(err) => match refused::<()>(state, &found, &permit, attempt, err).await {
+                    Err(refusal) => refusal,
+                    Ok(()) => unreachable!("refused always refuses"),
+                },
+            }
+        }
         Err(err) => {
-            // Not even a passkey of this account: still one attempt of its budget.
             record_failure(state, me.user_id, &permit, attempt).await?;
-            return locked_out_or(state, session, me, &permit, err).await;
+            err
         }
     };
-    match ceremony::webauthn(state)?.finish_passkey_authentication(&credential, &authentication) {
-        Ok(result) => {
-            permit.succeeded(&state.db).await?;
-            crate::core::metrics::second_factor("passed_passkey");
-            after_use(state, found, &result, Some(&me.handle)).await?;
+    Ok(if permit.locks() { AccountPasskey::LockedOut } else { AccountPasskey::Refused(refusal) })
+}
+
+/// A passkey instead of a code at the code step of the half-signed-in session `me`, within the
+/// account's second-factor budget like a code. When accepted, the half-signed-in row ends (once)
+/// and a full session starts under a fresh id; when a failure locks the budget, every
+/// half-signed-in session of the account ends and this browser starts again with its password.
+pub async fn finish_code_step(
+    state: &AppState,
+    session: &tower_sessions::Session,
+    me: &SignedIn,
+    assertion: Assertion<'_>,
+    origin: RequestOrigin,
+) -> Result<CodeStep, AppError> {
+    use crate::core::metrics::{sign_in, sign_in_refused, SignInOutcome};
+    match check_account_passkey(state, me, assertion, Purpose::CodeStep, "Passkey not accepted")
+        .await
+        .map_err(sign_in_refused)?
+    {
+        AccountPasskey::Accepted => {
             if !lifecycle::finish_password_step(&state.db, &me.id_hash).await? {
                 return Err(AppError::NotSignedIn);
             }
@@ -370,35 +403,49 @@ pub async fn finish_code_step(
             start_session(session, state, me.user_id, start, me.remember, origin).await?;
             Ok(CodeStep::SignedIn)
         }
-        Err(err) => match refused::<()>(state, &found, &permit, attempt, err).await {
-            Err(refusal) => locked_out_or(state, session, me, &permit, refusal).await,
-            Ok(()) => unreachable!("refused always refuses"),
-        },
-    }
-    .map_err(|err| {
-        if !matches!(err, AppError::TooManyAttempts { .. }) {
+        AccountPasskey::Refused(err) => {
             sign_in(SignInOutcome::CodeFailed);
+            Err(err)
         }
-        err
-    })
+        AccountPasskey::LockedOut => {
+            sign_in(SignInOutcome::CodeFailed);
+            lifecycle::end_sessions_now(&state.db, Sessions::CodeStepOf(me.user_id), EndReason::SignedOut).await?;
+            forget(session).await?;
+            Ok(CodeStep::LockedOut)
+        }
+    }
 }
 
-/// After a refused passkey at the code step: when this failure locked the account's second
-/// factor, every half-signed-in session of the account ends and this browser starts again with
-/// its password (as after wrong codes); otherwise the refusal.
-async fn locked_out_or(
+/// How confirming it's you with a passkey ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reauthentication {
+    /// Proven (the passkey verified the person): recorded, and the session runs on under a new id.
+    Confirmed,
+    /// This failure locked the account's second factor, so the session was signed out (as after
+    /// wrong answers at the prompt).
+    SignedOut,
+}
+
+/// Confirming it's you with a passkey of the account, instead of the password (and code): a
+/// passkey with user verification is both factors. Within the account's second-factor budget.
+pub async fn reauthenticate(
     state: &AppState,
     session: &tower_sessions::Session,
     me: &SignedIn,
-    permit: &Permits,
-    refusal: AppError,
-) -> Result<CodeStep, AppError> {
-    if permit.locks() {
-        lifecycle::end_sessions_now(&state.db, Sessions::CodeStepOf(me.user_id), EndReason::SignedOut).await?;
-        forget(session).await?;
-        return Ok(CodeStep::LockedOut);
+    assertion: Assertion<'_>,
+) -> Result<Reauthentication, AppError> {
+    let detail = "Passkey not accepted when confirming it was you";
+    match check_account_passkey(state, me, assertion, Purpose::Reauth, detail).await? {
+        AccountPasskey::Accepted => {
+            record_reauthentication(session, me).await?;
+            Ok(Reauthentication::Confirmed)
+        }
+        AccountPasskey::Refused(err) => Err(err),
+        AccountPasskey::LockedOut => {
+            sign_out(session, state).await?;
+            Ok(Reauthentication::SignedOut)
+        }
     }
-    Err(refusal)
 }
 
 /// Renames the account's passkey `id` (with a `passkey_renamed` event).

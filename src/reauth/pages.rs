@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{reauth_needs_code, ConfirmIdentity};
-use crate::ui::{action_error, SignedOutNotice};
+use crate::ui::{action_error, PasskeyWayIn, SignedOutNotice};
 
 /// `/security/confirm`: password (and code) before a sensitive change.
 #[component]
@@ -46,6 +46,7 @@ pub fn ReauthPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
+            <PasskeyWayIn step="reauth" path="/security/confirm"/>
         </section>
     }
 }

@@ -26,6 +26,7 @@ on_both_databases!(
     a_passkey_works_at_the_code_step_instead_of_a_code,
     failures_at_the_code_step_share_the_codes_budget,
     concurrent_bad_passkeys_are_reserved_before_checking,
+    a_passkey_confirms_it_is_you,
 );
 
 /// Where Keycard's passkeys live in tests (`Config::for_tests` listens at 127.0.0.1:3000).
@@ -565,4 +566,52 @@ async fn concurrent_bad_passkeys_are_reserved_before_checking(app: &TestApp) {
     let failed = format!("SELECT COUNT(*) FROM history_events WHERE user_id = {user_id} AND kind = 'sign_in_failed'");
     assert_eq!(app.count(&failed).await, checked as i64);
     assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE method = 'passkey'").await, 0);
+}
+
+/// The re-authentication prompt accepts a passkey of the account instead of the password (and
+/// code), within the account's second-factor budget; the session then runs on under a new id.
+async fn a_passkey_confirms_it_is_you(app: &TestApp) {
+    let mut key = authenticator();
+    let mut owner = account_with_passkey(app, "conf@example.com", &mut key).await;
+    let id = credential_ids(app, "conf@example.com").await.remove(0);
+    let row = app.count("SELECT id FROM passkeys").await.to_string();
+    app.set_reauth_at(keycard::core::db::now() - 3600).await;
+    let page = owner.get("/security/confirm?next=/security/passkeys").await;
+    assert!(page.body.contains("data-passkey=\"reauth\""), "{}", page.body);
+
+    // An answer signed for another origin: refused, recorded, counted.
+    let (ceremony, options) = start(&mut owner, "/api/passkey_reauth_options").await;
+    let phishing = Url::parse("http://localhost:4000").unwrap();
+    let credential = serde_json::to_string(&assert_with(&mut key, &options, &id, None, &phishing)).unwrap();
+    let fields = [("ceremony", ceremony.as_str()), ("credential", credential.as_str()), ("next", "/security/passkeys")];
+    let reply = owner.post_form_as_script("/api/passkey_reauth", &fields).await;
+    assert_eq!(error_of(&reply), NOT_ACCEPTED);
+    let user_id = app.user_id("conf@example.com").await;
+    let failed = format!(
+        "SELECT COUNT(*) FROM history_events WHERE user_id = {user_id} AND kind = 'code_failed' \
+         AND detail = 'Passkey not accepted when confirming it was you'"
+    );
+    assert_eq!(app.count(&failed).await, 1);
+    // A state made for signing in does not confirm anything here.
+    let (sign_in_state, sign_in_options) = start(&mut app.client(), "/api/passkey_sign_in_options").await;
+    let credential = serde_json::to_string(&assert_with(&mut key, &sign_in_options, &id, None, &origin())).unwrap();
+    let fields = [("ceremony", sign_in_state.as_str()), ("credential", credential.as_str())];
+    assert_eq!(error_of(&owner.post_form_as_script("/api/passkey_reauth", &fields).await), STALE);
+    let reply = owner.post_form("/api/passkey_remove", "/security/passkeys", &[("id", &row)]).await;
+    reply.assert_redirect_to("/security/confirm?next=/security/passkeys");
+
+    // The passkey itself: confirmed, a new session id, and the removal goes through.
+    let before = owner.session_cookie();
+    let (ceremony, options) = start(&mut owner, "/api/passkey_reauth_options").await;
+    let credential = serde_json::to_string(&assert_with(&mut key, &options, &id, None, &origin())).unwrap();
+    let fields = [("ceremony", ceremony.as_str()), ("credential", credential.as_str()), ("next", "/security/passkeys")];
+    let reply = owner.post_form_as_script("/api/passkey_reauth", &fields).await;
+    assert_eq!(ceremony_reply(&reply).redirect.as_deref(), Some("/security/passkeys"), "{}", reply.body);
+    assert_ne!(owner.session_cookie(), before, "the session id changes at a re-authentication");
+    let reply = owner.post_form("/api/passkey_remove", "/security/passkeys", &[("id", &row)]).await;
+    reply.assert_redirect_to("/security/passkeys");
+    assert_eq!(app.count("SELECT COUNT(*) FROM passkeys").await, 0);
+    // Signed out, there is nothing to confirm.
+    let reply = app.client().post_form_as_script("/api/passkey_reauth_options", &[]).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }
