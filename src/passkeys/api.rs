@@ -232,10 +232,7 @@ pub async fn passkey_reauth(
             let ctx = RequestContext::current()?;
             let assertion = Assertion { ceremony: &ceremony, credential_json: &credential };
             Ok(redirect_reply(match reauthenticate(&ctx.state, &ctx.session, &me, assertion).await? {
-                Reauthentication::Confirmed => match next.as_deref().filter(|n| !n.is_empty()) {
-                    Some(n) => crate::sessions::next::safe_next(Some(n)),
-                    None => crate::routes::TWO_STEP.to_owned(),
-                },
+                Reauthentication::Confirmed => crate::reauth::return_path(next.as_deref()),
                 Reauthentication::SignedOut => "/login?ended=locked".to_owned(),
             }))
         }

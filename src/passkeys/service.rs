@@ -209,8 +209,9 @@ pub async fn finish_sign_in(
         Ok(result) => {
             ip_permit.succeeded(&state.db).await?;
             account_permit.succeeded(&state.db).await?;
-            after_use(state, found.clone(), &result, None).await?;
-            Ok(found.user_id)
+            let user_id = found.user_id;
+            after_use(state, found, &result, None).await?;
+            Ok(user_id)
         }
         Err(err) => {
             fail_quietly(state, &ip_permit).await?;
@@ -273,7 +274,7 @@ async fn refused<T>(
 }
 
 /// After a passkey was accepted: its counter and backup state are stored with when it was used,
-/// and a change of backup state is noted in the history.
+/// and a change of backup state is noted in the history, together.
 async fn after_use(
     state: &AppState,
     mut found: StoredPasskey,
@@ -283,7 +284,8 @@ async fn after_use(
     let (_, was_backed_up) = backup_flags(&found.passkey);
     found.passkey.update_credential(result);
     let t = now();
-    store::record_use(&state.db, found.id, &found.passkey, t).await?;
+    let mut tx = state.db.pool.begin().await?;
+    store::record_use(&mut tx, found.id, &found.passkey, t).await?;
     if result.backup_state() != was_backed_up {
         let detail = if result.backup_state() {
             format!("{} is now backed up (synced to other devices)", found.name)
@@ -292,9 +294,9 @@ async fn after_use(
         };
         let mut event = history::Event::by_current_request(found.user_id, Kind::PasskeyBackupChanged, t, &detail);
         event.session_public_id = session_public_id.map(str::to_owned);
-        let mut conn = state.db.pool.acquire().await?;
-        history::record(&mut conn, &event).await?;
+        history::record(&mut tx, &event).await?;
     }
+    tx.commit().await?;
     Ok(())
 }
 

@@ -42,11 +42,6 @@ pub async fn list(db: &Db, user_id: i64) -> Result<Vec<StoredPasskey>, sqlx::Err
     rows.iter().map(stored).collect()
 }
 
-/// How many passkeys the account has.
-pub async fn count(conn: &mut AnyConnection, user_id: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM passkeys WHERE user_id = $1").bind(user_id).fetch_one(conn).await
-}
-
 /// The passkey with this credential id whose account has this user handle: both must match, so
 /// a credential presented with another account's handle finds nothing.
 pub async fn find_for_sign_in(
@@ -112,13 +107,13 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewPasskey<'_>) -> Result<bo
 }
 
 /// After a sign-in: the passkey's new counter and backup state, and when it was used.
-pub async fn record_use(db: &Db, id: i64, passkey: &Passkey, at: i64) -> Result<(), sqlx::Error> {
+pub async fn record_use(conn: &mut AnyConnection, id: i64, passkey: &Passkey, at: i64) -> Result<(), sqlx::Error> {
     let json = serde_json::to_string(passkey).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query("UPDATE passkeys SET credential = $1, last_used_at = $2 WHERE id = $3")
         .bind(json)
         .bind(at)
         .bind(id)
-        .execute(&db.pool)
+        .execute(conn)
         .await?;
     Ok(())
 }

@@ -29,10 +29,7 @@ pub async fn confirm_identity(password: String, code: Option<String>, next: Opti
         leptos_axum::redirect("/login?ended=locked");
         return Ok(());
     }
-    let next = match next.as_deref().filter(|n| !n.is_empty()) {
-        Some(n) => crate::sessions::next::safe_next(Some(n)),
-        None => crate::routes::TWO_STEP.to_owned(),
-    };
+    let next = super::return_path(next.as_deref());
     leptos_axum::redirect(&next);
     Ok(())
 }

@@ -11,3 +11,12 @@ pub mod api;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod service;
+
+/// Where a confirmed prompt returns: `next` when given (same-site paths only), else the two-step page.
+#[cfg(feature = "ssr")]
+pub fn return_path(next: Option<&str>) -> String {
+    match next.filter(|n| !n.is_empty()) {
+        Some(n) => crate::sessions::next::safe_next(Some(n)),
+        None => crate::routes::TWO_STEP.to_owned(),
+    }
+}
