@@ -18,7 +18,7 @@ use crate::passkeys::pages::PasskeysPage;
 use crate::password_reset::pages::{ForgotPasswordPage, ResetPasswordPage};
 use crate::reauth::pages::ReauthPage;
 use crate::security_page::pages::{DeletePage, EmailPage, PasswordPage, SecurityPage};
-use crate::sessions::api::{signed_in_email, SignOut};
+use crate::sessions::api::SignOut;
 use crate::two_step::pages::{CodeStepPage, TwoStepPage};
 
 /// Keycard's icon, inline: a few hundred bytes in each page instead of a request that a cache
@@ -89,34 +89,58 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// What the page frame shows about the signed-in account, read from the request's principal
+/// while rendering: no query, resource or server-function call of its own.
+#[derive(Clone, Debug, Default)]
+struct FrameFacts {
+    /// The signed-in email, for the header (`None` when not signed in).
+    email: Option<String>,
+    /// The address the verification banner asks to confirm.
+    address_to_confirm: Option<String>,
+    /// Whether the session has alerts to answer (only then does the callout load them).
+    open_alerts: bool,
+}
+
+impl FrameFacts {
+    #[cfg(feature = "ssr")]
+    fn of_this_request() -> FrameFacts {
+        let Ok(me) = crate::core::principal::signed_in() else {
+            return FrameFacts::default();
+        };
+        let address_to_confirm = crate::core::state::AppState::current()
+            .ok()
+            .and_then(|state| crate::accounts::verification::service::address_to_confirm(&me, &state.config));
+        FrameFacts { open_alerts: me.open_alerts > 0, address_to_confirm, email: Some(me.email) }
+    }
+
+    /// The frame is server HTML (not an island): it never renders in the browser.
+    #[cfg(not(feature = "ssr"))]
+    fn of_this_request() -> FrameFacts {
+        FrameFacts::default()
+    }
+}
+
 /// Header with the product name and, when signed in, the account and a **Sign out** button; then
 /// the banners (alerts, an address to verify).
 #[component]
 fn Frame(children: Children) -> impl IntoView {
-    let who = Resource::new(|| (), |_| signed_in_email());
+    let facts = FrameFacts::of_this_request();
     let sign_out = ServerAction::<SignOut>::new();
     view! {
         <header class="top">
             <a class="brand" href="/">"Keycard"</a>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match who.await {
-                        Ok(Some(email)) => Some(view! {
-                            <nav aria-label="Account">
-                                <span class="who">{email}</span>
-                                <ActionForm action=sign_out attr:class="inline">
-                                    <button type="submit" class="link-button">"Sign out"</button>
-                                </ActionForm>
-                            </nav>
-                        }),
-                        _ => None,
-                    }
-                })}
-            </Suspense>
+            {facts.email.map(|email| view! {
+                <nav aria-label="Account">
+                    <span class="who">{email}</span>
+                    <ActionForm action=sign_out attr:class="inline">
+                        <button type="submit" class="link-button">"Sign out"</button>
+                    </ActionForm>
+                </nav>
+            })}
         </header>
         <main>
-            <AlertBanner/>
-            <VerificationBanner/>
+            {facts.open_alerts.then(|| view! { <AlertBanner/> })}
+            {facts.address_to_confirm.map(|email| view! { <VerificationBanner email/> })}
             {children()}
         </main>
         <PageReady/>

@@ -72,7 +72,8 @@ fn warn_if_hashes_are_missing(config: &Config, hashes_present: bool) {
 /// The whole application as an axum router; tests drive it in-process.
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(App);
-    let leptos_options = state.leptos_options.clone();
+    // Shared: axum clones a route's handler for every request it serves.
+    let leptos_options = Arc::new(state.leptos_options.clone());
     let store = KeycardStore::new(state.clone());
     let sessions = SessionManagerLayer::new(store)
         .with_name(state.config.cookie_name())
@@ -86,7 +87,7 @@ pub fn app(state: AppState) -> Router {
         .route(READYZ, get(readyz))
         .route(HISTORY_EXPORT_JSON, get(crate::history::export::json))
         .route(HISTORY_EXPORT_CSV, get(crate::history::export::csv))
-        .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
+        .leptos_routes(&state, routes, move || shell(leptos::config::LeptosOptions::clone(&leptos_options)))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(tower::util::option_layer(
             state.config.render_retry.then(|| from_fn(crate::core::stalled_renders::retry_stalled_renders)),

@@ -12,7 +12,8 @@ use super::NOT_ME_LINK_UNUSABLE;
 use crate::history::Kind;
 use crate::ui::{action_error, When};
 
-/// Alerts raised by other sessions of this account, until answered. Rendered by the frame.
+/// Alerts raised by other sessions of this account, until answered. Rendered by the frame, only
+/// when the session's principal counts open alerts (so a page without any runs no query for them).
 #[component]
 pub fn AlertBanner() -> impl IntoView {
     let alerts = Resource::new(|| (), |_| open_alerts());

@@ -34,6 +34,10 @@ impl Db {
             // A database that is down answers within seconds (503), instead of holding every
             // request for sqlx's default 30 s.
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            // sqlx pings a pooled connection before handing it out, in case the server hung up.
+            // An embedded SQLite connection cannot hang up, and the ping is a round trip to the
+            // connection's worker thread: as much again as a small query.
+            .test_before_acquire(!is_sqlite)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if is_sqlite {

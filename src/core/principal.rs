@@ -160,23 +160,25 @@ impl Principal {
     }
 }
 
-fn request_parts() -> Result<Parts, AppError> {
-    super::request::parts()
+/// The request's principal inside a server function or a page render (read in place: the
+/// request's head is not copied).
+fn current() -> Result<Principal, AppError> {
+    leptos::prelude::with_context::<Parts, _>(Principal::of).ok_or_else(|| AppError::internal("request parts missing"))
 }
 
 /// For server functions: the fully signed-in session of this request.
 pub fn signed_in() -> Result<SignedIn, AppError> {
-    Principal::of(&request_parts()?).signed_in()
+    current()?.signed_in()
 }
 
 /// For server functions loading a page's data: [`Principal::signed_in_for_page`].
 pub fn signed_in_for_page() -> Result<SignedIn, AppError> {
-    Principal::of(&request_parts()?).signed_in_for_page()
+    current()?.signed_in_for_page()
 }
 
 /// For the code step: a session that passed the password step and still owes the second.
 pub fn code_step() -> Result<SignedIn, AppError> {
-    match Principal::of(&request_parts()?) {
+    match current()? {
         Principal::Session(s) if s.stage == Stage::PasswordVerified => Ok(s),
         _ => Err(AppError::NotSignedIn),
     }

@@ -36,15 +36,3 @@ pub async fn send_verification_again() -> Result<(), AppError> {
     leptos_axum::redirect(&format!("{}?verification=sent", crate::routes::HOME));
     Ok(())
 }
-
-/// The address the banner asks to verify: the signed-in account's, when mail is on and it is not
-/// verified yet; otherwise `None`. From the principal and the configuration: no query.
-#[server(prefix = "/api", endpoint = "verify-email/banner")]
-pub async fn unverified_email() -> Result<Option<String>, AppError> {
-    use crate::core::{principal::signed_in, state::AppState};
-    let Ok(me) = signed_in() else {
-        return Ok(None);
-    };
-    let mail_on = crate::mail::enabled(&AppState::current()?.config);
-    Ok((mail_on && !me.email_verified).then_some(me.email))
-}

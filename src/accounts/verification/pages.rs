@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::api::{unverified_email, verification_link_usable, ConfirmEmail, SendVerificationAgain};
+use super::api::{verification_link_usable, ConfirmEmail, SendVerificationAgain};
 use super::{CONFIRMED, LINK_UNUSABLE};
 use crate::ui::action_error;
 
@@ -66,27 +66,22 @@ pub fn VerifyEmailPage() -> impl IntoView {
 /// Asks a signed-in account whose address is not verified (with mail on) to verify it, with
 /// **Send the link again**. Rendered by the page frame.
 #[component]
-pub fn VerificationBanner() -> impl IntoView {
-    let unverified = Resource::new(|| (), |_| unverified_email());
+pub fn VerificationBanner(
+    /// The address to confirm (`service::address_to_confirm`, read by the frame).
+    email: String,
+) -> impl IntoView {
     let resend = ServerAction::<SendVerificationAgain>::new();
     let error = move || action_error(resend.value().get());
     let query = use_query_map();
     let sent = move || query.with(|q| q.get("verification").as_deref() == Some("sent"));
     view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                let email = unverified.await.ok().flatten()?;
-                Some(view! {
-                    <aside class="notice verify-banner" aria-label="Confirm your email address">
-                        <p>{format!("Confirm your email address: we sent a link to {email}.")}</p>
-                        {move || sent().then(|| view! { <p>"A new link is on its way; it works for 24 hours."</p> })}
-                        {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
-                        <ActionForm action=resend attr:class="inline">
-                            <button type="submit" class="secondary">"Send the link again"</button>
-                        </ActionForm>
-                    </aside>
-                })
-            })}
-        </Suspense>
+        <aside class="notice verify-banner" aria-label="Confirm your email address">
+            <p>{format!("Confirm your email address: we sent a link to {email}.")}</p>
+            {move || sent().then(|| view! { <p>"A new link is on its way; it works for 24 hours."</p> })}
+            {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+            <ActionForm action=resend attr:class="inline">
+                <button type="submit" class="secondary">"Send the link again"</button>
+            </ActionForm>
+        </aside>
     }
 }

@@ -19,6 +19,12 @@ pub const SUBJECT: &str = "Confirm your email address for Keycard";
 /// The outbox kind of the verification mail (for logs).
 pub const MAIL_KIND: &str = "verify_email";
 
+/// The address the page frame's banner asks to confirm: the signed-in account's, when mail is on
+/// and it is not verified yet; otherwise `None`. From the principal and the configuration: no query.
+pub fn address_to_confirm(me: &SignedIn, config: &Config) -> Option<String> {
+    (crate::mail::enabled(config) && !me.email_verified).then(|| me.email.clone())
+}
+
 /// The address of the link's page: `{public_url}/verify-email?token=…` (the token is URL-safe).
 pub fn link_url(config: &Config, token: &str) -> String {
     format!("{}{}?token={token}", config.public_url, crate::routes::VERIFY_EMAIL)
