@@ -65,15 +65,14 @@ pub fn PasskeyWayIn(step: &'static str, path: &'static str) -> impl IntoView {
     #[cfg(not(feature = "ssr"))]
     let origin = String::new();
     let elsewhere = format!("{origin}{path}");
-    let needs_script = if step == "reauth" {
-        "Confirming with a passkey needs JavaScript; your password works without it."
-    } else {
-        "Signing in with a passkey needs JavaScript; every other way in works without it."
-    };
-    let label = match step {
-        "sign-in" => "Sign in with a passkey",
-        "reauth" => "Confirm with a passkey",
-        _ => "Use a passkey instead",
+    const SIGN_IN_NEEDS_SCRIPT: &str =
+        "Signing in with a passkey needs JavaScript; every other way in works without it.";
+    let (label, needs_script) = match step {
+        "sign-in" => ("Sign in with a passkey", SIGN_IN_NEEDS_SCRIPT),
+        "reauth" => {
+            ("Confirm with a passkey", "Confirming with a passkey needs JavaScript; your password works without it.")
+        }
+        _ => ("Use a passkey instead", SIGN_IN_NEEDS_SCRIPT),
     };
     view! {
         <div class="passkey-way-in" data-passkey=step data-passkey-origin=origin.clone() hidden>

@@ -220,7 +220,7 @@ pub async fn finish_sign_in(
                 failure_detail: "Passkey not accepted",
                 failure_kind: Kind::SignInFailed,
             };
-            refused(state, &found, &account_permit, attempt, err).await
+            Err(refused(state, &found, &account_permit, attempt, err).await?)
         }
     }
 }
@@ -251,14 +251,15 @@ async fn fail_quietly(state: &AppState, permit: &Permits) -> Result<(), AppError
 }
 
 /// A passkey that did not check out: counted against the account's second-factor budget with its
-/// history event; a counter that went backwards is raised as an alert with a notice.
-async fn refused<T>(
+/// history event; a counter that went backwards is raised as an alert with a notice. Returns the
+/// refusal to answer with (an error only when recording failed).
+async fn refused(
     state: &AppState,
     found: &StoredPasskey,
     permit: &Permits,
     attempt: Attempt<'_>,
     err: WebauthnError,
-) -> Result<T, AppError> {
+) -> Result<AppError, AppError> {
     tracing::info!(error = %err, passkey = found.id, "passkey assertion refused");
     let cloned = matches!(err, WebauthnError::CredentialPossibleCompromise);
     if cloned {
@@ -270,7 +271,7 @@ async fn refused<T>(
         tx.commit().await?;
     }
     record_failure(state, found.user_id, permit, attempt).await?;
-    Err(AppError::Invalid(if cloned { CLONED } else { NOT_ACCEPTED }.into()))
+    Ok(AppError::Invalid(if cloned { CLONED } else { NOT_ACCEPTED }.into()))
 }
 
 /// After a passkey was accepted: its counter and backup state are stored with when it was used,
@@ -367,10 +368,7 @@ async fn check_account_passkey(
                     after_use(state, found, &result, Some(&me.handle)).await?;
                     return Ok(AccountPasskey::Accepted);
                 }
-                Err(err) => match refused::<()>(state, &found, &permit, attempt, err).await {
-                    Err(refusal) => refusal,
-                    Ok(()) => unreachable!("refused always refuses"),
-                },
+                Err(err) => refused(state, &found, &permit, attempt, err).await?,
             }
         }
         Err(err) => {
