@@ -1,5 +1,5 @@
-//! Password rules and hashing. Hashing and verifying are CPU-heavy by design, so they run on the
-//! blocking pool and never stall other requests.
+//! Password rules and hashing. Hashing and verifying are CPU-heavy by design, so they run off the
+//! async threads (the hashing pool's own threads, or the blocking pool) and never stall other requests.
 
 use argon2::{
     password_hash::{rand_core::OsRng, Output, PasswordHash, PasswordHasher, SaltString},

@@ -17,6 +17,12 @@ pub struct Db {
 /// How long a request waits for a database connection before it is answered 503.
 pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
+/// A PostgreSQL connection idle in the pool for this long is pinged before it is handed out (a
+/// dead one is dropped and another taken): the server may have restarted meanwhile. One idle for
+/// less passed sqlx's ping when it was put back, that long ago at most, so a request meets a
+/// connection the server closed only in that window (as a 503, like any unreachable database).
+pub const RECHECK_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -34,10 +40,19 @@ impl Db {
             // A database that is down answers within seconds (503), instead of holding every
             // request for sqlx's default 30 s.
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            // sqlx pings a pooled connection before handing it out, in case the server hung up.
-            // An embedded SQLite connection cannot hang up, and the ping is a round trip to the
-            // connection's worker thread: as much again as a small query.
-            .test_before_acquire(!is_sqlite)
+            // sqlx would ping every pooled connection before handing it out, in case the server
+            // hung up: a round trip as long as a small query, on every query. sqlx already pings
+            // each connection as it goes back to the pool, so only one idle for a while is checked
+            // again (see [`RECHECK_AFTER_IDLE`]); an embedded SQLite connection cannot hang up.
+            .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
+                Box::pin(async move {
+                    if !is_sqlite && meta.idle_for >= RECHECK_AFTER_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if is_sqlite {

@@ -137,6 +137,23 @@ impl TestApp {
         }
     }
 
+    /// Ends every PostgreSQL connection of this app's pool from the server's side (as a restart
+    /// or an idle timeout would); returns how many were ended.
+    pub async fn end_pool_connections_from_the_server(&self) -> i64 {
+        use sqlx::Connection;
+        let schema = self.pg_schema.as_deref().expect("a PostgreSQL app");
+        let mut admin = sqlx::PgConnection::connect(&postgres_admin_url()).await.unwrap();
+        // Materialised first, so that no other backend is ended before the filter applies.
+        sqlx::query_scalar(
+            "WITH pool AS MATERIALIZED (SELECT pid FROM pg_stat_activity WHERE application_name = $1) \
+             SELECT COUNT(*) FROM pool WHERE pg_terminate_backend(pid)",
+        )
+        .bind(schema)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap()
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         use sqlx::Row;
         sqlx::query(sql).fetch_one(&self.state.db.pool).await.expect(sql).get::<i64, _>(0)
@@ -224,7 +241,7 @@ pub fn scenario_time_limit() -> std::time::Duration {
     std::time::Duration::from_secs(secs)
 }
 
-fn postgres_admin_url() -> String {
+pub fn postgres_admin_url() -> String {
     std::env::var("KEYCARD_TEST_POSTGRES_URL").unwrap_or_else(|_| PG_ADMIN_URL.into())
 }
 
