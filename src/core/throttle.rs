@@ -301,12 +301,17 @@ impl Permits {
         Ok(())
     }
 
-    /// The attempt succeeded: each limit forgets, gives back or keeps it, by its rules.
+    /// The attempt succeeded: each limit forgets, gives back or keeps it, by its rules (on one
+    /// pooled connection: each hand-out costs a check of the connection).
     pub async fn succeeded(self, db: &Db) -> Result<(), AppError> {
+        if self.0.iter().all(|permit| permit.limit.on_success == OnSuccess::Keep) {
+            return Ok(());
+        }
+        let mut conn = db.pool.acquire().await?;
         for permit in &self.0 {
             match permit.limit.on_success {
-                OnSuccess::Clear => clear(db, &permit.limit).await?,
-                OnSuccess::GiveBack => give_back(db, &permit.limit).await?,
+                OnSuccess::Clear => clear(&mut conn, &permit.limit).await?,
+                OnSuccess::GiveBack => give_back(&mut conn, &permit.limit).await?,
                 OnSuccess::Keep => {}
             }
         }
@@ -319,14 +324,16 @@ impl Permits {
 pub async fn reserve(db: &Db, limits: &[Limit]) -> Result<Permits, AppError> {
     let t = now();
     let mut permits = Vec::with_capacity(limits.len());
+    // One pooled connection for every statement: each hand-out costs a check of the connection.
+    let mut conn = db.pool.acquire().await?;
     for limit in limits {
-        match reserve_one(db, limit, t).await? {
+        match reserve_one(&mut conn, limit, t).await? {
             Some(attempts) => permits.push(Permit { limit: limit.clone(), attempts }),
             None => {
                 for permit in &permits {
-                    give_back(db, &permit.limit).await?;
+                    give_back(&mut conn, &permit.limit).await?;
                 }
-                return Err(AppError::TooManyAttempts { retry_after_secs: retry_after(db, limit, t).await? });
+                return Err(AppError::TooManyAttempts { retry_after_secs: retry_after(&mut conn, limit, t).await? });
             }
         }
     }
@@ -335,7 +342,7 @@ pub async fn reserve(db: &Db, limits: &[Limit]) -> Result<Permits, AppError> {
 
 /// The one statement that decides: refuse while blocked (no row returned), else count the
 /// attempt (from 1 again once the count lapsed) and set the block it leaves if it fails.
-async fn reserve_one(db: &Db, limit: &Limit, t: i64) -> Result<Option<i64>, AppError> {
+async fn reserve_one(conn: &mut sqlx::AnyConnection, limit: &Limit, t: i64) -> Result<Option<i64>, AppError> {
     let sql = format!(
         "INSERT INTO throttle (key, failures, last_failure_at, blocked_until, lapses_at) \
          VALUES ($1, 1, $2, {first_until}, $2 + $3) \
@@ -355,20 +362,20 @@ async fn reserve_one(db: &Db, limit: &Limit, t: i64) -> Result<Option<i64>, AppE
         },
         next = limit.block_sql("throttle.failures + 1"),
     );
-    let row = sqlx::query(&sql).bind(&limit.key).bind(t).bind(limit.lapse_secs).fetch_optional(&db.pool).await?;
+    let row = sqlx::query(&sql).bind(&limit.key).bind(t).bind(limit.lapse_secs).fetch_optional(conn).await?;
     Ok(row.map(|row| row.get::<i64, _>(0)))
 }
 
-async fn retry_after(db: &Db, limit: &Limit, t: i64) -> Result<i64, AppError> {
+async fn retry_after(conn: &mut sqlx::AnyConnection, limit: &Limit, t: i64) -> Result<i64, AppError> {
     let row = sqlx::query("SELECT blocked_until FROM throttle WHERE key = $1")
         .bind(&limit.key)
-        .fetch_optional(&db.pool)
+        .fetch_optional(conn)
         .await?;
     Ok(row.map_or(1, |row| (row.get::<i64, _>(0) - t).max(1)))
 }
 
 /// Takes one reservation back; when the count falls below the free attempts, so does the block.
-async fn give_back(db: &Db, limit: &Limit) -> Result<(), AppError> {
+async fn give_back(conn: &mut sqlx::AnyConnection, limit: &Limit) -> Result<(), AppError> {
     sqlx::query(
         "UPDATE throttle SET failures = failures - 1, \
          blocked_until = CASE WHEN failures - 1 < $2 THEN 0 ELSE blocked_until END \
@@ -376,14 +383,14 @@ async fn give_back(db: &Db, limit: &Limit) -> Result<(), AppError> {
     )
     .bind(&limit.key)
     .bind(limit.free)
-    .execute(&db.pool)
+    .execute(conn)
     .await?;
     Ok(())
 }
 
 /// Forgets the count of a limit.
-async fn clear(db: &Db, limit: &Limit) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM throttle WHERE key = $1").bind(&limit.key).execute(&db.pool).await?;
+async fn clear(conn: &mut sqlx::AnyConnection, limit: &Limit) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM throttle WHERE key = $1").bind(&limit.key).execute(conn).await?;
     Ok(())
 }
 
