@@ -79,11 +79,7 @@ pub async fn sign_in_credentials(db: &Db, email_key: &str) -> Result<Option<Sign
     .fetch_optional(&db.pool)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    // PostgreSQL answers EXISTS with a boolean, SQLite with 0 or 1.
-    let two_step_on = match row.try_get::<bool, _>(2) {
-        Ok(on) => on,
-        Err(_) => row.try_get::<i64, _>(2)? != 0,
-    };
+    let two_step_on = crate::core::db::exists_column(&row, 2)?;
     Ok(Some(SignInAccount {
         credentials: Credentials { user_id: row.get(0), password_hash: row.get(1) },
         two_step_on,

@@ -211,6 +211,15 @@ pub fn describe_for_session_store(err: &sqlx::Error) -> String {
 
 /// The database could not be reached or went away mid-statement (down, restarting, no free
 /// connection within the acquire timeout), as opposed to a statement it refused.
+/// An `EXISTS (…)` column read as a flag: PostgreSQL answers it with a boolean, SQLite with 0 or 1.
+pub fn exists_column(row: &sqlx::any::AnyRow, index: usize) -> Result<bool, sqlx::Error> {
+    use sqlx::Row;
+    match row.try_get::<bool, _>(index) {
+        Ok(flag) => Ok(flag),
+        Err(_) => Ok(row.try_get::<i64, _>(index)? != 0),
+    }
+}
+
 pub fn is_unreachable(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Io(_)

@@ -367,10 +367,8 @@ async fn reserve_one(conn: &mut sqlx::AnyConnection, limit: &Limit, t: i64) -> R
 }
 
 async fn retry_after(conn: &mut sqlx::AnyConnection, limit: &Limit, t: i64) -> Result<i64, AppError> {
-    let row = sqlx::query("SELECT blocked_until FROM throttle WHERE key = $1")
-        .bind(&limit.key)
-        .fetch_optional(conn)
-        .await?;
+    let row =
+        sqlx::query("SELECT blocked_until FROM throttle WHERE key = $1").bind(&limit.key).fetch_optional(conn).await?;
     Ok(row.map_or(1, |row| (row.get::<i64, _>(0) - t).max(1)))
 }
 

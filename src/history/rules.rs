@@ -42,11 +42,11 @@ fn v4_net(v4: std::net::Ipv4Addr) -> String {
     format!("{}.{}.{}.0/24", o[0], o[1], o[2])
 }
 
-/// The rule itself, given what the account's history says: `earlier_sign_ins` is how many
-/// `signed_in` events the account has at all, `seen_recently` whether one of them had this key
+/// The rule itself, given what the account's history says: `signed_in_before` whether the
+/// account has any `signed_in` event at all, `seen_recently` whether one of them had this key
 /// within [`LOOKBACK_SECS`].
-pub fn is_new_device(earlier_sign_ins: i64, seen_recently: bool) -> bool {
-    earlier_sign_ins > 0 && !seen_recently
+pub fn is_new_device(signed_in_before: bool, seen_recently: bool) -> bool {
+    signed_in_before && !seen_recently
 }
 
 #[cfg(test)]
@@ -80,8 +80,8 @@ mod tests {
 
     #[test]
     fn first_sign_in_is_never_new() {
-        assert!(!is_new_device(0, false));
-        assert!(is_new_device(1, false));
-        assert!(!is_new_device(3, true));
+        assert!(!is_new_device(false, false));
+        assert!(is_new_device(true, false));
+        assert!(!is_new_device(true, true));
     }
 }

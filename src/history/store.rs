@@ -82,18 +82,21 @@ async fn insert(
 /// (never for the account's first sign-in). Returns whether it raised an alert.
 pub async fn record_sign_in(conn: &mut AnyConnection, event: &Event) -> Result<bool, sqlx::Error> {
     let key = rules::device_key(&event.user_agent, &event.ip);
+    // Two index probes that stop at their first match: the cost stays the same however long the
+    // account's history grows (counting its sign-ins grew with every one).
     let row = sqlx::query(
-        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN device_key = $2 AND at >= $3 THEN 1 ELSE 0 END), 0) \
-         FROM history_events WHERE user_id = $1 AND kind = 'signed_in'",
+        "SELECT EXISTS (SELECT 1 FROM history_events WHERE user_id = $1 AND kind = 'signed_in'), \
+         EXISTS (SELECT 1 FROM history_events WHERE user_id = $1 AND device_key = $2 AND at >= $3 \
+           AND kind = 'signed_in')",
     )
     .bind(event.user_id)
     .bind(&key)
     .bind(event.at - rules::LOOKBACK_SECS)
     .fetch_one(&mut *conn)
     .await?;
-    let earlier: i64 = row.get(0);
-    let seen: i64 = row.get(1);
-    let alert = rules::is_new_device(earlier, seen > 0);
+    let signed_in_before = crate::core::db::exists_column(&row, 0)?;
+    let seen_recently = crate::core::db::exists_column(&row, 1)?;
+    let alert = rules::is_new_device(signed_in_before, seen_recently);
     insert(conn, event, Some(&key), alert).await?;
     Ok(alert)
 }
