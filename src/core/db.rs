@@ -35,7 +35,7 @@ impl Db {
         if is_sqlite {
             prepare_sqlite_file(&config.database_url).map_err(sqlx::Error::Io)?;
         }
-        let pool = AnyPoolOptions::new()
+        let options = AnyPoolOptions::new()
             .max_connections(if is_sqlite { 8 } else { 10 })
             // A database that is down answers within seconds (503), instead of holding every
             // request for sqlx's default 30 s.
@@ -45,14 +45,6 @@ impl Db {
             // each connection as it goes back to the pool, so only one idle for a while is checked
             // again (see [`RECHECK_AFTER_IDLE`]); an embedded SQLite connection cannot hang up.
             .test_before_acquire(false)
-            .before_acquire(move |conn, meta| {
-                Box::pin(async move {
-                    if !is_sqlite && meta.idle_for >= RECHECK_AFTER_IDLE {
-                        sqlx::Connection::ping(conn).await?;
-                    }
-                    Ok(true)
-                })
-            })
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if is_sqlite {
@@ -66,9 +58,20 @@ impl Db {
                     }
                     Ok(())
                 })
+            });
+        let options = if is_sqlite {
+            options
+        } else {
+            options.before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= RECHECK_AFTER_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
             })
-            .connect(&config.database_url)
-            .await?;
+        };
+        let pool = options.connect(&config.database_url).await?;
         Ok(Db { pool, is_sqlite })
     }
 
@@ -209,8 +212,6 @@ pub fn describe_for_session_store(err: &sqlx::Error) -> String {
     }
 }
 
-/// The database could not be reached or went away mid-statement (down, restarting, no free
-/// connection within the acquire timeout), as opposed to a statement it refused.
 /// An `EXISTS (…)` column read as a flag: PostgreSQL answers it with a boolean, SQLite with 0 or 1.
 pub fn exists_column(row: &sqlx::any::AnyRow, index: usize) -> Result<bool, sqlx::Error> {
     use sqlx::Row;
@@ -220,6 +221,8 @@ pub fn exists_column(row: &sqlx::any::AnyRow, index: usize) -> Result<bool, sqlx
     }
 }
 
+/// The database could not be reached or went away mid-statement (down, restarting, no free
+/// connection within the acquire timeout), as opposed to a statement it refused.
 pub fn is_unreachable(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Io(_)

@@ -241,7 +241,7 @@ pub fn scenario_time_limit() -> std::time::Duration {
     std::time::Duration::from_secs(secs)
 }
 
-pub fn postgres_admin_url() -> String {
+fn postgres_admin_url() -> String {
     std::env::var("KEYCARD_TEST_POSTGRES_URL").unwrap_or_else(|_| PG_ADMIN_URL.into())
 }
 
