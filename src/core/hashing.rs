@@ -136,7 +136,8 @@ impl Admission {
 /// mapping, returned to the system when freed. Left alone, glibc raises that threshold after the
 /// first such block is freed and then keeps the blocks in per-thread arenas: when each hash still
 /// allocated its own block on one of tokio's many blocking threads, a burst of sign-ins left
-/// hundreds of megabytes resident, although no more than the pool's few hashes ever ran at once. Fixing the threshold also turns off that adjustment.
+/// hundreds of megabytes resident, although no more than the pool's few hashes ever ran at once.
+/// Fixing the threshold also turns off that adjustment.
 pub fn return_large_blocks_to_the_system() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
