@@ -38,9 +38,18 @@ pub async fn build_state(config: Config) -> Result<AppState, Box<dyn std::error:
     let mut leptos_options = leptos::config::get_configuration(manifest)?.leptos_options;
     leptos_options.site_root = config.site_root.clone().into();
     leptos_options.site_addr = config.addr;
-    // Hashed asset names only when this build has them (a test or debug binary does not).
-    leptos_options.hash_files = crate::core::assets::AssetHashes::of_this_build().present();
-    warn_if_hashes_are_missing(&config, leptos_options.hash_files);
+    // Hashed asset names only when this build has them (a test or debug binary does not), under
+    // one name carrying both the bundle's hashes when the build set Leptos' output name (Leptos
+    // then reads no hash file per page; see `core::assets`).
+    let hashes = crate::core::assets::AssetHashes::of_this_build();
+    match hashes.bundle_name().filter(|_| option_env!("LEPTOS_OUTPUT_NAME").is_some()) {
+        Some(bundle) => {
+            leptos_options.output_name = bundle.into();
+            leptos_options.hash_files = false;
+        }
+        None => leptos_options.hash_files = hashes.present(),
+    }
+    warn_if_hashes_are_missing(&config, hashes.present());
     Ok(AppState::new(crate::core::state::SharedState {
         db,
         config: Arc::new(config),

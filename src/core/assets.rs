@@ -6,6 +6,11 @@
 //! meaning, so it is served with `Cache-Control: public, max-age=31536000, immutable`: no later
 //! page load fetches it again. Anything else under `/pkg/` (a debug build's unhashed names) must be
 //! revalidated. Compressed copies are chosen by the request's `Accept-Encoding`.
+//!
+//! Pages name the bundle `keycard.<js hash>.<wasm hash>.js` and `….wasm` ([`AssetHashes::bundle_name`]),
+//! which this router answers with the two hashed files: given `hash-files`, Leptos' hydration
+//! scripts would read `hash.txt` from disk on every page they render (Leptos 0.8.23), while one
+//! output name is only formatted. A name carrying both hashes is as immutable as each file.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -66,6 +71,24 @@ impl AssetHashes {
         self.js.is_some() && self.wasm.is_some() && self.css.is_some()
     }
 
+    /// The bundle's name as pages give it, `keycard.<js hash>.<wasm hash>` (see the module's
+    /// documentation), when the build has both hashes.
+    pub fn bundle_name(&self) -> Option<String> {
+        Some(format!("{OUTPUT_NAME}.{}.{}", self.js.as_ref()?, self.wasm.as_ref()?))
+    }
+
+    /// The hashed file behind the bundle's name at `path`: `/pkg/keycard.<js>.<wasm>.js` is
+    /// `/pkg/keycard.<js>.js`, `….wasm` is `/pkg/keycard.<wasm>.wasm`; any other path is itself.
+    fn file_behind(&self, path: &str) -> Option<String> {
+        let (js, wasm) = (self.js.as_ref()?, self.wasm.as_ref()?);
+        let alias = format!("{ASSETS_PREFIX}{}.", self.bundle_name()?);
+        match path.strip_prefix(alias.as_str())? {
+            "js" => Some(format!("{ASSETS_PREFIX}{OUTPUT_NAME}.{js}.js")),
+            "wasm" => Some(format!("{ASSETS_PREFIX}{OUTPUT_NAME}.{wasm}.wasm")),
+            _ => None,
+        }
+    }
+
     /// Whether `file_name` (e.g. `keycard.<hash>.wasm.br`) is one of this build's hashed files.
     fn names(&self, file_name: &str) -> bool {
         let mut parts = file_name.split('.');
@@ -94,8 +117,11 @@ pub fn stylesheet_href(output_name: &str) -> String {
 pub fn router<S: Clone + Send + Sync + 'static>(site_root: &Path, hashes: AssetHashes) -> Router<S> {
     let pkg = ServeDir::new(site_root.join(ASSETS_PREFIX.trim_matches('/'))).precompressed_br().precompressed_gzip();
     Router::new().nest_service(ASSETS_PREFIX.trim_end_matches('/'), pkg).layer(axum::middleware::from_fn(
-        move |req: Request, next: Next| {
+        move |mut req: Request, next: Next| {
             let policy = cache_policy(&hashes, req.uri().path());
+            if let Some(file) = hashes.file_behind(req.uri().path()).and_then(|path| path.parse().ok()) {
+                *req.uri_mut() = file;
+            }
             cache_control(policy, req, next)
         },
     ))
@@ -139,5 +165,18 @@ mod tests {
         assert!(!hashes.names("keycard.wasm"));
         assert!(!hashes.names("keycard.other.wasm"));
         assert!(!AssetHashes::parse("").present());
+    }
+
+    #[test]
+    fn the_bundle_name_carries_both_hashes_and_names_both_files() {
+        let hashes = AssetHashes::parse("js: J1\nwasm: W1\ncss: C1\n");
+        assert_eq!(hashes.bundle_name().as_deref(), Some("keycard.J1.W1"));
+        assert_eq!(hashes.file_behind("/pkg/keycard.J1.W1.js").as_deref(), Some("/pkg/keycard.J1.js"));
+        assert_eq!(hashes.file_behind("/pkg/keycard.J1.W1.wasm").as_deref(), Some("/pkg/keycard.W1.wasm"));
+        for other in ["/pkg/keycard.J1.W1.css", "/pkg/keycard.J1.W2.wasm", "/pkg/keycard.J1.js", "/keycard.J1.W1.js"] {
+            assert_eq!(hashes.file_behind(other), None, "{other}");
+        }
+        assert_eq!(cache_policy(&hashes, "/pkg/keycard.J1.W1.wasm"), FOREVER);
+        assert_eq!(AssetHashes::parse("js: J1\n").bundle_name(), None);
     }
 }

@@ -24,6 +24,8 @@ fn site() -> TempDir {
         ("keycard.W1.wasm", "raw wasm"),
         ("keycard.W1.wasm.br", "brotli wasm"),
         ("keycard.W1.wasm.gz", "gzip wasm"),
+        ("keycard.J1.js", "raw js"),
+        ("keycard.J1.js.br", "brotli js"),
         ("keycard.C1.css", "body{}"),
         ("keycard.css", "unhashed"),
     ] {
@@ -70,6 +72,17 @@ fn hashed_assets_are_cached_for_good_and_sent_precompressed() {
         let (_, headers, body) = fetch(&app, "/pkg/keycard.W1.wasm", None).await;
         assert_eq!((body.as_str(), get(&headers, header::CONTENT_ENCODING)), ("raw wasm", ""));
         assert_eq!(get(&headers, header::CACHE_CONTROL), IMMUTABLE);
+
+        // Pages name the bundle after both its hashes: the same files, compressed and cached alike.
+        let (status, headers, body) = fetch(&app, "/pkg/keycard.J1.W1.wasm", Some("br")).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, "brotli wasm"));
+        assert_eq!(get(&headers, header::CONTENT_TYPE), "application/wasm");
+        assert_eq!(get(&headers, header::CACHE_CONTROL), IMMUTABLE);
+        let (status, headers, body) = fetch(&app, "/pkg/keycard.J1.W1.js", Some("gzip, br")).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, "brotli js"));
+        assert!(get(&headers, header::CONTENT_TYPE).contains("javascript"));
+        assert_eq!(get(&headers, header::CACHE_CONTROL), IMMUTABLE);
+        assert_eq!(fetch(&app, "/pkg/keycard.J1.W2.wasm", None).await.0, StatusCode::NOT_FOUND);
 
         // Without a compressed copy, the file itself (still cached: its name is hashed).
         let (_, headers, body) = fetch(&app, "/pkg/keycard.C1.css", Some("br")).await;
