@@ -33,7 +33,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     crate::core::web::provide_page_csp();
     #[cfg(feature = "ssr")]
-    let stylesheet = crate::core::assets::stylesheet_href(crate::core::assets::OUTPUT_NAME);
+    let stylesheet = crate::core::assets::stylesheet_href();
     #[cfg(not(feature = "ssr"))]
     let stylesheet = String::new();
     view! {

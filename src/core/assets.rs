@@ -78,7 +78,7 @@ impl AssetHashes {
     }
 
     /// The hashed file behind the bundle's name at `path`: `/pkg/keycard.<js>.<wasm>.js` is
-    /// `/pkg/keycard.<js>.js`, `….wasm` is `/pkg/keycard.<wasm>.wasm`; any other path is itself.
+    /// `/pkg/keycard.<js>.js`, `….wasm` is `/pkg/keycard.<wasm>.wasm`; `None` for any other path.
     fn file_behind(&self, path: &str) -> Option<String> {
         let (js, wasm) = (self.js.as_ref()?, self.wasm.as_ref()?);
         let alias = format!("{ASSETS_PREFIX}{}.", self.bundle_name()?);
@@ -105,10 +105,10 @@ pub fn hash_file_path() -> Option<PathBuf> {
 }
 
 /// The stylesheet's address, e.g. `/pkg/keycard.<hash>.css`.
-pub fn stylesheet_href(output_name: &str) -> String {
+pub fn stylesheet_href() -> String {
     match &AssetHashes::of_this_build().css {
-        Some(hash) => format!("{ASSETS_PREFIX}{output_name}.{hash}.css"),
-        None => format!("{ASSETS_PREFIX}{output_name}.css"),
+        Some(hash) => format!("{ASSETS_PREFIX}{OUTPUT_NAME}.{hash}.css"),
+        None => format!("{ASSETS_PREFIX}{OUTPUT_NAME}.css"),
     }
 }
 

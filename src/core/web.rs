@@ -246,7 +246,7 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
          </body></html>",
         title = escape_html(title),
         message = escape_html(message),
-        css = super::assets::stylesheet_href(super::assets::OUTPUT_NAME),
+        css = super::assets::stylesheet_href(),
     );
     (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
 }
