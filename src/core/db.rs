@@ -7,11 +7,14 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
 use super::config::Config;
+use super::sqlite_reads::{Columns, NotRead, Param, SqliteReader};
 
 #[derive(Clone, Debug)]
 pub struct Db {
     pub pool: AnyPool,
     pub is_sqlite: bool,
+    /// For a SQLite file: reads on the request's own thread ([`Db::read_rows`]).
+    sqlite_reader: Option<std::sync::Arc<SqliteReader>>,
 }
 
 /// How long a request waits for a database connection before it is answered 503.
@@ -72,7 +75,53 @@ impl Db {
             })
         };
         let pool = options.connect(&config.database_url).await?;
-        Ok(Db { pool, is_sqlite })
+        let sqlite_reader = is_sqlite
+            .then(|| sqlite_file(&config.database_url))
+            .flatten()
+            .map(|file| std::sync::Arc::new(SqliteReader::new(file)));
+        Ok(Db { pool, is_sqlite, sqlite_reader })
+    }
+
+    /// The reader of a SQLite file database (none for PostgreSQL or an in-memory database).
+    pub fn sqlite_reader(&self) -> Option<&SqliteReader> {
+        self.sqlite_reader.as_deref()
+    }
+
+    /// A short read on a page's path: every row of `sql` (`$n` = `params[n - 1]`), mapped by `map`.
+    /// On a SQLite file it runs on this thread (see `core::sqlite_reads`); otherwise, or when SQLite
+    /// answers busy, through the pool. Only for indexed reads of a few rows: the thread runs
+    /// nothing else meanwhile.
+    pub async fn read_rows<T>(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        map: impl Fn(&dyn Columns) -> Result<T, sqlx::Error>,
+    ) -> Result<Vec<T>, sqlx::Error> {
+        if let Some(reader) = &self.sqlite_reader {
+            match reader.read(sql, params, &map) {
+                Ok(rows) => return Ok(rows),
+                Err(NotRead::Failed(err)) => return Err(err),
+                Err(NotRead::Busy) => {}
+            }
+        }
+        self.read_rows_through_pool(sql, params, map).await
+    }
+
+    /// [`Db::read_rows`] through the pool.
+    pub async fn read_rows_through_pool<T>(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        map: impl Fn(&dyn Columns) -> Result<T, sqlx::Error>,
+    ) -> Result<Vec<T>, sqlx::Error> {
+        let mut query = sqlx::query(sql);
+        for param in params {
+            query = match *param {
+                Param::Int(value) => query.bind(value),
+                Param::Text(value) => query.bind(value),
+            };
+        }
+        query.fetch_all(&self.pool).await?.iter().map(|row| map(row)).collect()
     }
 
     /// Applies the embedded migrations for this database kind.

@@ -15,6 +15,7 @@ pub mod principal;
 pub mod request;
 pub mod request_id;
 pub mod secrets;
+pub mod sqlite_reads;
 pub mod stalled_renders;
 pub mod state;
 pub mod telemetry;

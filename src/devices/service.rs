@@ -4,11 +4,10 @@
 //! Every statement is scoped by `user_id`, so one account can never see or end another's
 //! sessions; sessions are named to the browser only by their random `public_id`.
 
-use sqlx::Row;
-
 use super::{DeviceView, DevicesView};
 use crate::core::db::Db;
 use crate::core::principal::EndReason;
+use crate::core::sqlite_reads::{Columns, Param};
 use crate::core::state::AppState;
 use crate::core::user_agent::describe;
 use crate::history::{store as history, Kind};
@@ -22,56 +21,19 @@ const MAX_ROWS: i64 = 200;
 /// All sessions of `user_id` worth showing: live ones and those ended in the last 30 days.
 /// `current_hash` marks the session asking ("This device").
 pub async fn list(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Result<DevicesView, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT public_id, id_hash, user_agent, ip, created_at, last_seen_at, method, remember, \
-         idle_expires_at, absolute_expires_at, ended_at, end_reason, client_name FROM sessions \
-         WHERE user_id = $1 AND stage = 'complete' AND public_id IS NOT NULL \
-         AND (ended_at IS NULL OR ended_at >= $2) \
-         ORDER BY last_seen_at DESC, created_at DESC LIMIT $3",
-    )
-    .bind(user_id)
-    .bind(now - ENDED_RETENTION_SECS)
-    .bind(MAX_ROWS)
-    .fetch_all(&db.pool)
-    .await?;
+    let rows = db
+        .read_rows(
+            "SELECT public_id, id_hash, user_agent, ip, created_at, last_seen_at, method, remember, \
+             idle_expires_at, absolute_expires_at, ended_at, end_reason, client_name FROM sessions \
+             WHERE user_id = $1 AND stage = 'complete' AND public_id IS NOT NULL \
+             AND (ended_at IS NULL OR ended_at >= $2) \
+             ORDER BY last_seen_at DESC, created_at DESC LIMIT $3",
+            &[Param::Int(user_id), Param::Int(now - ENDED_RETENTION_SECS), Param::Int(MAX_ROWS)],
+            |row| device_view(row, current_hash, now),
+        )
+        .await?;
     let mut view = DevicesView { active: Vec::new(), recent: Vec::new() };
-    for row in rows {
-        let user_agent: String = row.get(2);
-        let label = describe(&user_agent);
-        let client_name: Option<String> = row.get(12);
-        let kind = if client_name.is_some() { "App" } else { label.kind };
-        let idle_expires_at: i64 = row.get(8);
-        let absolute_expires_at: i64 = row.get(9);
-        let ended_at: Option<i64> = row.get(10);
-        let end_reason: Option<String> = row.get(11);
-        // A row past its lifetime is not accepted by the store any more: show it as expired, at
-        // the moment it expired, never as active.
-        let ended = match ended_at {
-            Some(at) => Some((at, end_reason.as_deref().and_then(EndReason::parse).unwrap_or(EndReason::SignedOut))),
-            None if !is_live(None, idle_expires_at, absolute_expires_at, now) => {
-                Some((expired_at(idle_expires_at, absolute_expires_at), EndReason::Expired))
-            }
-            None => None,
-        };
-        let device = DeviceView {
-            handle: row.get(0),
-            app: client_name.is_some(),
-            device: if client_name.is_some() {
-                crate::core::user_agent::describe_or_quote(&user_agent)
-            } else {
-                label.name.clone()
-            },
-            name: client_name.unwrap_or(label.name),
-            kind: kind.to_owned(),
-            user_agent,
-            ip: row.get(3),
-            signed_in: moment(row.get(4), now),
-            last_active: moment(row.get(5), now),
-            method: SignInMethod::label_of(&row.get::<String, _>(6)).to_owned(),
-            remembered_until: (row.get::<i64, _>(7) != 0).then(|| moment(absolute_expires_at, now)),
-            current: ended.is_none() && current_hash == row.get::<String, _>(1),
-            ended: ended.map(|(at, reason)| (moment(at, now), reason.label().to_owned())),
-        };
+    for device in rows {
         if device.ended.is_some() {
             view.recent.push(device);
         } else {
@@ -81,6 +43,45 @@ pub async fn list(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Result
     // Newest activity first for live sessions; most recently ended first for the others.
     view.recent.sort_by(|a, b| b.ended.as_ref().map(|e| &e.0.iso).cmp(&a.ended.as_ref().map(|e| &e.0.iso)));
     Ok(view)
+}
+
+/// One row of [`list`]'s query as shown.
+fn device_view(row: &dyn Columns, current_hash: &str, now: i64) -> Result<DeviceView, sqlx::Error> {
+    let user_agent = row.text(2)?;
+    let label = describe(&user_agent);
+    let client_name = row.opt_text(12)?;
+    let kind = if client_name.is_some() { "App" } else { label.kind };
+    let idle_expires_at = row.int(8)?;
+    let absolute_expires_at = row.int(9)?;
+    let end_reason = row.opt_text(11)?;
+    // A row past its lifetime is not accepted by the store any more: show it as expired, at
+    // the moment it expired, never as active.
+    let ended = match row.opt_int(10)? {
+        Some(at) => Some((at, end_reason.as_deref().and_then(EndReason::parse).unwrap_or(EndReason::SignedOut))),
+        None if !is_live(None, idle_expires_at, absolute_expires_at, now) => {
+            Some((expired_at(idle_expires_at, absolute_expires_at), EndReason::Expired))
+        }
+        None => None,
+    };
+    Ok(DeviceView {
+        handle: row.text(0)?,
+        app: client_name.is_some(),
+        device: if client_name.is_some() {
+            crate::core::user_agent::describe_or_quote(&user_agent)
+        } else {
+            label.name.clone()
+        },
+        name: client_name.unwrap_or(label.name),
+        kind: kind.to_owned(),
+        user_agent,
+        ip: row.text(3)?,
+        signed_in: moment(row.int(4)?, now),
+        last_active: moment(row.int(5)?, now),
+        method: SignInMethod::label_of(&row.text(6)?).to_owned(),
+        remembered_until: (row.int(7)? != 0).then(|| moment(absolute_expires_at, now)),
+        current: ended.is_none() && current_hash == row.text(1)?,
+        ended: ended.map(|(at, reason)| (moment(at, now), reason.label().to_owned())),
+    })
 }
 
 /// **Sign out** one live session of `user_id` named by its public handle, other than the one

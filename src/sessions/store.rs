@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
@@ -21,6 +20,7 @@ use super::keys::{SessionAuth, AUTH};
 use super::lifecycle::{end_sessions_now, is_live, Sessions};
 use crate::core::db::now;
 use crate::core::principal::{EndReason, Stage};
+use crate::core::sqlite_reads::Param;
 use crate::core::state::AppState;
 use crate::history::{store as history, Kind};
 
@@ -65,6 +65,19 @@ async fn account_disabled(db: &crate::core::db::Db, user_id: i64) -> Result<bool
 /// raced `keycard admin disable`).
 pub fn is_account_disabled(err: &tower_sessions::session::Error) -> bool {
     matches!(err, tower_sessions::session::Error::Store(session_store::Error::Backend(msg)) if msg == ACCOUNT_DISABLED)
+}
+
+/// The columns [`KeycardStore::load`] reads.
+struct LoadedRow {
+    data: String,
+    stage: String,
+    last_seen_at: i64,
+    idle_expires_at: i64,
+    absolute_expires_at: i64,
+    public_id: Option<String>,
+    email: String,
+    email_verified: bool,
+    open_alerts: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -234,14 +247,28 @@ impl SessionStore for KeycardStore {
                 open = history::raised_after_viewer("s.public_id"),
             )
         });
-        let row =
-            sqlx::query(LOAD.as_str()).bind(&id_hash).fetch_optional(&self.state.db.pool).await.map_err(db_err)?;
-        let Some(row) = row else { return Ok(None) };
-        let data: String = row.get(0);
-        let stage = Stage::parse(row.get::<String, _>(1).as_str()).unwrap_or(Stage::PasswordVerified);
-        let last_seen_at: i64 = row.get(2);
-        let idle_expires_at: i64 = row.get(3);
-        let absolute_expires_at: i64 = row.get(4);
+        let rows = self
+            .state
+            .db
+            .read_rows(LOAD.as_str(), &[Param::Text(&id_hash)], |row| {
+                Ok(LoadedRow {
+                    data: row.text(0)?,
+                    stage: row.text(1)?,
+                    last_seen_at: row.int(2)?,
+                    idle_expires_at: row.int(3)?,
+                    absolute_expires_at: row.int(4)?,
+                    public_id: row.opt_text(5)?,
+                    email: row.text(6)?,
+                    email_verified: row.opt_int(7)?.is_some(),
+                    open_alerts: row.int(8)?,
+                })
+            })
+            .await
+            .map_err(db_err)?;
+        let Some(row) = rows.into_iter().next() else { return Ok(None) };
+        let stage = Stage::parse(&row.stage).unwrap_or(Stage::PasswordVerified);
+        let (last_seen_at, idle_expires_at, absolute_expires_at) =
+            (row.last_seen_at, row.idle_expires_at, row.absolute_expires_at);
         let t = now();
         if !is_live(None, idle_expires_at, absolute_expires_at, t) {
             end_sessions_now(&self.state.db, Sessions::ById(&id_hash), EndReason::Expired).await.map_err(db_err)?;
@@ -259,17 +286,16 @@ impl SessionStore for KeycardStore {
             .await
             .map_err(db_err)?;
         }
-        let mut data: HashMap<String, serde_json::Value> = serde_json::from_str(&data).map_err(store_err)?;
+        let mut data: HashMap<String, serde_json::Value> = serde_json::from_str(&row.data).map_err(store_err)?;
         // The row's handle is the truth (rows from before handles were kept in the data have one
         // too), and the email and whether it is verified come from the account.
         if let Some(serde_json::Value::Object(auth)) = data.get_mut(AUTH.name) {
-            if let Some(handle) = row.get::<Option<String>, _>(5) {
+            if let Some(handle) = row.public_id {
                 auth.insert("public_id".to_owned(), serde_json::Value::String(handle));
             }
-            auth.insert("email".to_owned(), serde_json::Value::String(row.get(6)));
-            let verified = row.get::<Option<i64>, _>(7).is_some();
-            auth.insert("email_verified".to_owned(), serde_json::Value::Bool(verified));
-            auth.insert("open_alerts".to_owned(), serde_json::Value::from(row.get::<i64, _>(8)));
+            auth.insert("email".to_owned(), serde_json::Value::String(row.email));
+            auth.insert("email_verified".to_owned(), serde_json::Value::Bool(row.email_verified));
+            auth.insert("open_alerts".to_owned(), serde_json::Value::from(row.open_alerts));
         }
         let expiry_date = OffsetDateTime::from_unix_timestamp(absolute_expires_at).map_err(store_err)?;
         Ok(Some(Record { id: *id, data, expiry_date }))
