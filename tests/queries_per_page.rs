@@ -5,7 +5,9 @@
 //! statement sqlx executed while that request ran, body included. sqlx reports each executed
 //! statement as an event with target `sqlx::query` (fields `summary`, the first four words, and
 //! `db.statement`, the full text when longer); a tracing layer of this binary collects them.
-//! (Transaction control, `BEGIN`/`COMMIT`, is not reported by the SQLite driver.)
+//! (Transaction control, `BEGIN`/`COMMIT`, is not reported by the SQLite driver.) The reads Keycard
+//! runs on the request's own thread (`keycard::core::sqlite_reads`) report the same field under
+//! their own target, and are counted too.
 //!
 //! Prints, per request, the number of statements, how many of them set up a newly opened pool
 //! connection (`PRAGMA …`, which depends on the pool, not the page), how many read the session's
@@ -17,7 +19,8 @@
 //!
 //! It asserts what the session layer promises: every request reads its session row, with the
 //! account's email, in exactly one statement, and no page or server function reads the account
-//! row again on its own. The other numbers are for reading and comparing, not limits.
+//! row again on its own; and that on SQLite the session read and the devices list run on the request's own
+//! thread. The other numbers are for reading and comparing, not limits.
 
 // Tests stop at the first surprise: unwrapping is how they say so.
 #![allow(clippy::unwrap_used)]
@@ -41,6 +44,9 @@ use tracing_subscriber::{filter::filter_fn, layer::SubscriberExt, Layer};
 /// Statement texts seen so far, in order.
 type Log = Arc<Mutex<Vec<String>>>;
 
+/// Marks a statement read on the request's own thread rather than by sqlx's worker thread.
+const ON_THE_REQUESTS_THREAD: &str = "  [on the request's thread]";
+
 /// Keeps the text of every `sqlx::query` event.
 struct StatementLog(Log);
 
@@ -50,7 +56,11 @@ impl<S: tracing::Subscriber> Layer<S> for StatementLog {
         event.record(&mut fields);
         // `db.statement` is empty when the whole statement fits in the summary.
         let text = if fields.statement.trim().is_empty() { fields.summary } else { fields.statement };
-        self.0.lock().unwrap().push(text.split_whitespace().collect::<Vec<_>>().join(" "));
+        let mut text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if event.metadata().target() == keycard::core::sqlite_reads::STATEMENT_EVENTS {
+            text.push_str(ON_THE_REQUESTS_THREAD);
+        }
+        self.0.lock().unwrap().push(text);
     }
 }
 
@@ -76,7 +86,9 @@ fn statement_log() -> Log {
     static LOG: OnceLock<Log> = OnceLock::new();
     LOG.get_or_init(|| {
         let log = Log::default();
-        let layer = StatementLog(log.clone()).with_filter(filter_fn(|m| m.target().starts_with("sqlx::query")));
+        let layer = StatementLog(log.clone()).with_filter(filter_fn(|m| {
+            m.target().starts_with("sqlx::query") || m.target() == keycard::core::sqlite_reads::STATEMENT_EVENTS
+        }));
         tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
             .expect("no other global subscriber in this binary");
         log
@@ -196,10 +208,16 @@ async fn statements_per_signed_in_page() {
         assert!(!statements.is_empty(), "{name}: no statement seen");
         let loads = statements.iter().filter(|s| is_session_load(s)).count();
         assert_eq!(loads, 1, "{name}: the session and its account are read once: {statements:#?}");
+        // On SQLite the session's read makes no hand-off to a worker thread (`core::sqlite_reads`).
+        let load = statements.iter().find(|s| is_session_load(s)).unwrap();
+        assert!(load.ends_with(ON_THE_REQUESTS_THREAD), "{name}: the session read went through the pool: {load}");
         let rereads: Vec<&String> = statements.iter().filter(|s| rereads_account(s)).collect();
         assert!(rereads.is_empty(), "{name}: the account row was read again: {rereads:#?}");
         rows.push((name, statements));
     }
+
+    let devices = &rows.iter().find(|(name, _)| *name == "GET /devices").unwrap().1;
+    assert!(devices.iter().all(|s| s.ends_with(ON_THE_REQUESTS_THREAD)), "the devices list too: {devices:#?}");
 
     println!(
         "\n{:<24} {:>10} {:>16} {:>18} {:>15}",

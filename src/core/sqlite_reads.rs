@@ -70,6 +70,9 @@ impl Columns for rusqlite::Row<'_> {
     }
 }
 
+/// The target of the event each statement read here logs (at debug level; sqlx's are `sqlx::query`).
+pub const STATEMENT_EVENTS: &str = "keycard::sqlite_reads";
+
 /// Idle read connections kept for the next read; more are opened when several reads run at once
 /// (at most one per thread running requests), and only this many are kept.
 const KEPT_CONNECTIONS: usize = 8;
@@ -150,6 +153,8 @@ fn run<T>(
     while let Some(row) = rows.next().map_err(not_read)? {
         mapped.push(map(row).map_err(NotRead::Failed)?);
     }
+    // Like sqlx's own statement events, so statement counts (tests/queries_per_page.rs) see these too.
+    tracing::debug!(target: STATEMENT_EVENTS, { db.statement = sql, rows = mapped.len() }, "read on the request's thread");
     Ok(mapped)
 }
 
