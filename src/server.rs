@@ -49,7 +49,6 @@ pub async fn build_state(config: Config) -> Result<AppState, Box<dyn std::error:
         }
         None => leptos_options.hash_files = hashes.present(),
     }
-    warn_if_hashes_are_missing(&config, hashes.present());
     Ok(AppState::new(crate::core::state::SharedState {
         db,
         config: Arc::new(config),
@@ -207,6 +206,8 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let addr = config.addr;
     let state = build_state(config).await?;
+    // Only when serving pages: the admin commands' output stays theirs alone.
+    warn_if_hashes_are_missing(&state.config, crate::core::assets::AssetHashes::of_this_build().present());
     if addr.ip().is_unspecified() && state.config.public_url == format!("http://{addr}") {
         tracing::warn!(
             %addr,
