@@ -88,8 +88,8 @@ impl Db {
     }
 
     /// A short read on a page's path: every row of `sql` (`$n` = `params[n - 1]`), mapped by `map`.
-    /// On a SQLite file it runs on this thread (see `core::sqlite_reads`); otherwise, or when SQLite
-    /// answers busy, through the pool. Only for indexed reads of a few rows: the thread runs
+    /// On a SQLite file it runs on this thread (see `core::sqlite_reads`); otherwise, when SQLite
+    /// answers busy, or once the pool is closed, through the pool. Only for indexed reads of a few rows: the thread runs
     /// nothing else meanwhile.
     pub async fn read_rows<T>(
         &self,
@@ -97,7 +97,9 @@ impl Db {
         params: &[Param<'_>],
         map: impl Fn(&dyn Columns) -> Result<T, sqlx::Error>,
     ) -> Result<Vec<T>, sqlx::Error> {
-        if let Some(reader) = &self.sqlite_reader {
+        // A closed pool means the database is shut down (Keycard stopping, or an outage as the
+        // tests make one): reads fail as every other statement does, through the pool.
+        if let Some(reader) = self.sqlite_reader.as_ref().filter(|_| !self.pool.is_closed()) {
             match reader.read(sql, params, &map) {
                 Ok(rows) => return Ok(rows),
                 Err(NotRead::Failed(err)) => return Err(err),

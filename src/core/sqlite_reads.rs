@@ -11,7 +11,8 @@
 //!   so it sees everything committed before it started: an ended session fails on its next request.
 //! - In WAL mode readers do not wait for writers. Should SQLite answer "busy" all the same, the read
 //!   does not wait on this thread (no busy timeout here): it goes through the pool like any statement.
-//! - PostgreSQL and in-memory SQLite databases always read through the pool.
+//! - PostgreSQL and in-memory SQLite databases always read through the pool, and so does a database
+//!   whose pool is closed (the read then fails like every other statement).
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -220,7 +221,9 @@ mod tests {
         assert_eq!(db.read_rows(sql, &params, row).await.unwrap(), here);
         // The pool's own path (as on PostgreSQL) maps the rows the same way.
         assert_eq!(db.read_rows_through_pool(sql, &params, row).await.unwrap(), here);
+        // Once the pool is closed (shut down, or an outage as the tests make one), reads fail here too.
         db.pool.close().await;
+        assert!(matches!(db.read_rows(sql, &params, row).await, Err(sqlx::Error::PoolClosed)));
         std::fs::remove_dir_all(&root).unwrap();
     }
 
