@@ -89,8 +89,8 @@ impl Db {
 
     /// A short read on a page's path: every row of `sql` (`$n` = `params[n - 1]`), mapped by `map`.
     /// On a SQLite file it runs on this thread (see `core::sqlite_reads`); otherwise, when SQLite
-    /// answers busy, or once the pool is closed, through the pool. Only for indexed reads of a few rows: the thread runs
-    /// nothing else meanwhile.
+    /// answers busy, or once the pool is closed, through the pool. Only for indexed reads of a few
+    /// rows: the thread runs nothing else meanwhile.
     pub async fn read_rows<T>(
         &self,
         sql: &str,
