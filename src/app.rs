@@ -1,6 +1,7 @@
 //! The HTML shell, the Leptos routes (the pages of [`crate::routes`]) and the page frame.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
@@ -125,16 +126,16 @@ impl FrameFacts {
 #[component]
 fn Frame(children: Children) -> impl IntoView {
     let facts = FrameFacts::of_this_request();
-    let sign_out = ServerAction::<SignOut>::new();
     view! {
         <header class="top">
             <a class="brand" href="/">"Keycard"</a>
             {facts.email.map(|email| view! {
                 <nav aria-label="Account">
                     <span class="who">{email}</span>
-                    <ActionForm action=sign_out attr:class="inline">
+                    // A plain form: the frame is server HTML, never hydrated.
+                    <form action=SignOut::PATH method="post" class="inline">
                         <button type="submit" class="link-button">"Sign out"</button>
-                    </ActionForm>
+                    </form>
                 </nav>
             })}
         </header>

@@ -79,7 +79,10 @@ fn warn_if_hashes_are_missing(config: &Config, hashes_present: bool) {
 
 /// The whole application as an axum router; tests drive it in-process.
 pub fn app(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    // Pages whose data a route layer reads before the render (`core::page_data`) get their own
+    // router, so the layer runs for them alone.
+    let (devices_page, routes): (Vec<_>, Vec<_>) =
+        generate_route_list(App).into_iter().partition(|route| route.path() == crate::routes::DEVICES);
     // Shared: axum clones a route's handler for every request it serves.
     let leptos_options = Arc::new(state.leptos_options.clone());
     let store = KeycardStore::new(state.clone());
@@ -95,7 +98,27 @@ pub fn app(state: AppState) -> Router {
         .route(READYZ, get(readyz))
         .route(HISTORY_EXPORT_JSON, get(crate::history::export::json))
         .route(HISTORY_EXPORT_CSV, get(crate::history::export::csv))
-        .leptos_routes(&state, routes, move || shell(leptos::config::LeptosOptions::clone(&leptos_options)))
+        .leptos_routes(&state, routes, {
+            let leptos_options = leptos_options.clone();
+            move || shell(leptos::config::LeptosOptions::clone(&leptos_options))
+        })
+        .merge(
+            // Rendered as `leptos_routes` renders an `SsrMode::Async` page (which would also register
+            // every server function a second time).
+            Router::new()
+                .leptos_routes_with_handler(devices_page, {
+                    let context_state = state.clone();
+                    let render = leptos_axum::render_app_async_with_context(
+                        move || {
+                            leptos::prelude::provide_context(context_state.clone());
+                            leptos::prelude::provide_context(leptos_router::Method::Get);
+                        },
+                        move || shell(leptos::config::LeptosOptions::clone(&leptos_options)),
+                    );
+                    move |request: axum::extract::Request| render(request)
+                })
+                .route_layer(from_fn_with_state(state.clone(), crate::devices::api::preload)),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(tower::util::option_layer(
             state.config.render_retry.then(|| from_fn(crate::core::stalled_renders::retry_stalled_renders)),

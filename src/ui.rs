@@ -11,6 +11,19 @@ pub fn action_error<T>(value: Option<Result<T, AppError>>) -> Option<String> {
     value.and_then(|result| result.err()).map(|err| err.to_string())
 }
 
+/// The message of a failed plain-form post to the server function `S` that sent the browser back
+/// to this page (without JavaScript Leptos carries the error in the address): what
+/// `ServerAction::<S>::new().value()` holds on the server, for a page that never hydrates and so
+/// needs no action.
+pub fn form_error<S>() -> Option<String>
+where
+    S: leptos::server_fn::ServerFn<Error = AppError>,
+{
+    use_context::<ServerActionError>()
+        .filter(|error| error.path() == S::PATH)
+        .map(|error| leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(error.err()).to_string())
+}
+
 /// A time shown relatively, with the exact time on hover; with `exact`, also written out. The
 /// server writes UTC (naming the zone); once JavaScript runs, the person's own time zone
 /// (`crate::islands::show_local_times`).

@@ -15,6 +15,26 @@ pub async fn list_devices() -> Result<DevicesView, AppError> {
     Ok(super::service::list(&AppState::current()?.db, me.user_id, &me.id_hash, now()).await?)
 }
 
+/// The route layer of `/devices`: reads the page's data before it renders, so the page renders
+/// in one synchronous pass (see `crate::core::page_data`). Inside the page guard: only a signed-in
+/// browser gets here.
+#[cfg(feature = "ssr")]
+pub async fn preload(
+    axum::extract::State(state): axum::extract::State<crate::core::state::AppState>,
+    principal: crate::core::principal::Principal,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let data = match principal.signed_in_for_page() {
+        Ok(me) => super::service::list(&state.db, me.user_id, &me.id_hash, crate::core::db::now())
+            .await
+            .map_err(AppError::from),
+        Err(err) => Err(err),
+    };
+    request.extensions_mut().insert(crate::core::page_data::Preloaded::new(data));
+    next.run(request).await
+}
+
 /// **Sign out** one other session of this account, named by its public handle. Another account's
 /// session, an ended one or an unknown handle: 404, nothing changes.
 #[server(prefix = "/api", endpoint = "devices/sign-out")]

@@ -6,74 +6,75 @@
 //! which Leptos escapes; nothing here uses `inner_html`.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 
-use super::api::{list_devices, SignOutDevice, SignOutOtherDevices};
-use super::DeviceView;
+use super::api::{SignOutDevice, SignOutOtherDevices};
+use super::{DeviceView, DevicesView};
 use crate::islands::ConfirmButton;
 use crate::sessions::api::SignOut;
-use crate::ui::{action_error, DeviceIcon, SignedOutNotice, When};
+use crate::ui::{form_error, DeviceIcon, SignedOutNotice, When};
 
+/// The page's data, read by its route layer before the render ([`super::api::preload`]): the
+/// page renders in one pass, with no resource or suspense boundary. Its forms are plain POST
+/// forms (the page is server HTML; only the confirming button is an island).
 #[component]
 pub fn DevicesPage() -> impl IntoView {
-    let devices = Resource::new(|| (), |_| list_devices());
-    let sign_out_device = ServerAction::<SignOutDevice>::new();
-    let sign_out_others = ServerAction::<SignOutOtherDevices>::new();
-    let sign_out = ServerAction::<SignOut>::new();
-    let error =
-        move || action_error(sign_out_device.value().get()).or_else(|| action_error(sign_out_others.value().get()));
+    #[cfg(feature = "ssr")]
+    let devices = crate::core::page_data::preloaded::<DevicesView>();
+    #[cfg(not(feature = "ssr"))]
+    let devices: Result<DevicesView, crate::errors::AppError> = Err(crate::errors::AppError::Internal);
+    let error = form_error::<SignOutDevice>().or_else(form_error::<SignOutOtherDevices>);
+    let page = match devices {
+        Ok(view) => {
+            // With no other session the button stays, but there is nothing for it to do.
+            let others = view.active.iter().filter(|d| !d.current).count();
+            let has_recent = !view.recent.is_empty();
+            view! {
+                <section class="card">
+                    <h1 id="devices-heading">"Devices"</h1>
+                    <p class="help">
+                        "Browsers, devices and connected apps signed in to your account, most recently active first. "
+                        "If you don't recognise one, sign it out and change your password. "
+                        <a href="/connect">"Connect an app"</a>
+                    </p>
+                    {error.map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                    <ul class="devices" aria-labelledby="devices-heading">
+                        {view.active.into_iter().map(|device| view! { <DeviceRow device/> }).collect_view()}
+                    </ul>
+                    <div class="device-actions">
+                        <form action=SignOutOtherDevices::PATH method="post" class="inline">
+                            <ConfirmButton label="Sign out all other devices".to_owned() disabled=others == 0
+                                question="Sign out every other browser, device and app? They will need your password to sign in again.".to_owned()/>
+                        </form>
+                        <form action=SignOut::PATH method="post" class="inline">
+                            <button type="submit" class="secondary">"Sign out here"</button>
+                        </form>
+                    </div>
+                </section>
+                {has_recent.then(|| view! {
+                    <section class="card">
+                        <details>
+                            <summary>"Recently signed out"</summary>
+                            <ul class="devices ended">
+                                {view.recent.into_iter().map(|device| view! { <EndedRow device/> }).collect_view()}
+                            </ul>
+                        </details>
+                    </section>
+                })}
+            }
+            .into_any()
+        }
+        Err(err) => view! { <SignedOutNotice err/> }.into_any(),
+    };
     view! {
         <Title text="Devices"/>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match devices.await {
-                    Ok(view) => {
-                        // With no other session the button stays, but there is nothing for it to do.
-                        let others = view.active.iter().filter(|d| !d.current).count();
-                        let has_recent = !view.recent.is_empty();
-                        view! {
-                            <section class="card">
-                                <h1 id="devices-heading">"Devices"</h1>
-                                <p class="help">
-                                    "Browsers, devices and connected apps signed in to your account, most recently active first. "
-                                    "If you don't recognise one, sign it out and change your password. "
-                                    <a href="/connect">"Connect an app"</a>
-                                </p>
-                                {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
-                                <ul class="devices" aria-labelledby="devices-heading">
-                                    {view.active.into_iter().map(|device| view! { <DeviceRow device sign_out_device/> }).collect_view()}
-                                </ul>
-                                <div class="device-actions">
-                                    <ActionForm action=sign_out_others attr:class="inline">
-                                        <ConfirmButton label="Sign out all other devices".to_owned() disabled=others == 0
-                                            question="Sign out every other browser, device and app? They will need your password to sign in again.".to_owned()/>
-                                    </ActionForm>
-                                    <ActionForm action=sign_out attr:class="inline">
-                                        <button type="submit" class="secondary">"Sign out here"</button>
-                                    </ActionForm>
-                                </div>
-                            </section>
-                            {has_recent.then(|| view! {
-                                <section class="card">
-                                    <details>
-                                        <summary>"Recently signed out"</summary>
-                                        <ul class="devices ended">
-                                            {view.recent.into_iter().map(|device| view! { <EndedRow device/> }).collect_view()}
-                                        </ul>
-                                    </details>
-                                </section>
-                            })}
-                        }.into_any()
-                    }
-                    Err(err) => view! { <SignedOutNotice err/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {page}
     }
 }
 
 #[component]
-fn DeviceRow(device: DeviceView, sign_out_device: ServerAction<SignOutDevice>) -> impl IntoView {
+fn DeviceRow(device: DeviceView) -> impl IntoView {
     let button_name = format!("Sign out {}", device.name);
     view! {
         <li class="device" class:current=device.current>
@@ -109,10 +110,10 @@ fn DeviceRow(device: DeviceView, sign_out_device: ServerAction<SignOutDevice>) -
             }}
             <p class="ua help">{device.user_agent.clone()}</p>
             {(!device.current).then(|| view! {
-                <ActionForm action=sign_out_device attr:class="inline">
+                <form action=SignOutDevice::PATH method="post" class="inline">
                     <input type="hidden" name="handle" value=device.handle.clone()/>
                     <button type="submit" class="danger-outline" aria-label=button_name>"Sign out"</button>
-                </ActionForm>
+                </form>
             })}
         </li>
     }
