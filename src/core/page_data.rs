@@ -38,3 +38,27 @@ pub fn preloaded<T: Clone + Send + Sync + 'static>() -> Result<T, AppError> {
     .flatten()
     .unwrap_or_else(|| Err(AppError::internal("page data was not read before the render")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leptos::prelude::{provide_context, Owner};
+
+    fn rendering_with(parts: axum::http::request::Parts) -> Result<String, AppError> {
+        Owner::new().with(|| {
+            provide_context(parts);
+            preloaded::<String>()
+        })
+    }
+
+    #[test]
+    fn a_page_takes_what_its_route_layer_read_and_fails_loudly_without_it() {
+        let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+        assert_eq!(rendering_with(parts.clone()), Err(AppError::Internal), "no layer: an error, not an empty page");
+        parts.extensions.insert(Preloaded::<String>::new(Ok("two devices".to_owned())));
+        assert_eq!(rendering_with(parts.clone()), Ok("two devices".to_owned()));
+        // The layer's own refusal reaches the page as it was.
+        parts.extensions.insert(Preloaded::<String>::new(Err(AppError::SignedOutElsewhere)));
+        assert_eq!(rendering_with(parts), Err(AppError::SignedOutElsewhere));
+    }
+}
