@@ -10,9 +10,19 @@ use crate::errors::AppError;
 /// The signed-in account's sessions, with relative times worded on the server.
 #[server(prefix = "/api", endpoint = "devices")]
 pub async fn list_devices() -> Result<DevicesView, AppError> {
-    use crate::core::{db::now, principal::signed_in_for_page, state::AppState};
-    let me = signed_in_for_page()?;
-    Ok(super::service::list(&AppState::current()?.db, me.user_id, &me.id_hash, now()).await?)
+    use crate::core::{principal::signed_in_for_page, state::AppState};
+    page_data(&AppState::current()?.db, signed_in_for_page()).await
+}
+
+/// The devices page's data for the request's signed-in session (or why there is none): the one
+/// read behind both [`list_devices`] and the page's route layer ([`preload`]).
+#[cfg(feature = "ssr")]
+async fn page_data(
+    db: &crate::core::db::Db,
+    me: Result<crate::core::principal::SignedIn, AppError>,
+) -> Result<DevicesView, AppError> {
+    let me = me?;
+    Ok(super::service::list(db, me.user_id, &me.id_hash, crate::core::db::now()).await?)
 }
 
 /// The route layer of `/devices`: reads the page's data before it renders, so the page renders
@@ -25,12 +35,7 @@ pub async fn preload(
     mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let data = match principal.signed_in_for_page() {
-        Ok(me) => super::service::list(&state.db, me.user_id, &me.id_hash, crate::core::db::now())
-            .await
-            .map_err(AppError::from),
-        Err(err) => Err(err),
-    };
+    let data = page_data(&state.db, principal.signed_in_for_page()).await;
     request.extensions_mut().insert(crate::core::page_data::Preloaded::new(data));
     next.run(request).await
 }
