@@ -12,7 +12,7 @@ use axum::{
     routing::get,
     Router,
 };
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer};
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
@@ -79,10 +79,12 @@ fn warn_if_hashes_are_missing(config: &Config, hashes_present: bool) {
 
 /// The whole application as an axum router; tests drive it in-process.
 pub fn app(state: AppState) -> Router {
-    // Pages whose data a route layer reads before the render (`core::page_data`) get their own
-    // router, so the layer runs for them alone.
-    let (devices_page, routes): (Vec<_>, Vec<_>) =
-        generate_route_list(App).into_iter().partition(|route| route.path() == crate::routes::DEVICES);
+    // Pages whose data a route layer reads before the render (`core::page_data`) get a router
+    // each, so a layer runs for its page alone.
+    let mut routes = generate_route_list(App);
+    let devices_page = take_route(&mut routes, crate::routes::DEVICES);
+    let history_page = take_route(&mut routes, crate::routes::HISTORY);
+    let security_page = take_route(&mut routes, crate::routes::SECURITY);
     // Shared: axum clones a route's handler for every request it serves.
     let leptos_options = Arc::new(state.leptos_options.clone());
     let store = KeycardStore::new(state.clone());
@@ -103,21 +105,16 @@ pub fn app(state: AppState) -> Router {
             move || shell(leptos::config::LeptosOptions::clone(&leptos_options))
         })
         .merge(
-            // Rendered as `leptos_routes` renders an `SsrMode::Async` page (which would also register
-            // every server function a second time).
-            Router::new()
-                .leptos_routes_with_handler(devices_page, {
-                    let context_state = state.clone();
-                    let render = leptos_axum::render_app_async_with_context(
-                        move || {
-                            leptos::prelude::provide_context(context_state.clone());
-                            leptos::prelude::provide_context(leptos_router::Method::Get);
-                        },
-                        move || shell(leptos::config::LeptosOptions::clone(&leptos_options)),
-                    );
-                    move |request: axum::extract::Request| render(request)
-                })
+            preloaded_page(&state, &leptos_options, devices_page)
                 .route_layer(from_fn_with_state(state.clone(), crate::devices::api::preload)),
+        )
+        .merge(
+            preloaded_page(&state, &leptos_options, history_page)
+                .route_layer(from_fn_with_state(state.clone(), crate::history::api::preload)),
+        )
+        .merge(
+            preloaded_page(&state, &leptos_options, security_page)
+                .route_layer(from_fn_with_state(state.clone(), crate::security_page::api::preload)),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(tower::util::option_layer(
@@ -165,6 +162,33 @@ pub fn app(state: AppState) -> Router {
         )
         .layer(from_fn(crate::core::request_id::assign))
         .with_state(state)
+}
+
+/// Removes `path`'s Leptos route from `routes` and returns it, to be served by a router of its own.
+fn take_route(routes: &mut Vec<AxumRouteListing>, path: &str) -> Vec<AxumRouteListing> {
+    let (taken, rest) = std::mem::take(routes).into_iter().partition(|route| route.path() == path);
+    *routes = rest;
+    taken
+}
+
+/// A page whose route layer reads its data (`core::page_data`), rendered as `leptos_routes`
+/// renders an `SsrMode::Async` page (`leptos_routes` itself would register every server function a
+/// second time). The caller adds the layer.
+fn preloaded_page(
+    state: &AppState,
+    leptos_options: &Arc<leptos::config::LeptosOptions>,
+    route: Vec<AxumRouteListing>,
+) -> Router<AppState> {
+    let context_state = state.clone();
+    let leptos_options = leptos_options.clone();
+    let render = leptos_axum::render_app_async_with_context(
+        move || {
+            leptos::prelude::provide_context(context_state.clone());
+            leptos::prelude::provide_context(leptos_router::Method::Get);
+        },
+        move || shell(leptos::config::LeptosOptions::clone(&leptos_options)),
+    );
+    Router::new().leptos_routes_with_handler(route, move |request: axum::extract::Request| render(request))
 }
 
 /// The OAuth endpoints and the app API: outside the session layer (no cookie is read or set)

@@ -72,6 +72,13 @@ pub async fn log_in(
 /// The signed-in account's home data (from the principal: no further read).
 #[server(prefix = "/api", endpoint = "home")]
 pub async fn account_home() -> Result<HomeView, AppError> {
+    home_view()
+}
+
+/// The home page's data, read from the request's principal: the page renders it in one
+/// synchronous pass (no resource), and [`account_home`] answers the same.
+#[cfg(feature = "ssr")]
+pub fn home_view() -> Result<HomeView, AppError> {
     let me = crate::core::principal::signed_in_for_page()?;
     Ok(HomeView { email: me.email })
 }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::api::{account_home, LogIn, SignUp};
+use super::api::{LogIn, SignUp};
 use crate::errors::{
     ACCOUNT_DELETED, ACCOUNT_DISABLED, PASSWORD_RESET_DONE, SESSION_EXPIRED, SIGNED_OUT_ELSEWHERE, TOO_MANY_CODES,
     TOO_MANY_CONFIRMATIONS,
@@ -81,30 +81,32 @@ pub fn LoginPage() -> impl IntoView {
     }
 }
 
+/// Rendered in one synchronous pass: its only data is the request's principal.
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let home = Resource::new(|| (), |_| account_home());
+    #[cfg(feature = "ssr")]
+    let home = super::api::home_view();
+    #[cfg(not(feature = "ssr"))]
+    let home: Result<super::HomeView, crate::errors::AppError> = Err(crate::errors::AppError::Internal);
+    let page = match home {
+        Ok(home) => view! {
+            <section class="card">
+                <h1>"Hello, " {home.email}</h1>
+                <p>"This is your Keycard account. From here you can review how your account is protected."</p>
+                <nav aria-label="Your account" class="home-links">
+                    <a href="/devices">"Devices"</a>
+                    <a href="/history">"History"</a>
+                    <a href="/security/two-step">"Two-step sign-in"</a>
+                    <a href="/security/passkeys">"Passkeys"</a>
+                    <a href="/security">"Security checkup and advice"</a>
+                </nav>
+            </section>
+        }
+        .into_any(),
+        Err(err) => view! { <SignedOutNotice err/> }.into_any(),
+    };
     view! {
         <Title text="Your account"/>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match home.await {
-                    Ok(home) => view! {
-                        <section class="card">
-                            <h1>"Hello, " {home.email}</h1>
-                            <p>"This is your Keycard account. From here you can review how your account is protected."</p>
-                            <nav aria-label="Your account" class="home-links">
-                                <a href="/devices">"Devices"</a>
-                                <a href="/history">"History"</a>
-                                <a href="/security/two-step">"Two-step sign-in"</a>
-                                <a href="/security/passkeys">"Passkeys"</a>
-                                <a href="/security">"Security checkup and advice"</a>
-                            </nav>
-                        </section>
-                    }.into_any(),
-                    Err(err) => view! { <SignedOutNotice err/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {page}
     }
 }

@@ -29,6 +29,17 @@ impl<T> Preloaded<T> {
     }
 }
 
+/// The end of every page's route layer: the data it read (or why it could not) goes into the
+/// request, and the page renders.
+pub async fn attach<T: Send + Sync + 'static>(
+    data: Result<T, AppError>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    request.extensions_mut().insert(Preloaded::new(data));
+    next.run(request).await
+}
+
 /// While rendering a page: the data its route layer read. Without one (a route wired without
 /// its layer) the page shows an internal error rather than rendering empty.
 pub fn preloaded<T: Clone + Send + Sync + 'static>() -> Result<T, AppError> {

@@ -32,12 +32,11 @@ async fn page_data(
 pub async fn preload(
     axum::extract::State(state): axum::extract::State<crate::core::state::AppState>,
     principal: crate::core::principal::Principal,
-    mut request: axum::extract::Request,
+    request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let data = page_data(&state.db, principal.signed_in_for_page()).await;
-    request.extensions_mut().insert(crate::core::page_data::Preloaded::new(data));
-    next.run(request).await
+    crate::core::page_data::attach(data, request, next).await
 }
 
 /// **Sign out** one other session of this account, named by its public handle. Another account's

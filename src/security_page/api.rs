@@ -10,14 +10,35 @@ use crate::errors::AppError;
 /// The Security page's checkup.
 #[server(prefix = "/api", endpoint = "security")]
 pub async fn security_checkup() -> Result<SecurityView, AppError> {
-    use crate::core::{db::now, principal::signed_in_for_page, state::AppState};
+    use crate::core::{principal::signed_in_for_page, state::AppState};
+    page_data(&AppState::current()?, signed_in_for_page()).await
+}
+
+/// The route layer of `/security`: reads the checkup before the page renders (see
+/// `crate::core::page_data`). Inside the page guard.
+#[cfg(feature = "ssr")]
+pub async fn preload(
+    axum::extract::State(state): axum::extract::State<crate::core::state::AppState>,
+    principal: crate::core::principal::Principal,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let data = page_data(&state, principal.signed_in_for_page()).await;
+    crate::core::page_data::attach(data, request, next).await
+}
+
+/// The checkup for the request's signed-in session (or why there is none): the one read behind
+/// both [`security_checkup`] and the page's route layer ([`preload`]).
+#[cfg(feature = "ssr")]
+async fn page_data(
+    state: &crate::core::state::AppState,
+    me: Result<crate::core::principal::SignedIn, AppError>,
+) -> Result<SecurityView, AppError> {
     use crate::moment::relative;
-    let me = signed_in_for_page()?;
-    let t = now();
-    let checkup = super::checkup::compute(&AppState::current()?.db, me.user_id, &me.handle, t)
-        .await?
-        .ok_or(AppError::NotSignedIn)?;
-    let notices = match (crate::mail::enabled(&AppState::current()?.config), me.email_verified) {
+    let me = me?;
+    let t = crate::core::db::now();
+    let checkup = super::checkup::compute(&state.db, me.user_id, &me.handle, t).await?.ok_or(AppError::NotSignedIn)?;
+    let notices = match (crate::mail::enabled(&state.config), me.email_verified) {
         (false, _) => super::NoticesByMail::Off,
         (true, false) => super::NoticesByMail::Unconfirmed,
         (true, true) => {

@@ -6,16 +6,25 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{
-    delete_page, email_page, password_page, security_checkup, ChangeEmail, ChangePassword, DeleteAccount,
-    SaveNoticeSettings, SignOutUnusedSessions,
+    delete_page, email_page, password_page, ChangeEmail, ChangePassword, DeleteAccount, SaveNoticeSettings,
+    SignOutUnusedSessions,
 };
 use super::{NoticeChoice, NoticesByMail, SecurityView, SensitivePageView, LOW_RECOVERY_CODES};
 use crate::errors::AppError;
 use crate::ui::{action_error, SignedOutNotice};
 
+/// The checkup is read by the page's route layer before the render ([`super::api::preload`]):
+/// the page renders in one synchronous pass, with no resource or suspense boundary.
 #[component]
 pub fn SecurityPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| security_checkup());
+    #[cfg(feature = "ssr")]
+    let data = crate::core::page_data::preloaded::<SecurityView>();
+    #[cfg(not(feature = "ssr"))]
+    let data: Result<SecurityView, AppError> = Err(AppError::Internal);
+    let checkup = match data {
+        Ok(view) => view! { <Checkup view/> }.into_any(),
+        Err(err) => view! { <SignedOutNotice err/> }.into_any(),
+    };
     let query = use_query_map();
     let notice = move || {
         query.with(|q| {
@@ -33,14 +42,7 @@ pub fn SecurityPage() -> impl IntoView {
     view! {
         <Title text="Security checkup"/>
         {move || notice().map(|text| view! { <p class="notice" role="status">{text}</p> })}
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(view) => view! { <Checkup view/> }.into_any(),
-                    Err(err) => view! { <SignedOutNotice err/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {checkup}
         <Guidance/>
     }
 }

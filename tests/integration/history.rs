@@ -251,6 +251,14 @@ async fn pagination_is_stable_while_events_arrive_and_filters_by_kind(app: &Test
     let older = client.get(&format!("/history?before={href}")).await;
     assert_eq!(older.status, 200);
     assert_eq!(older.body.matches("class=\"event\"").count(), 21, "46 events, 25 on the first page");
+    // The address is read as a browser sends it (percent-encoded), and values no form sends are
+    // ignored rather than refused: the first page of every event.
+    let encoded = client.get("/history?kind=password%5Fchanged").await.body;
+    assert_eq!(encoded.matches("data-kind=\"password_changed\"").count(), 9, "{encoded}");
+    let odd = client.get("/history?kind=no-such-kind&before=not-a-number").await;
+    assert_eq!(odd.status, 200);
+    assert_eq!(odd.body.matches("class=\"event\"").count(), 25, "{}", odd.body);
+    assert!(odd.body.contains("Older events"));
 }
 
 async fn export_downloads_as_json_and_csv_for_the_signed_in_account_only(app: &TestApp) {
