@@ -34,9 +34,9 @@ async fn page_data(
     Ok(HistoryPageView { events, next_before, kind })
 }
 
-/// The route layer of `/history`: reads the page asked for by the address (`kind`, `before`;
-/// an unknown kind or a `before` that is not a number is ignored, as the form's own values never
-/// are) before the page renders (see `crate::core::page_data`). Inside the page guard.
+/// The route layer of `/history`: reads the page the address asks for (`kind`, `before`, the
+/// first of each) before it renders (see `crate::core::page_data`). Values no form or link sends,
+/// an unknown kind or a `before` that is not a number, are ignored. Inside the page guard.
 #[cfg(feature = "ssr")]
 pub async fn preload(
     axum::extract::State(state): axum::extract::State<crate::core::state::AppState>,
