@@ -17,6 +17,7 @@ use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::Tra
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
 use crate::app::{shell, App};
+use crate::core::page_data::preload;
 use crate::core::request_id::RequestId;
 use crate::core::{config::Config, db::Db, state::AppState, web};
 use crate::routes::{HEALTHZ, HISTORY_EXPORT_CSV, HISTORY_EXPORT_JSON, METRICS, READYZ};
@@ -106,15 +107,15 @@ pub fn app(state: AppState) -> Router {
         })
         .merge(
             preloaded_page(&state, &leptos_options, devices_page)
-                .route_layer(from_fn_with_state(state.clone(), crate::devices::api::preload)),
+                .route_layer(from_fn_with_state(state.clone(), preload::<crate::devices::DevicesView>)),
         )
         .merge(
             preloaded_page(&state, &leptos_options, history_page)
-                .route_layer(from_fn_with_state(state.clone(), crate::history::api::preload)),
+                .route_layer(from_fn_with_state(state.clone(), preload::<crate::history::HistoryPageView>)),
         )
         .merge(
             preloaded_page(&state, &leptos_options, security_page)
-                .route_layer(from_fn_with_state(state.clone(), crate::security_page::api::preload)),
+                .route_layer(from_fn_with_state(state.clone(), preload::<crate::security_page::SecurityView>)),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(tower::util::option_layer(

@@ -3,14 +3,34 @@
 //! A Leptos `Resource` read under `<Suspense>` costs, on the server, an async derived value, a
 //! suspense boundary and a first "dry" pass that builds the page's view once only to drop it
 //! before the real one: on the devices page about a fifth of the request's instructions. A page
-//! whose data is cheap to read before rendering gets it from a route layer instead: the layer
-//! awaits the read and puts the result ([`Preloaded`]) into the request's extensions, and the
-//! page takes it with [`preloaded`] while rendering (pages are server HTML in islands mode, so
-//! nothing of it runs in the browser).
+//! whose data is cheap to read before rendering gets it from a route layer instead: the page's
+//! data type says how it is read ([`PageData`]), the layer ([`preload`]) awaits the read and puts
+//! the result ([`Preloaded`]) into the request's extensions, and the page takes it with
+//! [`preloaded`] while rendering (pages are server HTML in islands mode, so nothing of it runs in
+//! the browser).
 
+use std::future::Future;
 use std::sync::Arc;
 
+use axum::extract::{Request, State};
+use axum::http::Uri;
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::principal::{Principal, SignedIn};
+use super::state::AppState;
 use crate::errors::AppError;
+
+/// The data of a page that a route layer reads before the page renders.
+pub trait PageData: Clone + Send + Sync + Sized + 'static {
+    /// Reads the data for the request's signed-in session, or says why there is none (`me` is
+    /// the principal as a page sees it); `uri` is the page's address, with its query.
+    fn read(
+        state: &AppState,
+        me: Result<SignedIn, AppError>,
+        uri: &Uri,
+    ) -> impl Future<Output = Result<Self, AppError>> + Send;
+}
 
 /// The data a route layer read for the page of this request, or why it could not.
 #[derive(Debug)]
@@ -29,13 +49,16 @@ impl<T> Preloaded<T> {
     }
 }
 
-/// The end of every page's route layer: the data it read (or why it could not) goes into the
-/// request, and the page renders.
-pub async fn attach<T: Send + Sync + 'static>(
-    data: Result<T, AppError>,
-    mut request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
+/// The route layer of a page whose data is `T`: reads it, puts it (or why it could not be read)
+/// into the request, and lets the page render. Wired inside the page guard, so only a signed-in
+/// browser gets here (`T::read` still refuses any other).
+pub async fn preload<T: PageData>(
+    State(state): State<AppState>,
+    principal: Principal,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let data = T::read(&state, principal.signed_in_for_page(), request.uri()).await;
     request.extensions_mut().insert(Preloaded::new(data));
     next.run(request).await
 }

@@ -15,7 +15,7 @@ pub async fn list_devices() -> Result<DevicesView, AppError> {
 }
 
 /// The devices page's data for the request's signed-in session (or why there is none): the one
-/// read behind both [`list_devices`] and the page's route layer ([`preload`]).
+/// read behind both [`list_devices`] and the page's route layer (`core::page_data::preload`).
 #[cfg(feature = "ssr")]
 async fn page_data(
     db: &crate::core::db::Db,
@@ -25,18 +25,15 @@ async fn page_data(
     Ok(super::service::list(db, me.user_id, &me.id_hash, crate::core::db::now()).await?)
 }
 
-/// The route layer of `/devices`: reads the page's data before it renders, so the page renders
-/// in one synchronous pass (see `crate::core::page_data`). Inside the page guard: only a signed-in
-/// browser gets here.
 #[cfg(feature = "ssr")]
-pub async fn preload(
-    axum::extract::State(state): axum::extract::State<crate::core::state::AppState>,
-    principal: crate::core::principal::Principal,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let data = page_data(&state.db, principal.signed_in_for_page()).await;
-    crate::core::page_data::attach(data, request, next).await
+impl crate::core::page_data::PageData for DevicesView {
+    async fn read(
+        state: &crate::core::state::AppState,
+        me: Result<crate::core::principal::SignedIn, AppError>,
+        _: &axum::http::Uri,
+    ) -> Result<Self, AppError> {
+        page_data(&state.db, me).await
+    }
 }
 
 /// **Sign out** one other session of this account, named by its public handle. Another account's

@@ -15,7 +15,7 @@ use crate::islands::ConfirmButton;
 use crate::sessions::api::SignOut;
 use crate::ui::{form_error, DeviceIcon, SignedOutNotice, When};
 
-/// The page's data, read by its route layer before the render ([`super::api::preload`]): the
+/// The page's data, read by its route layer before the render (`core::page_data::preload`): the
 /// page renders in one pass, with no resource or suspense boundary. Its forms are plain POST
 /// forms (the page is server HTML; only the confirming button is an island).
 #[component]

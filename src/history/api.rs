@@ -18,7 +18,7 @@ pub async fn history_page(kind: Option<String>, before: Option<i64>) -> Result<H
 }
 
 /// The page's data for the request's signed-in session (or why there is none): the one read
-/// behind both [`history_page`] and the page's route layer ([`preload`]).
+/// behind both [`history_page`] and the page's route layer (`core::page_data::preload`).
 #[cfg(feature = "ssr")]
 async fn page_data(
     db: &crate::core::db::Db,
@@ -34,26 +34,25 @@ async fn page_data(
     Ok(HistoryPageView { events, next_before, kind })
 }
 
-/// The route layer of `/history`: reads the page the address asks for (`kind`, `before`, the
-/// first of each) before it renders (see `crate::core::page_data`). Values no form or link sends,
-/// an unknown kind or a `before` that is not a number, are ignored. Inside the page guard.
+/// The page the address asks for (`kind`, `before`, the first of each). Values no form or link
+/// sends, an unknown kind or a `before` that is not a number, are ignored.
 #[cfg(feature = "ssr")]
-pub async fn preload(
-    axum::extract::State(state): axum::extract::State<crate::core::state::AppState>,
-    principal: crate::core::principal::Principal,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let (mut kind, mut before) = (None, None);
-    for (key, value) in form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes()) {
-        match key.as_ref() {
-            "kind" if kind.is_none() => kind = Some(value.into_owned()),
-            "before" if before.is_none() => before = Some(value.parse::<i64>().ok()),
-            _ => {}
+impl crate::core::page_data::PageData for HistoryPageView {
+    async fn read(
+        state: &crate::core::state::AppState,
+        me: Result<crate::core::principal::SignedIn, AppError>,
+        uri: &axum::http::Uri,
+    ) -> Result<Self, AppError> {
+        let (mut kind, mut before) = (None, None);
+        for (key, value) in form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()) {
+            match key.as_ref() {
+                "kind" if kind.is_none() => kind = Some(value.into_owned()),
+                "before" if before.is_none() => before = Some(value.parse::<i64>().ok()),
+                _ => {}
+            }
         }
+        page_data(&state.db, me, kind.as_deref(), before.flatten()).await
     }
-    let data = page_data(&state.db, principal.signed_in_for_page(), kind.as_deref(), before.flatten()).await;
-    crate::core::page_data::attach(data, request, next).await
 }
 
 #[cfg(feature = "ssr")]

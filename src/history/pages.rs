@@ -10,7 +10,7 @@ use leptos_meta::Title;
 use super::{EventView, HistoryPageView, Kind};
 use crate::ui::{SignedOutNotice, When};
 
-/// The page's data is read by its route layer before the render ([`super::api::preload`]): it
+/// The page's data is read by its route layer before the render (`core::page_data::preload`): it
 /// renders in one synchronous pass, with no resource or suspense boundary.
 #[component]
 pub fn HistoryPage() -> impl IntoView {

@@ -14,21 +14,19 @@ pub async fn security_checkup() -> Result<SecurityView, AppError> {
     page_data(&AppState::current()?, signed_in_for_page()).await
 }
 
-/// The route layer of `/security`: reads the checkup before the page renders (see
-/// `crate::core::page_data`). Inside the page guard.
 #[cfg(feature = "ssr")]
-pub async fn preload(
-    axum::extract::State(state): axum::extract::State<crate::core::state::AppState>,
-    principal: crate::core::principal::Principal,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let data = page_data(&state, principal.signed_in_for_page()).await;
-    crate::core::page_data::attach(data, request, next).await
+impl crate::core::page_data::PageData for SecurityView {
+    async fn read(
+        state: &crate::core::state::AppState,
+        me: Result<crate::core::principal::SignedIn, AppError>,
+        _: &axum::http::Uri,
+    ) -> Result<Self, AppError> {
+        page_data(state, me).await
+    }
 }
 
 /// The checkup for the request's signed-in session (or why there is none): the one read behind
-/// both [`security_checkup`] and the page's route layer ([`preload`]).
+/// both [`security_checkup`] and the page's route layer (`core::page_data::preload`).
 #[cfg(feature = "ssr")]
 async fn page_data(
     state: &crate::core::state::AppState,

@@ -13,7 +13,7 @@ use super::{NoticeChoice, NoticesByMail, SecurityView, SensitivePageView, LOW_RE
 use crate::errors::AppError;
 use crate::ui::{action_error, SignedOutNotice};
 
-/// The checkup is read by the page's route layer before the render ([`super::api::preload`]):
+/// The checkup is read by the page's route layer before the render (`core::page_data::preload`):
 /// the page renders in one synchronous pass, with no resource or suspense boundary.
 #[component]
 pub fn SecurityPage() -> impl IntoView {
