@@ -17,10 +17,13 @@ use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::Tra
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
 use crate::app::{shell, App};
-use crate::core::page_data::preload;
+use crate::core::page_data::{preload, PageData};
 use crate::core::request_id::RequestId;
 use crate::core::{config::Config, db::Db, state::AppState, web};
+use crate::devices::DevicesView;
+use crate::history::HistoryPageView;
 use crate::routes::{HEALTHZ, HISTORY_EXPORT_CSV, HISTORY_EXPORT_JSON, METRICS, READYZ};
+use crate::security_page::SecurityView;
 use crate::sessions::store::KeycardStore;
 
 /// Connects to the database, applies migrations and prepares shared state.
@@ -80,12 +83,7 @@ fn warn_if_hashes_are_missing(config: &Config, hashes_present: bool) {
 
 /// The whole application as an axum router; tests drive it in-process.
 pub fn app(state: AppState) -> Router {
-    // Pages whose data a route layer reads before the render (`core::page_data`) get a router
-    // each, so a layer runs for its page alone.
     let mut routes = generate_route_list(App);
-    let devices_page = take_route(&mut routes, crate::routes::DEVICES);
-    let history_page = take_route(&mut routes, crate::routes::HISTORY);
-    let security_page = take_route(&mut routes, crate::routes::SECURITY);
     // Shared: axum clones a route's handler for every request it serves.
     let leptos_options = Arc::new(state.leptos_options.clone());
     let store = KeycardStore::new(state.clone());
@@ -96,6 +94,12 @@ pub fn app(state: AppState) -> Router {
         .with_path("/")
         .with_secure(state.config.secure_cookies)
         .with_expiry(Expiry::OnSessionEnd);
+    // Pages whose data a route layer reads before the render (`core::page_data`) get a router
+    // each, so a layer runs for its page alone.
+    let preloaded_pages = Router::new()
+        .merge(preloaded_page::<DevicesView>(&state, &leptos_options, &mut routes, crate::routes::DEVICES))
+        .merge(preloaded_page::<HistoryPageView>(&state, &leptos_options, &mut routes, crate::routes::HISTORY))
+        .merge(preloaded_page::<SecurityView>(&state, &leptos_options, &mut routes, crate::routes::SECURITY));
     let pages = Router::new()
         .route(HEALTHZ, get(healthz))
         .route(READYZ, get(readyz))
@@ -105,18 +109,7 @@ pub fn app(state: AppState) -> Router {
             let leptos_options = leptos_options.clone();
             move || shell(leptos::config::LeptosOptions::clone(&leptos_options))
         })
-        .merge(
-            preloaded_page(&state, &leptos_options, devices_page)
-                .route_layer(from_fn_with_state(state.clone(), preload::<crate::devices::DevicesView>)),
-        )
-        .merge(
-            preloaded_page(&state, &leptos_options, history_page)
-                .route_layer(from_fn_with_state(state.clone(), preload::<crate::history::HistoryPageView>)),
-        )
-        .merge(
-            preloaded_page(&state, &leptos_options, security_page)
-                .route_layer(from_fn_with_state(state.clone(), preload::<crate::security_page::SecurityView>)),
-        )
+        .merge(preloaded_pages)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(tower::util::option_layer(
             state.config.render_retry.then(|| from_fn(crate::core::stalled_renders::retry_stalled_renders)),
@@ -165,21 +158,18 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Removes `path`'s Leptos route from `routes` and returns it, to be served by a router of its own.
-fn take_route(routes: &mut Vec<AxumRouteListing>, path: &str) -> Vec<AxumRouteListing> {
-    let (taken, rest) = std::mem::take(routes).into_iter().partition(|route| route.path() == path);
-    *routes = rest;
-    taken
-}
-
-/// A page whose route layer reads its data (`core::page_data`), rendered as `leptos_routes`
-/// renders an `SsrMode::Async` page (`leptos_routes` itself would register every server function a
-/// second time). The caller adds the layer.
-fn preloaded_page(
+/// The page at `path`, taken out of `routes` and served by a router of its own behind its route
+/// layer (`core::page_data::preload::<T>`, which reads the page's data `T` before the render).
+/// Rendered as `leptos_routes` renders an `SsrMode::Async` page (`leptos_routes` itself would
+/// register every server function a second time).
+fn preloaded_page<T: PageData>(
     state: &AppState,
     leptos_options: &Arc<leptos::config::LeptosOptions>,
-    route: Vec<AxumRouteListing>,
+    routes: &mut Vec<AxumRouteListing>,
+    path: &str,
 ) -> Router<AppState> {
+    let (page, rest): (Vec<_>, Vec<_>) = std::mem::take(routes).into_iter().partition(|route| route.path() == path);
+    *routes = rest;
     let context_state = state.clone();
     let leptos_options = leptos_options.clone();
     let render = leptos_axum::render_app_async_with_context(
@@ -189,7 +179,9 @@ fn preloaded_page(
         },
         move || shell(leptos::config::LeptosOptions::clone(&leptos_options)),
     );
-    Router::new().leptos_routes_with_handler(route, move |request: axum::extract::Request| render(request))
+    Router::new()
+        .leptos_routes_with_handler(page, move |request: axum::extract::Request| render(request))
+        .route_layer(from_fn_with_state(state.clone(), preload::<T>))
 }
 
 /// The OAuth endpoints and the app API: outside the session layer (no cookie is read or set)
