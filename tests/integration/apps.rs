@@ -513,15 +513,20 @@ async fn pairing_code_guesses_are_limited_per_account_even_concurrently(app: &Te
 }
 
 async fn token_endpoint_and_pairing_requests_are_limited(app: &TestApp) {
-    // Made-up device codes and refresh tokens from one address: 30 answered, then 429 with Retry-After.
-    let attempts = (0..40).map(|i| async move {
-        if i % 2 == 0 {
-            poll(app, &format!("kcd_{:0>43}", i)).await
-        } else {
-            refresh(app, &format!("kcr_{:0>43}", i)).await
-        }
-    });
-    let replies = futures_util::future::join_all(attempts).await;
+    // Made-up device codes and refresh tokens from one address, all at once: 30 answered, then 429
+    // with Retry-After for as long as the first (1 s) block lasts.
+    let replies = crate::common::within_one_clock_second(async || {
+        app.exec("DELETE FROM throttle WHERE key LIKE 'token-ip:%'").await;
+        let attempts = (0..40).map(|i| async move {
+            if i % 2 == 0 {
+                poll(app, &format!("kcd_{:0>43}", i)).await
+            } else {
+                refresh(app, &format!("kcr_{:0>43}", i)).await
+            }
+        });
+        futures_util::future::join_all(attempts).await
+    })
+    .await;
     let refused: Vec<&Reply> = replies.iter().filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS).collect();
     assert_eq!(refused.len(), 10, "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
     assert!(refused.iter().all(|r| r.headers.contains_key("retry-after") && json(r)["error"] == "too_many_requests"));
