@@ -6,16 +6,15 @@ import * as path from 'node:path';
 // Keycard end-to-end tests.
 //
 // Two ways to run them:
-// - `cargo leptos end-to-end` (from the repository root) builds and starts the server itself, then runs
-//   `env E2E_EXTERNAL_SERVER=1 npx playwright test` here. The server then uses ./data, which may hold accounts
-//   from earlier runs, so every test creates its own unique account (see tests/helpers.ts).
-//   Keycard allows 10 sign-ups an hour per IP and the suite creates more than that, so the server must trust
-//   127.0.0.1 as a proxy and read the X-Forwarded-For header from it; each test then sends its own address there:
-//   `KEYCARD_TRUSTED_PROXIES=127.0.0.1 KEYCARD_CLIENT_IP_HEADER=x-forwarded-for cargo leptos end-to-end`
-//   (cargo-leptos passes its environment on; scripts/test does this). Without `KEYCARD_CLIENT_IP_HEADER` the
-//   server ignores every forwarding header, even from a trusted proxy.
-// - `npx playwright test` here, with E2E_EXTERNAL_SERVER unset, starts the release binary
-//   (`cargo leptos build --release` first) with a fresh, empty data directory.
+// - `scripts/test` (from the repository root) starts the server itself (target/debug/keycard beside the site that
+//   `cargo xtask build` made) with mail going to an SMTP sink, then runs `E2E_EXTERNAL_SERVER=1 npx playwright test`
+//   here. Keycard allows 10 sign-ups an hour per IP and the suite creates more than that, so the server must trust
+//   127.0.0.1 as a proxy and read the X-Forwarded-For header from it; each test then sends its own address there
+//   (KEYCARD_TRUSTED_PROXIES=127.0.0.1 KEYCARD_CLIENT_IP_HEADER=x-forwarded-for; without the second the server
+//   ignores every forwarding header, even from a trusted proxy). Every test creates its own unique account (see
+//   tests/helpers.ts).
+// - `npx playwright test` here, with E2E_EXTERNAL_SERVER unset, starts the server binary (KEYCARD_BIN, default
+//   target/release/keycard: `cargo xtask build` first) with a fresh, empty data directory.
 // Point the tests at a server that is already running with `E2E_EXTERNAL_SERVER=1` (and `KEYCARD_E2E_URL=…`
 // when it is not at http://127.0.0.1:3000).
 //
@@ -37,7 +36,7 @@ function webServer(): PlaywrightTestConfig['webServer'] {
     process.env.KEYCARD_E2E_DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'keycard-e2e-'));
   }
   return {
-    command: './target/release/keycard',
+    command: process.env.KEYCARD_BIN || './target/release/keycard',
     cwd: '..',
     url: 'http://127.0.0.1:3000/healthz',
     reuseExistingServer: false,
@@ -67,7 +66,7 @@ export default defineConfig({
   retries: 0,
   workers: 2,
   reporter: 'list',
-  // A debug build ships a 4 MB wasm file and the machine has 2 cores: allow some time for hydration.
+  // The machine has 2 cores and the server may be a debug build: allow some time for hydration.
   timeout: 60_000,
   expect: { timeout: 15_000 },
   use: {

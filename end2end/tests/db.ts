@@ -4,7 +4,7 @@
 // writing (Node 20 has no SQLite); Keycard's busy timeout makes it wait for any write in progress.
 //
 // The database is the one the server under test uses: KEYCARD_E2E_DATA_DIR (the server playwright.config.ts
-// starts) or KEYCARD_DATA_DIR (passed on by `cargo leptos end-to-end`). Against any other server these
+// starts) or KEYCARD_DATA_DIR (set by scripts/test for the server it starts). Against any other server these
 // scenarios are skipped: `databaseFile()` returns null.
 
 import { execFileSync } from 'node:child_process';

@@ -19,7 +19,7 @@ function randomClientIp(): string {
 ///   their own (`clientIp`). Keycard lets each IP create only 10 accounts an hour and throttles failed sign-ins per
 ///   IP, and all tests come from 127.0.0.1; when the server trusts that peer and reads that header
 ///   (`KEYCARD_TRUSTED_PROXIES=127.0.0.1` and `KEYCARD_CLIENT_IP_HEADER=x-forwarded-for`, set by
-///   playwright.config.ts for the server it starts and by scripts/test for `cargo leptos end-to-end`) each test
+///   playwright.config.ts and by scripts/test for the server each starts) each test
 ///   counts as a separate client. A server without both settings ignores the header.
 export const test = base.extend<{ _jsFlag: void; _confirmDialogs: void; clientIp: string }>({
   _jsFlag: [
@@ -74,7 +74,7 @@ export function isJsEnabled(): boolean {
   return jsEnabled;
 }
 
-/// An email address no earlier run has used (the database of `cargo leptos end-to-end` persists).
+/// An email address no earlier run has used (a server started outside the suite may keep its database between runs).
 export function uniqueEmail(): string {
   const random = Math.random().toString(36).slice(2, 10);
   return `e2e-${Date.now()}-${random}@example.com`;

@@ -11,13 +11,13 @@ import { PASSWORD, expect, expectAccountHome, signIn, signUp, uniqueEmail } from
 
 const DISABLED = 'This account is disabled. Ask your Keycard administrator for help.';
 
-/// Runs `keycard admin <args>` (the release binary the tests serve) against the server's data directory, as an
+/// Runs `keycard admin <args>` (the binary the tests serve: KEYCARD_BIN, default target/release/keycard) against the server's data directory, as an
 /// operator on that machine would; returns what it printed.
 export function admin(...args: string[]): string {
   const file = databaseFile();
   if (!file) throw new Error('the server database is not reachable from the test');
   const root = path.resolve(process.cwd(), '..');
-  return execFileSync(path.join(root, 'target/release/keycard'), ['admin', ...args], {
+  return execFileSync(process.env.KEYCARD_BIN || path.join(root, 'target/release/keycard'), ['admin', ...args], {
     cwd: root,
     env: { ...process.env, KEYCARD_DATA_DIR: path.dirname(file), RUST_LOG: 'warn' },
     encoding: 'utf8',

@@ -4,6 +4,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor};
 
 use super::config::Config;
@@ -26,8 +27,29 @@ pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 /// connection the server closed only in that window (as a 503, like any unreachable database).
 pub const RECHECK_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+/// Each database's migrations, `(version, description, SQL)` in version order, written by
+/// build.rs from `migrations/<database>/<version>_<description>.sql`.
+mod migration_files {
+    include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+}
+
+static SQLITE_MIGRATIONS: std::sync::LazyLock<Migrator> =
+    std::sync::LazyLock::new(|| migrator(migration_files::SQLITE));
+static POSTGRES_MIGRATIONS: std::sync::LazyLock<Migrator> =
+    std::sync::LazyLock::new(|| migrator(migration_files::POSTGRES));
+
+/// The migrator sqlx's `migrate!` would build from these files: the checksum is that of the SQL
+/// text (so databases migrated before keep matching), `-- no-transaction` is honoured.
+fn migrator(files: &'static [(i64, &'static str, &'static str)]) -> Migrator {
+    let migrations = files
+        .iter()
+        .map(|&(version, description, sql)| {
+            let no_tx = sql.starts_with("-- no-transaction");
+            Migration::new(version, description.into(), MigrationType::Simple, sql.into(), no_tx)
+        })
+        .collect();
+    Migrator { migrations: std::borrow::Cow::Owned(migrations), ignore_missing: false, locking: true, no_tx: false }
+}
 
 impl Db {
     /// Opens the pool; for SQLite the data directory (0700) and the database file (0600) are
@@ -128,7 +150,7 @@ impl Db {
 
     /// Applies the embedded migrations for this database kind.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
-        let migrator = if self.is_sqlite { &SQLITE_MIGRATIONS } else { &POSTGRES_MIGRATIONS };
+        let migrator = if self.is_sqlite { &*SQLITE_MIGRATIONS } else { &*POSTGRES_MIGRATIONS };
         migrator.run(&self.pool).await
     }
 
@@ -290,7 +312,9 @@ pub fn is_unreachable(err: &sqlx::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{sqlite_file, sqlite_parent_dir, Config, Db};
+    use sqlx::migrate::Migrator;
+
+    use super::{sqlite_file, sqlite_parent_dir, Config, Db, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 
     #[test]
     fn parent_dir_of_sqlite_urls() {
@@ -299,6 +323,22 @@ mod tests {
         assert!(sqlite_parent_dir("sqlite::memory:").is_none());
         assert!(sqlite_parent_dir("sqlite://k.db").is_none());
         assert!(sqlite_file("sqlite://k.db?mode=memory").is_none());
+    }
+
+    /// The compiled-in migrations are what sqlx itself reads from the folders (as `migrate!` did):
+    /// same versions, descriptions, checksums and transaction mode, none left out.
+    #[tokio::test]
+    async fn compiled_in_migrations_equal_sqlx_reading_the_folders() {
+        for (database, compiled) in [("sqlite", &*SQLITE_MIGRATIONS), ("postgres", &*POSTGRES_MIGRATIONS)] {
+            let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(database);
+            let files = std::fs::read_dir(&folder).unwrap().count();
+            let read = Migrator::new(folder).await.unwrap();
+            let summary = |m: &Migrator| -> Vec<_> {
+                m.iter().map(|m| (m.version, m.description.to_string(), m.checksum.to_vec(), m.no_tx)).collect()
+            };
+            assert_eq!(summary(compiled), summary(&read), "{database}");
+            assert_eq!(compiled.iter().count(), files, "{database}: one migration per file");
+        }
     }
 
     /// A fresh data directory is 0700 and the database file 0600 once `Db::connect` returns, and a
