@@ -14,13 +14,13 @@ use crate::alerts::pages::{AlertBanner, NotMePage};
 use crate::apps::pages::ConnectPage;
 use crate::devices::pages::DevicesPage;
 use crate::history::pages::HistoryPage;
-use crate::islands::PageReady;
 use crate::passkeys::pages::PasskeysPage;
 use crate::password_reset::pages::{ForgotPasswordPage, ResetPasswordPage};
 use crate::reauth::pages::ReauthPage;
 use crate::security_page::pages::{DeletePage, EmailPage, PasswordPage, SecurityPage};
 use crate::sessions::api::SignOut;
 use crate::two_step::pages::{CodeStepPage, TwoStepPage};
+use keycard_browser::PageReady;
 
 /// Keycard's icon, inline: a few hundred bytes in each page instead of a request that a cache
 /// would have to revalidate on every page load.

@@ -25,9 +25,10 @@
 //!    web security, limits, secrets, telemetry), [`routes`] (the one route table), [`errors`]
 //!    (the one error type) and [`moment`] (times as pages word them).
 //!
-//! Server-only code sits behind the `ssr` feature; the browser bundle is built with `hydrate`.
-//! Pages are server-rendered HTML whose forms work without JavaScript; only [`islands`] (a
-//! confirming button, Copy) hydrate in the browser, which keeps the bundle small.
+//! Server-only code sits behind the `ssr` feature. Pages are server-rendered HTML whose forms
+//! work without JavaScript; only the islands of the `keycard-browser` crate (`browser/`: a
+//! confirming button, Copy) hydrate in the browser, and the bundle is that crate alone, which
+//! keeps it small and leaves it untouched by a change to a page.
 
 // The two-step page's view type nests deeper than the default limit in release builds.
 #![recursion_limit = "256"]
@@ -43,7 +44,6 @@ pub mod core;
 pub mod devices;
 pub mod errors;
 pub mod history;
-pub mod islands;
 #[cfg(feature = "ssr")]
 pub mod mail;
 #[cfg(feature = "ssr")]
@@ -59,13 +59,3 @@ pub mod server;
 pub mod sessions;
 pub mod two_step;
 pub mod ui;
-
-/// Browser entry point, called before the islands hydrate (Leptos' loader then hydrates each
-/// `<leptos-island>` in document order): shows times in the person's time zone.
-#[cfg(feature = "hydrate")]
-#[wasm_bindgen::prelude::wasm_bindgen]
-pub fn hydrate() {
-    console_error_panic_hook::set_once();
-    leptos::mount::hydrate_islands();
-    islands::show_local_times();
-}

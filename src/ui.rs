@@ -26,7 +26,7 @@ where
 
 /// A time shown relatively, with the exact time on hover; with `exact`, also written out. The
 /// server writes UTC (naming the zone); once JavaScript runs, the person's own time zone
-/// (`crate::islands::show_local_times`).
+/// (`keycard_browser::show_local_times`).
 #[component]
 pub fn When(moment: Moment, #[prop(optional)] exact: bool) -> impl IntoView {
     let written = exact.then(|| view! { " (" <span class="exact">{moment.exact.clone()}</span> ")" });

@@ -11,9 +11,9 @@ use leptos_meta::Title;
 
 use super::api::{SignOutDevice, SignOutOtherDevices};
 use super::{DeviceView, DevicesView};
-use crate::islands::ConfirmButton;
 use crate::sessions::api::SignOut;
 use crate::ui::{form_error, DeviceIcon, SignedOutNotice, When};
+use keycard_browser::ConfirmButton;
 
 /// The page's data, read by its route layer before the render (`core::page_data::preload`): the
 /// page renders in one pass, with no resource or suspense boundary. Its forms are plain POST

@@ -7,8 +7,8 @@ use leptos_meta::Title;
 
 use super::api::{passkeys_page, RemovePasskey, RenamePasskey};
 use super::{PasskeyView, PasskeysPageView, MAX_NAME_CHARS};
-use crate::islands::ConfirmButton;
 use crate::ui::{action_error, SignedOutNotice, When};
+use keycard_browser::ConfirmButton;
 
 #[component]
 pub fn PasskeysPage() -> impl IntoView {

@@ -9,8 +9,8 @@ use super::api::{
     two_step_status, ConfirmTwoStep, RegenerateRecoveryCodes, TurnOffTwoStep, TurnOnTwoStep, VerifySignInCode,
 };
 use super::{Enrolment, TwoStepView};
-use crate::islands::{ConfirmButton, CopyButton};
 use crate::ui::{action_error, PasskeyWayIn, SignedOutNotice};
+use keycard_browser::{ConfirmButton, CopyButton};
 
 #[component]
 pub fn TwoStepPage() -> impl IntoView {

@@ -1,6 +1,7 @@
-//! The browser bundle: Keycard's library for `wasm32-unknown-unknown` (feature `hydrate`), the
-//! wasm-bindgen step (as a library, so its version is the one in Cargo.lock), then wasm-opt
-//! (binaryen 132 from npm; Debian's binaryen 108 writes bundles that never hydrate).
+//! The browser bundle: the `keycard-browser` crate (the islands) linked as a cdylib for
+//! `wasm32-unknown-unknown` (feature `hydrate`), the wasm-bindgen step (as a library, so its
+//! version is the one in Cargo.lock), then wasm-opt (binaryen 132 from npm; Debian's binaryen 108
+//! writes bundles that never hydrate).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,30 +30,21 @@ impl Bundle {
     }
 }
 
-/// Builds the bundle with Cargo profile `profile` under `target/front`.
-pub fn build(root: &Path, target: &Path, profile: &str) -> Result<Bundle, String> {
+/// The crate that is the bundle, and its file name as cargo writes it.
+const CRATE: &str = "keycard-browser";
+const CRATE_FILE: &str = "keycard_browser.wasm";
+
+/// Builds the bundle with `cargo_rustc` (`cargo rustc` in the repository) and Cargo profile
+/// `profile`, under `target/front`. Only this build links the crate as a cdylib: as a dependency
+/// of the server it is a plain rlib.
+pub fn build(mut cargo_rustc: Command, target: &Path, profile: &str) -> Result<Bundle, String> {
     let front = target.join("front");
-    run(
-        "the browser bundle's build",
-        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(root)
-            .args([
-                "build",
-                "--package",
-                "keycard",
-                "--lib",
-                "--target",
-                "wasm32-unknown-unknown",
-                "--no-default-features",
-                "--features",
-                "hydrate",
-                "--profile",
-                profile,
-                "--target-dir",
-            ])
-            .arg(&front),
-    )?;
-    let input = profile_dir(&front.join("wasm32-unknown-unknown"), profile).join(format!("{OUTPUT_NAME}.wasm"));
+    cargo_rustc
+        .args(["--package", CRATE, "--lib", "--crate-type", "cdylib", "--target", "wasm32-unknown-unknown"])
+        .args(["--features", "hydrate", "--profile", profile, "--target-dir"])
+        .arg(&front);
+    run("the browser bundle's build", &mut cargo_rustc)?;
+    let input = profile_dir(&front.join("wasm32-unknown-unknown"), profile).join(CRATE_FILE);
     let bundle = Bundle { dir: front.join("bindgen") };
     if bundle.dir.exists() {
         std::fs::remove_dir_all(&bundle.dir).map_err(|e| format!("could not clear {}: {e}", bundle.dir.display()))?;

@@ -19,12 +19,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 const USAGE: &str = "\
-usage: cargo xtask build [--profile P] [--bundle-profile B] [--no-server]
+usage: cargo xtask build [--profile P] [--bundle-profile B] [--no-server] [--locked]
 
 Builds target/<P>/keycard (Cargo profile P, default `release`) and the site in target/site,
 whose browser bundle is built with Cargo profile B (default `wasm-release`; wasm-opt runs
 unless B is `dev`). hash.txt, which names the site's hashed files, goes beside the binary.
---no-server builds only the site (for a binary another cargo command built).";
+--no-server builds only the site (for a binary another cargo command built); --locked is
+passed to both cargo builds (Cargo.lock must not change).";
 
 /// What `cargo xtask build` was asked for.
 #[derive(Debug, PartialEq, Eq)]
@@ -32,6 +33,19 @@ struct BuildArgs {
     profile: String,
     bundle_profile: String,
     server: bool,
+    locked: bool,
+}
+
+impl BuildArgs {
+    /// `cargo <subcommand>` in the repository with the arguments both builds share.
+    fn cargo(&self, root: &Path, subcommand: &str) -> Command {
+        let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        command.current_dir(root).arg(subcommand);
+        if self.locked {
+            command.arg("--locked");
+        }
+        command
+    }
 }
 
 fn parse(args: &[String]) -> Result<BuildArgs, String> {
@@ -39,12 +53,14 @@ fn parse(args: &[String]) -> Result<BuildArgs, String> {
     if rest.next().map(String::as_str) != Some("build") {
         return Err(USAGE.into());
     }
-    let mut parsed = BuildArgs { profile: "release".into(), bundle_profile: "wasm-release".into(), server: true };
+    let mut parsed =
+        BuildArgs { profile: "release".into(), bundle_profile: "wasm-release".into(), server: true, locked: false };
     while let Some(arg) = rest.next() {
         match arg.as_str() {
             "--profile" => parsed.profile = rest.next().ok_or("--profile needs a value")?.clone(),
             "--bundle-profile" => parsed.bundle_profile = rest.next().ok_or("--bundle-profile needs a value")?.clone(),
             "--no-server" => parsed.server = false,
+            "--locked" => parsed.locked = true,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other}\n\n{USAGE}")),
         }
@@ -81,21 +97,10 @@ fn run(what: &str, command: &mut Command) -> Result<(), String> {
     }
 }
 
-fn build_server(root: &Path, profile: &str) -> Result<(), String> {
-    run(
-        "the server build",
-        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())).current_dir(root).args([
-            "build",
-            "--package",
-            "keycard",
-            "--bin",
-            "keycard",
-            "--features",
-            "ssr",
-            "--profile",
-            profile,
-        ]),
-    )
+fn build_server(root: &Path, args: &BuildArgs) -> Result<(), String> {
+    let mut cargo_build = args.cargo(root, "build");
+    cargo_build.args(["--package", "keycard", "--bin", "keycard", "--features", "ssr", "--profile"]).arg(&args.profile);
+    run("the server build", &mut cargo_build)
 }
 
 fn build(args: &BuildArgs) -> Result<(), String> {
@@ -104,8 +109,8 @@ fn build(args: &BuildArgs) -> Result<(), String> {
     lockfile::check_wasm_bindgen(&root.join("Cargo.lock"))?;
     let started = std::time::Instant::now();
     let bundle = std::thread::scope(|scope| {
-        let server = args.server.then(|| scope.spawn(|| build_server(&root, &args.profile)));
-        let bundle = bundle::build(&root, &target, &args.bundle_profile);
+        let server = args.server.then(|| scope.spawn(|| build_server(&root, args)));
+        let bundle = bundle::build(args.cargo(&root, "rustc"), &target, &args.bundle_profile);
         match server.map(|handle| handle.join()) {
             Some(Ok(Err(e))) => Err(e),
             Some(Err(_)) => Err("the server build's thread panicked".to_string()),
@@ -142,14 +147,17 @@ mod tests {
         let parsed = parse(&args("build")).expect("parses");
         assert_eq!(
             parsed,
-            BuildArgs { profile: "release".into(), bundle_profile: "wasm-release".into(), server: true }
+            BuildArgs { profile: "release".into(), bundle_profile: "wasm-release".into(), server: true, locked: false }
         );
     }
 
     #[test]
     fn build_takes_both_profiles_and_no_server() {
-        let parsed = parse(&args("build --profile dev --bundle-profile dev --no-server")).expect("parses");
-        assert_eq!(parsed, BuildArgs { profile: "dev".into(), bundle_profile: "dev".into(), server: false });
+        let parsed = parse(&args("build --profile dev --bundle-profile dev --no-server --locked")).expect("parses");
+        assert_eq!(
+            parsed,
+            BuildArgs { profile: "dev".into(), bundle_profile: "dev".into(), server: false, locked: true }
+        );
     }
 
     #[test]

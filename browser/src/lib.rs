@@ -1,9 +1,20 @@
 //! The parts of Keycard that run in the browser. Every page is server-rendered HTML whose forms
 //! work without JavaScript; only these islands hydrate, so the browser bundle holds only them
-//! (plus `show_local_times`, run by the browser entry point). Each one adds to a page that
-//! already works without it.
+//! (plus [`show_local_times`], run by the entry point [`hydrate`]). Each one adds to a page that
+//! already works without it. The server renders them into its pages (feature `ssr`); the bundle
+//! is this crate for wasm32 (feature `hydrate`), and nothing else of Keycard.
 
 use leptos::prelude::*;
+
+/// Browser entry point, called before the islands hydrate (Leptos' loader then hydrates each
+/// `<leptos-island>` in document order): shows times in the person's time zone.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_islands();
+    show_local_times();
+}
 
 /// A submit button for a destructive action: styled as one, and with JavaScript it asks
 /// `question` first (cancelling leaves everything as it was). Without JavaScript the action's
