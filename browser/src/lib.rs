@@ -1,6 +1,6 @@
 //! The parts of Keycard that run in the browser. Every page is server-rendered HTML whose forms
 //! work without JavaScript; only these islands hydrate, so the browser bundle holds only them
-//! (plus [`show_local_times`], run by the entry point [`hydrate`]). Each one adds to a page that
+//! (plus `show_local_times`, run by the entry point `hydrate`). Each one adds to a page that
 //! already works without it. The server renders them into its pages (feature `ssr`); the bundle
 //! is this crate for wasm32 (feature `hydrate`), and nothing else of Keycard.
 
