@@ -17,10 +17,11 @@
 //!    [`security_page`] (the checkup), and [`sessions`] (the tower-sessions store,
 //!    the principal, the page guard, and the session lifecycle: the one way sessions end).
 //! 5. Stores: the SQL of each domain (`store.rs`, `lifecycle.rs`); [`history`]'s store is a leaf
-//!    every domain records its events into, and it calls no domain; `mail` (the outbox, the
-//!    single-use links mails carry, security notices) is likewise below every domain that mails. [`mail`] (server only) is
-//!    another: the outbox domains write mail into in their own transactions, and the worker that
-//!    sends it; it imports only `core`.
+//!    every domain records its events into, and it calls no domain. [`mail`] (server only) is
+//!    likewise below every domain that mails: the outbox that domains write mail into in their own
+//!    transactions, the single-use links mails carry, security notices, and the worker that sends
+//!    the mail. It calls no domain: it imports `core`, [`routes`], [`moment`] and [`history`]'s
+//!    event types.
 //! 6. The bottom: `core` (server only: configuration, database, state, the request's principal,
 //!    web security, limits, secrets, telemetry), [`routes`] (the one route table), [`errors`]
 //!    (the one error type) and [`moment`] (times as pages word them).

@@ -1,10 +1,10 @@
 //! The built site's static files (`target/site`): the browser bundle and the stylesheet.
 //!
-//! A release build (`hash-files` in Cargo.toml) names the bundle and the stylesheet after a hash
-//! of their content (`keycard.<hash>.wasm`), lists the hashes in `hash.txt` beside the binary, and
-//! (`--precompress`) writes brotli and gzip copies beside each file. A hashed name never changes
+//! `cargo xtask build` (xtask/src/site.rs) names the bundle and the stylesheet after a hash of
+//! their content (`keycard.<hash>.wasm`), lists the hashes in `hash.txt` beside the binary, and
+//! writes brotli and gzip copies beside each file. A hashed name never changes
 //! meaning, so it is served with `Cache-Control: public, max-age=31536000, immutable`: no later
-//! page load fetches it again. Anything else under `/pkg/` (a debug build's unhashed names) must be
+//! page load fetches it again. Anything else under `/pkg/` (unhashed names, as a site without `hash.txt` has) must be
 //! revalidated. Compressed copies are chosen by the request's `Accept-Encoding`.
 //!
 //! Pages name the bundle `keycard.<js hash>.<wasm hash>.js` and `….wasm` ([`AssetHashes::bundle_name`]),
@@ -40,7 +40,7 @@ pub struct AssetHashes {
 }
 
 impl AssetHashes {
-    /// Reads `js: <hash>` lines as cargo-leptos writes them; unknown lines are ignored.
+    /// Reads `js: <hash>` lines as `cargo xtask build` writes them (Leptos' format); unknown lines are ignored.
     pub fn parse(text: &str) -> AssetHashes {
         let mut hashes = AssetHashes::default();
         for (kind, hash) in text.lines().filter_map(|line| line.split_once(':')) {

@@ -1,4 +1,4 @@
-//! Configuration read once from the environment (see README "Configuration").
+//! Configuration read once from the environment (every setting: docs/configuration.md).
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 

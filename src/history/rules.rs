@@ -1,4 +1,4 @@
-//! The "new device" rule (documented in docs/new-device.md).
+//! The "new device" rule (documented in docs/configuration.md, "New-device rule").
 //!
 //! A sign-in's device key is browser family + operating system + network: the IPv4 /24 or the
 //! IPv6 /48 of its address. Versions are left out on purpose, so a browser update is not a new

@@ -14,7 +14,7 @@ on_both_databases!(pages_are_compressed_but_not_the_one_showing_secrets);
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
-/// A site folder as `cargo leptos build --release --precompress` leaves it, with distinct contents
+/// A site folder as `cargo xtask build` leaves it, with distinct contents
 /// per encoding so the test can tell which file was sent.
 fn site() -> TempDir {
     let dir = TempDir(std::env::temp_dir().join(unique_name()));

@@ -112,7 +112,7 @@ async fn export_streams_a_long_history_whole_and_newest_first(app: &TestApp) {
 }
 
 async fn export_stops_at_its_upper_bound(app: &TestApp) {
-    assert_eq!(MAX_EXPORT_EVENTS, 100_000, "README documents this bound");
+    assert_eq!(MAX_EXPORT_EVENTS, 100_000, "docs/architecture.md documents this bound");
     let (_client, user) = signed_up_with_long_history(app, "bounded-export@example.com").await;
     let all: Vec<i64> = sqlx::query_scalar("SELECT id FROM history_events WHERE user_id = $1 ORDER BY id DESC")
         .bind(user)

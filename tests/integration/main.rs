@@ -19,6 +19,7 @@ mod cli;
 mod concurrency;
 mod connections;
 mod devices;
+mod docs;
 mod email_change;
 mod error_links;
 mod export;
