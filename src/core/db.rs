@@ -190,7 +190,7 @@ impl Db {
 /// Why `keycard backup` made no copy.
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
-    #[error("keycard backup copies SQLite databases; for PostgreSQL use pg_dump (see docs/operating.md, "Backups")")]
+    #[error("keycard backup copies SQLite databases; for PostgreSQL use pg_dump (see docs/operating.md, Backups)")]
     NotSqlite,
     #[error("cannot create {0}: {1} (the backup file must not exist yet)")]
     Target(String, std::io::Error),
