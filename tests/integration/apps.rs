@@ -656,7 +656,7 @@ async fn openapi_document_describes_every_route_and_real_answers(app: &TestApp) 
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
-            .expect("python3 runs (scripts/setup installs the validator)");
+            .expect("python3 runs (scripts/setup --tests installs the validator)");
         child.stdin.take().unwrap().write_all(&input).unwrap();
         child.wait_with_output().unwrap()
     })
@@ -665,7 +665,7 @@ async fn openapi_document_describes_every_route_and_real_answers(app: &TestApp) 
     let printed = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
-        "{printed}{}\n(the validator comes with scripts/setup)",
+        "{printed}{}\n(the validator comes with scripts/setup --tests)",
         String::from_utf8_lossy(&output.stderr)
     );
     assert_eq!(printed.lines().filter(|line| line.ends_with("ok") || line.ends_with("ok (no body)")).count(), 15);

@@ -1,5 +1,5 @@
 //! A real SMTP server on loopback for the mail tests: Python's `aiosmtpd` (installed by
-//! `scripts/setup` into the tools folder) running `smtp_sink.py`, which writes every message it
+//! `scripts/setup --tests` into the tools folder) running `smtp_sink.py`, which writes every message it
 //! accepts as a JSON file into a temporary directory that the test reads.
 
 use std::io::BufRead;
@@ -79,7 +79,7 @@ impl SmtpSink {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|err| panic!("cannot start python3 for the SMTP sink ({err}); run scripts/setup"));
+            .unwrap_or_else(|err| panic!("cannot start python3 for the SMTP sink ({err}); run scripts/setup --tests"));
         let stdout = child.stdout.take().unwrap();
         let first_line = tokio::time::timeout(
             std::time::Duration::from_secs(20),
@@ -97,7 +97,7 @@ impl SmtpSink {
                 let output = child.wait_with_output().unwrap();
                 let stderr = String::from_utf8_lossy(&output.stderr);
                 if output.status.code() == Some(3) {
-                    panic!("the SMTP sink needs Python's aiosmtpd: run scripts/setup ({})", stderr.trim());
+                    panic!("the SMTP sink needs Python's aiosmtpd: run scripts/setup --tests ({})", stderr.trim());
                 }
                 panic!("the SMTP sink did not start on port {port} ({outcome:?}, {}): {stderr}", output.status);
             }
@@ -123,7 +123,7 @@ impl Drop for SmtpSink {
     }
 }
 
-/// Where `scripts/setup` installs the Python packages, ahead of any `PYTHONPATH` already set.
+/// Where `scripts/setup --tests` installs the Python packages, ahead of any `PYTHONPATH` already set.
 pub fn python_path() -> std::ffi::OsString {
     let tools = std::env::var_os("KEYCARD_TOOLS_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| {
         std::path::Path::new(&std::env::var_os("HOME").unwrap_or_default()).join(".cache/keycard-tools")
