@@ -1,6 +1,6 @@
 //! The guides checked against the repository: every `KEYCARD_…` variable the code under `src/`
 //! names is documented in `docs/configuration.md`, and that guide names no other; every path
-//! `docs/architecture.md` names exists. Plain tests: no database, no server, so not
+//! `docs/architecture.md` names exists; the Docker recipe builds as the run command does. Plain tests: no database, no server, so not
 //! `on_both_databases!`.
 
 use std::collections::BTreeSet;
@@ -355,4 +355,33 @@ fn every_path_the_architecture_guide_names_exists() {
     let missing: Vec<&String> =
         named.iter().filter(|path| !GENERATED.contains(&path.as_str()) && !root().join(path).exists()).collect();
     assert_eq!(missing, Vec::<&String>::new(), "docs/architecture.md names paths that do not exist");
+}
+
+/// The Docker recipe builds as `scripts/run` does (issue 29): with the workspace's own build tool,
+/// nothing compiled with `cargo install` (cargo-leptos, wasm-bindgen-cli), and the same wasm-opt
+/// as `scripts/setup` (binaryen from npm at the same version: another version builds a bundle that
+/// may not hydrate).
+#[test]
+fn the_docker_recipe_builds_with_the_workspace_build_tool_and_the_same_wasm_opt() {
+    let recipe = read("deploy/Dockerfile");
+    let steps: String =
+        recipe.lines().filter(|line| !line.trim_start().starts_with('#')).collect::<Vec<_>>().join("\n");
+    assert!(
+        steps.contains("cargo --locked xtask build --locked"),
+        "the build step is not `cargo xtask build`:\n{steps}"
+    );
+    for forbidden in ["cargo install", "cargo-leptos", "cargo leptos", "wasm-bindgen-cli"] {
+        assert!(!steps.contains(forbidden), "deploy/Dockerfile's steps name `{forbidden}`");
+    }
+
+    let setup = read("scripts/setup");
+    let version = setup
+        .lines()
+        .find_map(|line| line.strip_prefix("BINARYEN_VERSION="))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("scripts/setup sets BINARYEN_VERSION");
+    let installs: Vec<&str> = steps.match_indices("binaryen@").map(|(at, _)| &steps[at..]).collect();
+    assert_eq!(installs.len(), 1, "deploy/Dockerfile installs binaryen once");
+    let installed = installs[0]["binaryen@".len()..].split_whitespace().next().unwrap_or("");
+    assert_eq!(installed, version, "deploy/Dockerfile's wasm-opt differs from scripts/setup's");
 }
