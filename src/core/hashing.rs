@@ -143,6 +143,7 @@ pub fn return_large_blocks_to_the_system() {
     {
         // SAFETY: mallopt only sets an allocator parameter; it is called before the runtime's
         // threads allocate, and a refused setting (return value 0) leaves glibc's default.
+        #[allow(unsafe_code)]
         let applied = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20) };
         if applied == 0 {
             tracing::warn!("could not set the allocator's mmap threshold; memory use under load may be higher");

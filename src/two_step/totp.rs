@@ -67,7 +67,7 @@ fn uri_encode(text: &str) -> String {
 pub fn qr_svg(uri: &str) -> Result<String, qrcode::types::QrError> {
     let code = qrcode::QrCode::with_error_correction_level(uri.as_bytes(), qrcode::EcLevel::M)?;
     Ok(code
-        .render::<qrcode::render::svg::Color>()
+        .render::<qrcode::render::svg::Color<'_>>()
         .min_dimensions(200, 200)
         .quiet_zone(true)
         .dark_color(qrcode::render::svg::Color("#000000"))
