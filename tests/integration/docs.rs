@@ -1,7 +1,7 @@
 //! The guides checked against the repository: every `KEYCARD_…` variable the code under `src/`
 //! names is documented in `docs/configuration.md`, and that guide names no other; every path
-//! `docs/architecture.md` names exists; the Docker recipe builds as the run command does. Plain tests: no database, no server, so not
-//! `on_both_databases!`.
+//! `docs/architecture.md` names exists; the Docker recipe builds as the run command does. Plain
+//! tests: no database, no server, so not `on_both_databases!`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -380,8 +380,8 @@ fn the_docker_recipe_builds_with_the_workspace_build_tool_and_the_same_wasm_opt(
         .find_map(|line| line.strip_prefix("BINARYEN_VERSION="))
         .and_then(|rest| rest.split_whitespace().next())
         .expect("scripts/setup sets BINARYEN_VERSION");
-    let installs: Vec<&str> = steps.match_indices("binaryen@").map(|(at, _)| &steps[at..]).collect();
+    let installs: Vec<&str> = steps.split("binaryen@").skip(1).collect();
     assert_eq!(installs.len(), 1, "deploy/Dockerfile installs binaryen once");
-    let installed = installs[0]["binaryen@".len()..].split_whitespace().next().unwrap_or("");
+    let installed = installs[0].split_whitespace().next().unwrap_or("");
     assert_eq!(installed, version, "deploy/Dockerfile's wasm-opt differs from scripts/setup's");
 }
