@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::core::db::now;
 use crate::core::state::AppState;
 
 /// `GET /metrics` on the main address: only with `KEYCARD_METRICS_TOKEN`, and only for a request
@@ -63,7 +62,7 @@ async fn read_gauges(state: &AppState) -> Result<(), sqlx::Error> {
          (SELECT COUNT(*) FROM sessions WHERE {live} AND client_name IS NOT NULL), \
          (SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NULL)"
     );
-    let row = sqlx::query(&sql).bind(now()).fetch_one(pool).await?;
+    let row = sqlx::query(&sql).bind(state.db.clock.now()).fetch_one(pool).await?;
     metrics::gauge!("keycard_sessions_active").set(row.get::<i64, _>(0) as f64);
     metrics::gauge!("keycard_app_connections_active").set(row.get::<i64, _>(1) as f64);
     metrics::gauge!("keycard_outbox_depth").set(row.get::<i64, _>(2) as f64);

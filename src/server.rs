@@ -26,11 +26,20 @@ use crate::routes::{HEALTHZ, HISTORY_EXPORT_CSV, HISTORY_EXPORT_JSON, METRICS, R
 use crate::security_page::SecurityView;
 use crate::sessions::store::KeycardStore;
 
-/// Connects to the database, applies migrations and prepares shared state.
+/// Connects to the database, applies migrations and prepares shared state, on the system clock.
 pub async fn build_state(config: Config) -> Result<AppState, Box<dyn std::error::Error + Send + Sync>> {
+    build_state_with(config, crate::core::clock::Clock::system()).await
+}
+
+/// [`build_state`] on the given clock (a test's manual one).
+pub async fn build_state_with(
+    config: Config,
+    clock: crate::core::clock::Clock,
+) -> Result<AppState, Box<dyn std::error::Error + Send + Sync>> {
     let secrets =
         crate::core::secrets::SecretKey::load(config.secret_key.as_ref().map(|k| k.0.as_str()), &config.data_dir)?;
-    let db = Db::connect(&config).await?;
+    let mut db = Db::connect(&config).await?;
+    db.clock = clock;
     db.migrate().await?;
     crate::core::metrics::install_if_enabled(&config);
     let dummy_hash = crate::accounts::password::off_thread(crate::accounts::password::dummy_hash)
@@ -329,7 +338,7 @@ fn spawn_app_token_purge(
         let mut ticks = crate::core::periodic::every(interval);
         while crate::core::periodic::next_turn(&mut ticks, &mut stop).await {
             let purged = match db.pool.acquire().await {
-                Ok(mut conn) => crate::apps::service::purge_expired(&mut conn, crate::core::db::now()).await,
+                Ok(mut conn) => crate::apps::service::purge_expired(&mut conn, db.clock.now()).await,
                 Err(err) => Err(err),
             };
             if let Err(err) = purged {

@@ -4,7 +4,7 @@
 //! change and its history event.
 
 use super::service::parse_email;
-use crate::core::db::{is_unique_violation, now};
+use crate::core::db::is_unique_violation;
 use crate::core::principal::SignedIn;
 use crate::core::state::AppState;
 use crate::errors::AppError;
@@ -17,7 +17,7 @@ pub async fn change_email(state: &AppState, me: &SignedIn, raw_email: &str) -> R
     if email.display.to_lowercase() == me.email.to_lowercase() {
         return Err(AppError::Invalid("That is already your email address.".into()));
     }
-    let at = now();
+    let at = state.db.clock.now();
     let mut tx = state.db.pool.begin().await?;
     let old_verified = crate::mail::notices::verified_address(&mut tx, me.user_id).await?;
     let changed = sqlx::query("UPDATE users SET email = $1, email_key = $2, email_verified_at = NULL WHERE id = $3")

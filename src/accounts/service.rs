@@ -5,8 +5,8 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::password::{check_new_password_for, hash_password, verify_password_in};
 use super::store::{self, InsertError};
+use crate::core::state::AppState;
 use crate::core::throttle::{self, Limit};
-use crate::core::{db::now, state::AppState};
 use crate::errors::AppError;
 
 /// Longest email address accepted (RFC 5321's path limit).
@@ -60,7 +60,7 @@ pub async fn sign_up(state: &AppState, raw_email: &str, password: &str, ip: &str
 /// first link was lost, nor a mail about an account that does not exist. Sign-up and
 /// `keycard admin create-user` both come here.
 pub async fn create_account(state: &AppState, email: &Email, password_hash: &str) -> Result<i64, AppError> {
-    let t = now();
+    let t = state.db.clock.now();
     let mut tx = state.db.pool.begin().await?;
     match store::insert_user(&mut tx, &email.display, &email.key, password_hash, t).await {
         Ok(id) => {
@@ -172,7 +172,7 @@ async fn check_password(
             let mut event = crate::history::store::Event::by_current_request(
                 user_id,
                 crate::history::Kind::SignInFailed,
-                now(),
+                state.db.clock.now(),
                 failure_detail,
             );
             if event.ip.is_empty() {

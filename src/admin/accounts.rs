@@ -6,7 +6,6 @@ use sqlx::Row;
 use super::{account_id, admin_event, AdminError};
 use crate::accounts::password::{check_new_password_for, hash_password, off_thread};
 use crate::accounts::service::{create_account, parse_email};
-use crate::core::db::now;
 use crate::core::principal::EndReason;
 use crate::core::state::AppState;
 use crate::history::{store as history, Kind};
@@ -58,7 +57,7 @@ pub async fn users(state: &AppState) -> Result<Vec<UserRow>, sqlx::Error> {
 
 /// `users`: a table with a header, columns aligned.
 pub(super) async fn list_users(state: &AppState) -> Result<String, AdminError> {
-    let t = now();
+    let t = state.db.clock.now();
     let when = |at: i64| moment(at, t).exact;
     let mut table = vec![["EMAIL", "CREATED", "TWO-STEP", "LAST SIGN-IN", "STATUS"].map(str::to_owned)];
     let rows = users(state).await?;
@@ -106,7 +105,7 @@ pub(super) async fn reset_two_step(state: &AppState, email: &str) -> Result<Stri
 /// `disable <email>`: marked disabled, every session and app connection ended, one event.
 pub(super) async fn disable(state: &AppState, email: &str) -> Result<String, AdminError> {
     let user_id = account_id(state, email).await?;
-    let t = now();
+    let t = state.db.clock.now();
     let mut tx = state.db.pool.begin().await?;
     // First, so that on PostgreSQL a sign-in inserting a session (which share-locks this row)
     // either finished before (its session is ended below) or waits and then sees it disabled.
@@ -128,7 +127,7 @@ pub(super) async fn disable(state: &AppState, email: &str) -> Result<String, Adm
 /// `enable <email>`.
 pub(super) async fn enable(state: &AppState, email: &str) -> Result<String, AdminError> {
     let user_id = account_id(state, email).await?;
-    let t = now();
+    let t = state.db.clock.now();
     let mut tx = state.db.pool.begin().await?;
     let cleared = sqlx::query("UPDATE users SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NOT NULL")
         .bind(user_id)

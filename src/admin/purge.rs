@@ -1,7 +1,6 @@
 //! `purge`: what the periodic task deletes, now and in one transaction.
 
 use super::AdminError;
-use crate::core::db::now;
 use crate::core::principal::EndReason;
 use crate::core::state::AppState;
 use crate::sessions::lifecycle::{end_sessions, Sessions};
@@ -36,7 +35,7 @@ pub async fn purge_now(state: &AppState, now: i64) -> Result<PurgeReport, sqlx::
 }
 
 pub(super) async fn run(state: &AppState) -> Result<String, AdminError> {
-    let r = purge_now(state, now()).await?;
+    let r = purge_now(state, state.db.clock.now()).await?;
     Ok(format!(
         "purged: {} session(s) expired, {} old ended session(s) deleted, {} history event(s) past retention, \
          {} lapsed sign-in limit(s), {} expired mail link(s), {} expired app token(s) and pairing request(s)\n",

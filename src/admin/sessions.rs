@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 
 use super::{account_id, admin_event, AdminError};
-use crate::core::db::{now, Db};
+use crate::core::db::Db;
 use crate::core::principal::EndReason;
 use crate::core::state::AppState;
 use crate::history::{store as history, Kind};
@@ -28,11 +28,11 @@ pub struct LiveSession {
 
 /// `sessions <email>`.
 pub(super) async fn list(state: &AppState, email: &str) -> Result<String, AdminError> {
-    let sessions = live_sessions(&state.db, account_id(state, email).await?, now()).await?;
+    let sessions = live_sessions(&state.db, account_id(state, email).await?, state.db.clock.now()).await?;
     let mut out = format!("{} live session(s) of {email}\n", sessions.len());
     for s in sessions {
-        let signed_in = moment(s.signed_in_at, now()).exact;
-        let seen = moment(s.last_seen_at, now()).exact;
+        let signed_in = moment(s.signed_in_at, state.db.clock.now()).exact;
+        let seen = moment(s.last_seen_at, state.db.clock.now()).exact;
         out.push_str(&format!(
             "{}  {}  {}  {}  signed in {signed_in}, last active {seen}\n",
             s.handle, s.device, s.ip, s.method
@@ -43,13 +43,13 @@ pub(super) async fn list(state: &AppState, email: &str) -> Result<String, AdminE
 
 /// `sign-out <email>`.
 pub(super) async fn sign_out(state: &AppState, email: &str) -> Result<String, AdminError> {
-    let ended = sign_out_account(&state.db, account_id(state, email).await?, now()).await?;
+    let ended = sign_out_account(&state.db, account_id(state, email).await?, state.db.clock.now()).await?;
     Ok(format!("signed out {ended} session(s) of {email}\n"))
 }
 
 /// `sign-out-everyone`.
 pub(super) async fn sign_out_all(state: &AppState) -> Result<String, AdminError> {
-    let (sessions, accounts) = sign_out_everyone(&state.db, now()).await?;
+    let (sessions, accounts) = sign_out_everyone(&state.db, state.db.clock.now()).await?;
     Ok(format!("signed out {sessions} session(s) of {accounts} account(s)\n"))
 }
 

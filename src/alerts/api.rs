@@ -16,7 +16,7 @@ fn viewer(me: &crate::core::principal::SignedIn) -> super::store::Viewer<'_> {
 /// signed in (none when signed out).
 #[server(prefix = "/api", endpoint = "history/alerts")]
 pub async fn open_alerts() -> Result<Vec<AlertView>, AppError> {
-    use crate::core::{db::now, principal::signed_in, state::AppState};
+    use crate::core::{principal::signed_in, state::AppState};
     use crate::history::device_name;
     let Ok(me) = signed_in() else {
         return Ok(Vec::new());
@@ -24,8 +24,9 @@ pub async fn open_alerts() -> Result<Vec<AlertView>, AppError> {
     if me.open_alerts == 0 {
         return Ok(Vec::new());
     }
-    let alerts = super::store::open_alerts(&AppState::current()?.db, me.user_id, viewer(&me)).await?;
-    let t = now();
+    let db = AppState::current()?.db.clone();
+    let alerts = super::store::open_alerts(&db, me.user_id, viewer(&me)).await?;
+    let t = db.clock.now();
     Ok(alerts
         .into_iter()
         .map(|a| AlertView {
@@ -41,9 +42,10 @@ pub async fn open_alerts() -> Result<Vec<AlertView>, AppError> {
 /// **It was me**: the alert goes away (404 for an alert this session may not answer).
 #[server(prefix = "/api", endpoint = "history/alerts/ack")]
 pub async fn acknowledge_alert(alert: i64) -> Result<(), AppError> {
-    use crate::core::{db::now, principal::signed_in, state::AppState};
+    use crate::core::{principal::signed_in, state::AppState};
     let me = signed_in()?;
-    if !super::service::acknowledge(&AppState::current()?.db, me.user_id, alert, viewer(&me), now()).await? {
+    let state = AppState::current()?;
+    if !super::service::acknowledge(&state.db, me.user_id, alert, viewer(&me), state.db.clock.now()).await? {
         return Err(AppError::NotFound);
     }
     leptos_axum::redirect(crate::routes::HISTORY);
@@ -54,10 +56,10 @@ pub async fn acknowledge_alert(alert: i64) -> Result<(), AppError> {
 /// password.
 #[server(prefix = "/api", endpoint = "history/alerts/not-me")]
 pub async fn not_me(alert: i64) -> Result<(), AppError> {
-    use crate::core::{db::now, principal::signed_in, state::AppState};
+    use crate::core::{principal::signed_in, state::AppState};
     let me = signed_in()?;
     let db = AppState::current()?.db.clone();
-    if !super::service::not_me(&db, me.user_id, alert, viewer(&me), &me.id_hash, now()).await? {
+    if !super::service::not_me(&db, me.user_id, alert, viewer(&me), &me.id_hash, db.clock.now()).await? {
         return Err(AppError::NotFound);
     }
     leptos_axum::redirect(crate::routes::PASSWORD);
@@ -67,9 +69,10 @@ pub async fn not_me(alert: i64) -> Result<(), AppError> {
 /// Whether a "This wasn't me" link from a mail still works.
 #[server(prefix = "/api", endpoint = "login/not-me/check")]
 pub async fn not_me_link_usable(token: String) -> Result<bool, AppError> {
-    use crate::core::{db::now, state::AppState};
+    use crate::core::state::AppState;
     use crate::mail::links::{peek, Purpose};
-    Ok(peek(&AppState::current()?.db, Purpose::NotMe, &token, now()).await?.is_some())
+    let state = AppState::current()?;
+    Ok(peek(&state.db, Purpose::NotMe, &token, state.db.clock.now()).await?.is_some())
 }
 
 /// **Sign it out** on the page of a mail's "This wasn't me" link: the session it names ends; then
@@ -77,11 +80,12 @@ pub async fn not_me_link_usable(token: String) -> Result<bool, AppError> {
 /// otherwise a reset link by mail).
 #[server(prefix = "/api", endpoint = "login/not-me")]
 pub async fn not_me_from_mail(token: String) -> Result<(), AppError> {
-    use crate::core::{db::now, principal::signed_in, state::AppState};
+    use crate::core::{principal::signed_in, state::AppState};
     if token.len() > crate::mail::links::MAX_TOKEN_CHARS {
         return Err(AppError::BadRequest);
     }
-    let Some(user_id) = super::service::not_me_by_link(&AppState::current()?.db, &token, now()).await? else {
+    let state = AppState::current()?;
+    let Some(user_id) = super::service::not_me_by_link(&state.db, &token, state.db.clock.now()).await? else {
         return Err(AppError::Invalid(super::NOT_ME_LINK_UNUSABLE.into()));
     };
     if signed_in().is_ok_and(|me| me.user_id == user_id) {

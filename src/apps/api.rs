@@ -19,7 +19,7 @@ fn return_to(code: &str) -> String {
 /// code names a request.
 #[server(prefix = "/api", endpoint = "connect/look-up")]
 pub async fn pairing_request(code: String) -> Result<Option<PairingView>, AppError> {
-    use crate::core::{db::now, principal::require_recent_reauth, principal::signed_in_for_page};
+    use crate::core::{principal::require_recent_reauth, principal::signed_in_for_page};
     use crate::core::{request::RequestOrigin, state::AppState};
     let me = signed_in_for_page()?;
     if code.trim().is_empty() {
@@ -35,7 +35,7 @@ pub async fn pairing_request(code: String) -> Result<Option<PairingView>, AppErr
         device: crate::core::user_agent::describe_or_quote(&pending.user_agent),
         client_name: pending.client_name,
         ip: pending.ip,
-        asked: crate::moment::moment(pending.created_at, now()),
+        asked: crate::moment::moment(pending.created_at, state.db.clock.now()),
     }))
 }
 

@@ -15,7 +15,6 @@ use super::codes::client_name;
 use super::grants::{self, Poll};
 use super::tokens::{self, Lifetimes, Refreshed, TokenPair};
 use super::{CODE_LIFETIME_SECS, POLL_INTERVAL_SECS};
-use crate::core::db::now;
 use crate::core::request::RequestOrigin;
 use crate::core::state::AppState;
 use crate::core::throttle::{reserve, Limit, Permits};
@@ -116,7 +115,7 @@ pub async fn device_authorization(
     let name = form.client_id.as_deref().and_then(client_name).ok_or(BAD_CLIENT)?;
     let _counted: Permits = reserve(&state.db, &[Limit::device_authorization_ip(&origin.ip)]).await?;
     let mut conn = state.db.pool.acquire().await?;
-    let grant = grants::create(&mut conn, &state.secrets, &name, &origin, now()).await?;
+    let grant = grants::create(&mut conn, &state.secrets, &name, &origin, state.db.clock.now()).await?;
     let verification_uri = format!("{}{}", state.config.public_url, crate::routes::CONNECT);
     let body = json!({
         "device_code": grant.device_code,
@@ -153,7 +152,7 @@ pub async fn token(
             None => Err(MALFORMED),
         },
         Some("refresh_token") => match form.refresh_token.as_deref() {
-            Some(presented) => match tokens::refresh(&state, presented, &origin, now()).await? {
+            Some(presented) => match tokens::refresh(&state, presented, &origin, state.db.clock.now()).await? {
                 Refreshed::Tokens(pair) => Ok(pair),
                 Refreshed::Invalid | Refreshed::Reused => Err(INVALID_GRANT),
             },
@@ -183,7 +182,7 @@ pub async fn token(
 }
 
 async fn device_code_grant(state: &AppState, device_code: &str) -> Result<TokenPair, OAuthError> {
-    let t = now();
+    let t = state.db.clock.now();
     let mut tx = state.db.pool.begin().await?;
     let polled = grants::poll(&mut tx, device_code, t).await?;
     let result = match polled {

@@ -14,7 +14,6 @@ use serde_json::json;
 use sqlx::Row;
 
 use super::tokens::{authenticate, AppPrincipal};
-use crate::core::db::now;
 use crate::core::state::AppState;
 use crate::errors::AppError;
 
@@ -80,7 +79,7 @@ impl FromRequestParts<AppState> for Bearer {
             .map(str::trim)
             .ok_or(ApiError::InvalidToken)?;
         let interval = state.config.last_seen_interval.as_secs() as i64;
-        match authenticate(&state.db, token, now(), interval).await? {
+        match authenticate(&state.db, token, state.db.clock.now(), interval).await? {
             Some(principal) => Ok(Bearer(principal)),
             None => Err(ApiError::InvalidToken),
         }
@@ -133,7 +132,7 @@ pub struct SessionItem {
 
 /// `GET /api/v1/sessions`: the account's live sessions and app connections, newest activity first.
 pub async fn sessions(State(state): State<AppState>, Bearer(app): Bearer) -> Result<Response, ApiError> {
-    let view = crate::devices::service::list(&state.db, app.user_id, &app.id_hash, now()).await?;
+    let view = crate::devices::service::list(&state.db, app.user_id, &app.id_hash, state.db.clock.now()).await?;
     let items: Vec<SessionItem> = view
         .active
         .into_iter()
@@ -163,7 +162,7 @@ pub async fn sign_out_session(
         return Err(ApiError::NotFound);
     }
     // No session is excluded: the asking connection may sign itself out.
-    if crate::devices::service::sign_out_device(&state.db, app.user_id, &handle, "", now()).await? {
+    if crate::devices::service::sign_out_device(&state.db, app.user_id, &handle, "", state.db.clock.now()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound)

@@ -3,7 +3,6 @@
 
 use super::codes::normalize_user_code;
 use super::grants::{self, Pending};
-use crate::core::db::now;
 use crate::core::state::AppState;
 use crate::core::throttle::{reserve, Limit};
 use crate::errors::AppError;
@@ -19,7 +18,9 @@ pub async fn look_up(
 ) -> Result<Option<(String, Pending)>, AppError> {
     let permits = reserve(&state.db, &[Limit::pairing_code_account(user_id), Limit::pairing_code_ip(ip)]).await?;
     let found = match normalize_user_code(typed) {
-        Some(code) => grants::pending(&state.db, &state.secrets, &code, now()).await?.map(|pending| (code, pending)),
+        Some(code) => grants::pending(&state.db, &state.secrets, &code, state.db.clock.now())
+            .await?
+            .map(|pending| (code, pending)),
         None => None,
     };
     if found.is_some() {
@@ -40,7 +41,7 @@ pub async fn record_decision(
     code: &str,
     decision: grants::Decision,
 ) -> Result<bool, AppError> {
-    let t = now();
+    let t = state.db.clock.now();
     let mut tx = state.db.pool.begin().await?;
     let Some(pending) = grants::decide(&mut tx, &state.secrets, code, decision, user_id, approving_session, t).await?
     else {

@@ -1,12 +1,11 @@
 //! One pool for SQLite or PostgreSQL through sqlx's `Any` driver: every query is written once in
 //! portable SQL (`$n` placeholders, integers for times and flags, `RETURNING`, `ON CONFLICT`).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor};
 
+use super::clock::Clock;
 use super::config::Config;
 use super::sqlite_reads::{Columns, NotRead, Param, SqliteReader};
 
@@ -16,6 +15,9 @@ pub struct Db {
     pub is_sqlite: bool,
     /// For a SQLite file: reads on the request's own thread ([`Db::read_rows`]).
     sqlite_reader: Option<std::sync::Arc<SqliteReader>>,
+    /// The one source of "now" for every stored or compared time (the system's unless a test
+    /// put its own).
+    pub clock: Clock,
 }
 
 /// How long a request waits for a database connection before it is answered 503.
@@ -101,7 +103,7 @@ impl Db {
             .then(|| sqlite_file(&config.database_url))
             .flatten()
             .map(|file| std::sync::Arc::new(SqliteReader::new(file)));
-        Ok(Db { pool, is_sqlite, sqlite_reader })
+        Ok(Db { pool, is_sqlite, sqlite_reader, clock: Clock::system() })
     }
 
     /// The reader of a SQLite file database (none for PostgreSQL or an in-memory database).
@@ -259,11 +261,6 @@ fn prepare_sqlite_file(url: &str) -> std::io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Now, in Unix seconds: the only time format stored, identical on both databases.
-pub fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// True when the error is a unique-constraint violation (duplicate email, say).

@@ -21,7 +21,7 @@ use axum::{
 };
 use subtle::ConstantTimeEq;
 
-use super::{db::now, state::AppState};
+use super::state::AppState;
 use crate::errors::AppError;
 
 const PURPOSE: &str = "error-link v2";
@@ -137,7 +137,7 @@ pub async fn sign_error_redirects(State(state): State<AppState>, req: Request, n
     if latest_error(location) == Some(AppError::Unavailable) {
         return super::web::app_error_page(&AppError::Unavailable);
     }
-    if let Some(signed) = signed_location(&state, location, now()) {
+    if let Some(signed) = signed_location(&state, location, state.db.clock.now()) {
         if let Ok(value) = HeaderValue::from_str(&signed) {
             response.headers_mut().insert(header::LOCATION, value);
         }
@@ -168,7 +168,9 @@ pub async fn drop_forged_error_links(State(state): State<AppState>, req: Request
         return next.run(req).await;
     }
     let pairs = pairs(query);
-    if !pairs.iter().any(|(key, _)| is_error_param(key)) || is_genuine(&state, req.uri().path(), &pairs, now()) {
+    if !pairs.iter().any(|(key, _)| is_error_param(key))
+        || is_genuine(&state, req.uri().path(), &pairs, state.db.clock.now())
+    {
         return next.run(req).await;
     }
     let kept: Vec<&(String, String)> = pairs.iter().filter(|(key, _)| !is_error_param(key)).collect();

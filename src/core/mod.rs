@@ -3,6 +3,7 @@
 //! domain: only the shared `errors` and `routes` below it.
 
 pub mod assets;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod detached;

@@ -197,7 +197,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
 /// within the configured window; otherwise the browser is sent to the prompt (which comes back to
 /// `return_to`) and the caller must stop.
 pub fn require_recent_reauth(signed_in: &SignedIn, state: &super::state::AppState, return_to: &str) -> bool {
-    if signed_in.reauthenticated_within(state.config.reauth_window, super::db::now()) {
+    if signed_in.reauthenticated_within(state.config.reauth_window, state.db.clock.now()) {
         return true;
     }
     leptos_axum::redirect(&crate::routes::reauth_prompt(return_to));

@@ -31,7 +31,7 @@
 
 use sqlx::Row;
 
-use crate::core::db::{now, Db};
+use crate::core::db::Db;
 use crate::errors::AppError;
 
 /// What a success does to a limit's count.
@@ -266,14 +266,18 @@ impl Permit {
 }
 
 /// Attempts reserved on every limit that applies.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 #[must_use = "a reservation stays counted as a failure unless `succeeded` gives it back"]
-pub struct Permits(pub Vec<Permit>);
+pub struct Permits {
+    pub held: Vec<Permit>,
+    /// The clock the reservation read, so that a failure's block runs from its own "now".
+    clock: crate::core::clock::Clock,
+}
 
 impl Permits {
     /// Whether this attempt, if it fails, leaves any of its limits blocked.
     pub fn locks(&self) -> bool {
-        self.0.iter().any(Permit::locks)
+        self.held.iter().any(Permit::locks)
     }
 
     /// The attempt failed: each block it leaves runs from now (the reservation set it already,
@@ -281,8 +285,8 @@ impl Permits {
     /// statement per limit, on the caller's transaction, so the failure's history event commits
     /// with it and every failure costs the same work, known account or not.
     pub async fn failed(&self, conn: &mut sqlx::AnyConnection) -> Result<(), AppError> {
-        let t = now();
-        for permit in &self.0 {
+        let t = self.clock.now();
+        for permit in &self.held {
             // A failure within the free attempts blocks nothing.
             let until = match permit.limit.block_after(permit.attempts) {
                 0 => 0,
@@ -304,11 +308,11 @@ impl Permits {
     /// The attempt succeeded: each limit forgets, gives back or keeps it, by its rules (on one
     /// pooled connection: each hand-out costs a check of the connection).
     pub async fn succeeded(self, db: &Db) -> Result<(), AppError> {
-        if self.0.iter().all(|permit| permit.limit.on_success == OnSuccess::Keep) {
+        if self.held.iter().all(|permit| permit.limit.on_success == OnSuccess::Keep) {
             return Ok(());
         }
         let mut conn = db.pool.acquire().await?;
-        for permit in &self.0 {
+        for permit in &self.held {
             match permit.limit.on_success {
                 OnSuccess::Clear => clear(&mut conn, &permit.limit).await?,
                 OnSuccess::GiveBack => give_back(&mut conn, &permit.limit).await?,
@@ -322,7 +326,7 @@ impl Permits {
 /// Reserves one attempt on each of `limits`, or refuses with [`AppError::TooManyAttempts`]
 /// while any of them is blocked (then nothing stays counted).
 pub async fn reserve(db: &Db, limits: &[Limit]) -> Result<Permits, AppError> {
-    let t = now();
+    let t = db.clock.now();
     let mut permits = Vec::with_capacity(limits.len());
     // One pooled connection for every statement: each hand-out costs a check of the connection.
     let mut conn = db.pool.acquire().await?;
@@ -337,7 +341,7 @@ pub async fn reserve(db: &Db, limits: &[Limit]) -> Result<Permits, AppError> {
             }
         }
     }
-    Ok(Permits(permits))
+    Ok(Permits { held: permits, clock: db.clock.clone() })
 }
 
 /// The one statement that decides: refuse while blocked (no row returned), else count the

@@ -22,7 +22,7 @@ async fn page_data(
     me: Result<crate::core::principal::SignedIn, AppError>,
 ) -> Result<DevicesView, AppError> {
     let me = me?;
-    Ok(super::service::list(db, me.user_id, &me.id_hash, crate::core::db::now()).await?)
+    Ok(super::service::list(db, me.user_id, &me.id_hash, db.clock.now()).await?)
 }
 
 #[cfg(feature = "ssr")]
@@ -40,12 +40,13 @@ impl crate::core::page_data::PageData for DevicesView {
 /// session, an ended one or an unknown handle: 404, nothing changes.
 #[server(prefix = "/api", endpoint = "devices/sign-out")]
 pub async fn sign_out_device(handle: String) -> Result<(), AppError> {
-    use crate::core::{db::now, principal::signed_in, state::AppState};
+    use crate::core::{principal::signed_in, state::AppState};
     if handle.len() > 64 {
         return Err(AppError::NotFound);
     }
     let me = signed_in()?;
-    if !super::service::sign_out_device(&AppState::current()?.db, me.user_id, &handle, &me.id_hash, now()).await? {
+    let state = AppState::current()?;
+    if !super::service::sign_out_device(&state.db, me.user_id, &handle, &me.id_hash, state.db.clock.now()).await? {
         return Err(AppError::NotFound);
     }
     leptos_axum::redirect(crate::routes::DEVICES);
@@ -55,9 +56,10 @@ pub async fn sign_out_device(handle: String) -> Result<(), AppError> {
 /// **Sign out all other devices** of this account at once.
 #[server(prefix = "/api", endpoint = "devices/sign-out-others")]
 pub async fn sign_out_other_devices() -> Result<(), AppError> {
-    use crate::core::{db::now, principal::signed_in, state::AppState};
+    use crate::core::{principal::signed_in, state::AppState};
     let me = signed_in()?;
-    super::service::sign_out_other_devices(&AppState::current()?, me.user_id, &me.id_hash, now()).await?;
+    let state = AppState::current()?;
+    super::service::sign_out_other_devices(&state, me.user_id, &me.id_hash, state.db.clock.now()).await?;
     leptos_axum::redirect(crate::routes::DEVICES);
     Ok(())
 }

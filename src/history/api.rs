@@ -29,7 +29,7 @@ async fn page_data(
     let me = me?;
     let kind = kind.and_then(super::Kind::parse);
     let (events, next_before) = super::store::list(db, me.user_id, kind, before, PAGE_SIZE).await?;
-    let t = crate::core::db::now();
+    let t = db.clock.now();
     let events = events.into_iter().map(|e| view_of(e, t)).collect();
     Ok(HistoryPageView { events, next_before, kind })
 }

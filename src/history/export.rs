@@ -119,7 +119,7 @@ impl Format {
 /// The signed-in account whose history may be downloaded now, or the answer to give instead.
 fn authorize(state: &AppState, principal: Principal) -> Result<i64, Redirect> {
     let me = principal.signed_in().map_err(|_| Redirect::to("/login?next=/history"))?;
-    if !me.reauthenticated_within(state.config.reauth_window, crate::core::db::now()) {
+    if !me.reauthenticated_within(state.config.reauth_window, state.db.clock.now()) {
         return Err(Redirect::to(&crate::routes::reauth_prompt(EXPORT_LINKS_PATH)));
     }
     Ok(me.user_id)

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use super::metrics::{MailMetrics, MAIL_METRICS};
 use super::outbox::{self, Claimed};
 use super::transport::{SendError, Transport, SEND_TIMEOUT};
-use crate::core::db::{now, Db};
+use crate::core::db::Db;
 use crate::core::periodic::{every, next_turn};
 
 /// Rows claimed per pass.
@@ -137,7 +137,7 @@ pub fn spawn(
             paused_until = None;
             let stopping = || *stop.borrow();
             loop {
-                match pass_until(&db, &transport, now(), BATCH, &MAIL_METRICS, &stopping).await {
+                match pass_until(&db, &transport, db.clock.now(), BATCH, &MAIL_METRICS, &stopping).await {
                     Ok(report) => {
                         if report.sent + report.failed + report.given_up > 0 {
                             tracing::info!(
@@ -161,7 +161,7 @@ pub fn spawn(
                     }
                 }
             }
-            if let Err(err) = outbox::purge_finished(&db, now(), PURGE_BATCH).await {
+            if let Err(err) = outbox::purge_finished(&db, db.clock.now(), PURGE_BATCH).await {
                 tracing::warn!(error = %err, "outbox purge failed; will retry");
             }
         }

@@ -81,12 +81,12 @@ pub async fn passkeys_page() -> Result<PasskeysPageView, AppError> {
 /// a stolen cookie must not add the thief's passkey): the options for the browser.
 #[server(prefix = "/api", endpoint = "passkey_add_options")]
 pub async fn passkey_add_options() -> Result<CeremonyReply, AppError> {
-    use crate::core::{db::now, principal::signed_in, state::AppState};
+    use crate::core::{principal::signed_in, state::AppState};
     reply(
         async {
             let me = signed_in()?;
             let state = AppState::current()?;
-            if !me.reauthenticated_within(state.config.reauth_window, now()) {
+            if !me.reauthenticated_within(state.config.reauth_window, state.db.clock.now()) {
                 return Ok(redirect_reply(crate::routes::reauth_prompt(crate::routes::PASSKEYS)));
             }
             Ok(options_reply(super::service::start_registration(&state, &me).await?))
@@ -103,13 +103,13 @@ pub async fn passkey_add(
     name: Option<String>,
 ) -> Result<CeremonyReply, AppError> {
     use super::service::{finish_registration, Registration};
-    use crate::core::{db::now, principal::signed_in, state::AppState};
+    use crate::core::{principal::signed_in, state::AppState};
     reply(
         async {
             check_sizes(&[&ceremony, &credential])?;
             let me = signed_in()?;
             let state = AppState::current()?;
-            if !me.reauthenticated_within(state.config.reauth_window, now()) {
+            if !me.reauthenticated_within(state.config.reauth_window, state.db.clock.now()) {
                 return Ok(redirect_reply(crate::routes::reauth_prompt(crate::routes::PASSKEYS)));
             }
             let registration = Registration {

@@ -14,7 +14,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use webauthn_rs::prelude::{Webauthn, WebauthnBuilder};
 
-use crate::core::db::{now, Db};
+use crate::core::db::Db;
 use crate::core::state::AppState;
 use crate::errors::AppError;
 
@@ -80,7 +80,7 @@ struct Envelope<S> {
 
 /// Seals `state` for the browser to carry back within [`CEREMONY_SECS`].
 pub fn seal<S: Serialize>(state: &AppState, purpose: Purpose, binding: &Binding<'_>, ceremony: &S) -> String {
-    let envelope = Envelope { expires_at: now() + CEREMONY_SECS, state: ceremony };
+    let envelope = Envelope { expires_at: state.db.clock.now() + CEREMONY_SECS, state: ceremony };
     let json = serde_json::to_vec(&envelope).expect("a ceremony state serialises");
     state.secrets.seal(&context(purpose, binding), &json)
 }
@@ -96,7 +96,7 @@ pub async fn take_once<S: DeserializeOwned>(
     let stale = || AppError::Invalid(STALE.into());
     let json = state.secrets.open(&context(purpose, binding), sealed).map_err(|_| stale())?;
     let envelope: Envelope<S> = serde_json::from_slice(&json).map_err(|_| stale())?;
-    let t = now();
+    let t = state.db.clock.now();
     if envelope.expires_at < t {
         return Err(stale());
     }

@@ -15,7 +15,6 @@ use webauthn_rs::prelude::{
 use super::ceremony::{self, Binding, Purpose};
 use super::store::{self, NewPasskey, StoredPasskey};
 use super::{AuthenticatorKind, PasskeyView, PasskeysPageView, MAX_NAME_CHARS, MAX_PASSKEYS};
-use crate::core::db::now;
 use crate::core::principal::{EndReason, SignedIn};
 use crate::core::request::RequestOrigin;
 use crate::core::state::AppState;
@@ -50,7 +49,7 @@ fn started<S: serde::Serialize>(ceremony: String, options: &S) -> Result<Started
 
 /// The passkeys page's data.
 pub async fn page(state: &AppState, user_id: i64) -> Result<PasskeysPageView, AppError> {
-    let t = now();
+    let t = state.db.clock.now();
     let passkeys = store::list(&state.db, user_id)
         .await?
         .into_iter()
@@ -143,7 +142,7 @@ pub async fn finish_registration(state: &AppState, me: &SignedIn, reg: Registrat
     let (backup_eligible, _) = backup_flags(&passkey);
     let kind = AuthenticatorKind::from_registration(backup_eligible, &transports, attachment.as_deref());
     let credential_id = data_encoding::BASE64URL_NOPAD.encode(passkey.cred_id().as_ref());
-    let t = now();
+    let t = state.db.clock.now();
     let mut tx = state.db.pool.begin().await?;
     let new = NewPasskey {
         user_id: me.user_id,
@@ -265,7 +264,12 @@ async fn refused(
     if cloned {
         let mut tx = state.db.pool.begin().await?;
         let detail = format!("{}: its signature counter went backwards, so it may have been copied", found.name);
-        let event = history::Event::by_current_request(found.user_id, Kind::PasskeyCounterAnomaly, now(), &detail);
+        let event = history::Event::by_current_request(
+            found.user_id,
+            Kind::PasskeyCounterAnomaly,
+            state.db.clock.now(),
+            &detail,
+        );
         history::record_alert(&mut tx, &event).await?;
         crate::mail::notices::for_event(&mut tx, state, &event, None).await?;
         tx.commit().await?;
@@ -284,7 +288,7 @@ async fn after_use(
 ) -> Result<(), AppError> {
     let (_, was_backed_up) = backup_flags(&found.passkey);
     found.passkey.update_credential(result);
-    let t = now();
+    let t = state.db.clock.now();
     let mut tx = state.db.pool.begin().await?;
     store::record_use(&mut tx, found.id, &found.passkey, t).await?;
     if result.backup_state() != was_backed_up {
@@ -437,7 +441,7 @@ pub async fn reauthenticate(
     let detail = "Passkey not accepted when confirming it was you";
     match check_account_passkey(state, me, assertion, Purpose::Reauth, detail).await? {
         AccountPasskey::Accepted => {
-            record_reauthentication(session, me).await?;
+            record_reauthentication(session, me, state.db.clock.now()).await?;
             Ok(Reauthentication::Confirmed)
         }
         AccountPasskey::Refused(err) => Err(err),
@@ -456,8 +460,12 @@ pub async fn rename(state: &AppState, me: &SignedIn, id: i64, typed: &str) -> Re
         return Err(AppError::NotFound);
     };
     if old != name {
-        let mut event =
-            history::Event::by_current_request(me.user_id, Kind::PasskeyRenamed, now(), &format!("{old} → {name}"));
+        let mut event = history::Event::by_current_request(
+            me.user_id,
+            Kind::PasskeyRenamed,
+            state.db.clock.now(),
+            &format!("{old} → {name}"),
+        );
         event.session_public_id = Some(me.handle.clone());
         history::record(&mut tx, &event).await?;
     }
@@ -472,7 +480,7 @@ pub async fn remove(state: &AppState, me: &SignedIn, id: i64) -> Result<(), AppE
     let Some(name) = store::remove(&mut tx, me.user_id, id).await? else {
         return Err(AppError::NotFound);
     };
-    let mut event = history::Event::by_current_request(me.user_id, Kind::PasskeyRemoved, now(), &name);
+    let mut event = history::Event::by_current_request(me.user_id, Kind::PasskeyRemoved, state.db.clock.now(), &name);
     event.session_public_id = Some(me.handle.clone());
     history::record(&mut tx, &event).await?;
     crate::mail::notices::for_event(&mut tx, state, &event, None).await?;

@@ -12,7 +12,6 @@
 use super::LINK_NOT_VALID;
 use crate::accounts::password::{check_new_password_for, hash_password};
 use crate::accounts::{service::parse_email, store};
-use crate::core::db::now;
 use crate::core::principal::EndReason;
 use crate::core::request::RequestOrigin;
 use crate::core::state::AppState;
@@ -37,7 +36,7 @@ pub async fn request_link(state: &AppState, raw_email: &str, origin: RequestOrig
     let detached = state.detached.clone();
     let state = state.clone();
     detached.spawn(async move {
-        if let Err(err) = send_link(&state, &email.key, &origin, now()).await {
+        if let Err(err) = send_link(&state, &email.key, &origin, state.db.clock.now()).await {
             tracing::error!(error = %err, "could not prepare a password-reset mail");
         }
     });
@@ -86,7 +85,7 @@ pub async fn send_link(state: &AppState, email_key: &str, origin: &RequestOrigin
 
 /// Whether `token` is a usable reset link, and what its page must ask for.
 pub async fn check_link(state: &AppState, token: &str) -> Result<super::ResetLinkView, AppError> {
-    let Some((user_id, _)) = links::peek(&state.db, Purpose::ResetPassword, token, now()).await? else {
+    let Some((user_id, _)) = links::peek(&state.db, Purpose::ResetPassword, token, state.db.clock.now()).await? else {
         return Err(AppError::Invalid(LINK_NOT_VALID.into()));
     };
     Ok(super::ResetLinkView { needs_code: crate::two_step::store::is_enabled(&state.db, user_id).await? })
@@ -100,7 +99,8 @@ pub async fn reset_password(
     code: Option<&str>,
     origin: &RequestOrigin,
 ) -> Result<u64, AppError> {
-    let Some((user_id, address)) = links::peek(&state.db, Purpose::ResetPassword, token, now()).await? else {
+    let Some((user_id, address)) = links::peek(&state.db, Purpose::ResetPassword, token, state.db.clock.now()).await?
+    else {
         return Err(AppError::Invalid(LINK_NOT_VALID.into()));
     };
     let email_key = parse_email(&address).map(|e| e.key).unwrap_or_else(|_| address.to_lowercase());
@@ -119,7 +119,7 @@ pub async fn reset_password(
         }
     }
     let hash = state.hashing.admit()?.run(move |_| hash_password(&new_password)).await??;
-    let at = now();
+    let at = state.db.clock.now();
     let mut tx = state.db.pool.begin().await?;
     // Used exactly once: a concurrent use of the same link finds it used and changes nothing.
     let used = links::consume(&mut tx, Purpose::ResetPassword, token, at).await?;

@@ -55,7 +55,7 @@ pub async fn confirm(
             StepOutcome::LockedOut => return signed_out(state, session).await,
         }
     }
-    record_reauthentication(session, me).await?;
+    record_reauthentication(session, me, state.db.clock.now()).await?;
     Ok(Confirmation::Confirmed)
 }
 

@@ -34,7 +34,7 @@ async fn page_data(
 ) -> Result<SecurityView, AppError> {
     use crate::moment::relative;
     let me = me?;
-    let t = crate::core::db::now();
+    let t = state.db.clock.now();
     let checkup = super::checkup::compute(&state.db, me.user_id, &me.handle, t).await?.ok_or(AppError::NotSignedIn)?;
     let notices = match (crate::mail::enabled(&state.config), me.email_verified) {
         (false, _) => super::NoticesByMail::Off,
@@ -88,7 +88,7 @@ async fn code_needed_for_password_change(
     state: &crate::core::state::AppState,
     me: &crate::core::principal::SignedIn,
 ) -> Result<bool, AppError> {
-    let recent = me.reauthenticated_within(state.config.reauth_window, crate::core::db::now());
+    let recent = me.reauthenticated_within(state.config.reauth_window, state.db.clock.now());
     Ok(!recent && crate::two_step::store::is_enabled(&state.db, me.user_id).await?)
 }
 
@@ -125,9 +125,10 @@ pub async fn delete_page() -> Result<SensitivePageView, AppError> {
 /// **Sign out unused sessions**: those unused for more than 30 days.
 #[server(prefix = "/api", endpoint = "security/sign-out-unused")]
 pub async fn sign_out_unused_sessions() -> Result<(), AppError> {
-    use crate::core::{db::now, principal::signed_in, state::AppState};
+    use crate::core::{principal::signed_in, state::AppState};
     let me = signed_in()?;
-    super::checkup::sign_out_unused_sessions(&AppState::current()?.db, me.user_id, &me.id_hash, now()).await?;
+    let state = AppState::current()?;
+    super::checkup::sign_out_unused_sessions(&state.db, me.user_id, &me.id_hash, state.db.clock.now()).await?;
     leptos_axum::redirect(crate::routes::SECURITY);
     Ok(())
 }
@@ -144,7 +145,7 @@ pub async fn change_password(
 ) -> Result<(), AppError> {
     use crate::accounts::password::MAX_PASSWORD_CHARS;
     use crate::accounts::password_change::{PasswordChange, SecondFactor};
-    use crate::core::{db::now, principal::signed_in, request::RequestContext};
+    use crate::core::{principal::signed_in, request::RequestContext};
     use crate::sessions::principal::{record_reauthentication, sign_out};
     if current_password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(AppError::Invalid(crate::accounts::password_change::WRONG_CURRENT_PASSWORD.into()));
@@ -172,7 +173,7 @@ pub async fn change_password(
         second_factor,
         &new_password,
         &ctx.origin.ip,
-        now(),
+        ctx.state.db.clock.now(),
     )
     .await?;
     if change == PasswordChange::Locked {
@@ -182,7 +183,7 @@ pub async fn change_password(
     }
     // The password (and a code when two-step is on) was just proven, as on the prompt: recorded,
     // and the session goes on under a fresh id.
-    record_reauthentication(&ctx.session, &me).await?;
+    record_reauthentication(&ctx.session, &me, ctx.state.db.clock.now()).await?;
     leptos_axum::redirect("/security?password=changed");
     Ok(())
 }

@@ -9,7 +9,7 @@
 
 use sqlx::{AnyConnection, Row};
 
-use crate::core::db::{now, Db};
+use crate::core::db::Db;
 use crate::core::principal::{EndReason, Stage};
 use crate::history::{store as history, Kind};
 
@@ -139,7 +139,7 @@ pub async fn end_sessions_now(
     reason: EndReason,
 ) -> Result<Vec<EndedSession>, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
-    let ended = end_sessions(&mut tx, which, reason, now()).await?;
+    let ended = end_sessions(&mut tx, which, reason, db.clock.now()).await?;
     tx.commit().await?;
     Ok(ended)
 }
@@ -149,7 +149,7 @@ pub async fn end_sessions_now(
 /// expiry): then no full session may be created.
 pub async fn finish_password_step(db: &Db, id_hash: &str) -> Result<bool, sqlx::Error> {
     let sql = format!("DELETE FROM sessions WHERE id_hash = $1 AND stage = 'password_verified' AND {}", live_sql("$2"));
-    let done = sqlx::query(&sql).bind(id_hash).bind(now()).execute(&db.pool).await?;
+    let done = sqlx::query(&sql).bind(id_hash).bind(db.clock.now()).execute(&db.pool).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -162,6 +162,6 @@ pub async fn end_reason(db: &Db, id_hash: &str) -> Result<Option<EndReason>, sql
     Ok(row.and_then(|row| match row.get::<Option<String>, _>(0) {
         Some(reason) => EndReason::parse(&reason),
         // Never ended but past its lifetime: the sweeper has not reached it yet.
-        None => (!is_live(None, row.get(1), row.get(2), now())).then_some(EndReason::Expired),
+        None => (!is_live(None, row.get(1), row.get(2), db.clock.now())).then_some(EndReason::Expired),
     }))
 }

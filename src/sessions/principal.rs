@@ -18,7 +18,7 @@ use super::lifecycle::{end_reason, end_sessions_now, Sessions};
 use super::store::{hash_id, PASSWORD_STEP_LIFETIME};
 use crate::core::principal::{EndReason, Principal, SignedIn, Stage};
 use crate::core::request::RequestOrigin;
-use crate::core::{db::now, state::AppState};
+use crate::core::state::AppState;
 use crate::errors::AppError;
 
 /// Puts the request's [`Principal`] into its extensions (pages, server functions, downloads).
@@ -98,7 +98,7 @@ pub async fn start_session(
     remember: bool,
     origin: RequestOrigin,
 ) -> Result<(), AppError> {
-    let t = now();
+    let t = state.db.clock.now();
     let (stage, method) = match start {
         Start::SignUp => (Stage::Complete, SignInMethod::Password),
         Start::PasswordStep => (Stage::PasswordVerified, SignInMethod::Password),
@@ -134,7 +134,9 @@ pub async fn start_session(
         REAUTH_AT.insert(session, &t).await?;
     }
     session.set_expiry(Some(if remember && stage == Stage::Complete {
-        Expiry::AtDateTime(time::OffsetDateTime::now_utc() + lifetime)
+        // A duration, not a date: the cookie's Max-Age is then exactly the lifetime, on the
+        // application's clock (a date would be measured against the system's).
+        Expiry::OnInactivity(time::Duration::seconds(lifetime.as_secs() as i64))
     } else {
         Expiry::OnSessionEnd
     }));
@@ -163,20 +165,21 @@ pub async fn start_session(
 /// Issues this session a new id and keeps everything else: its data, its row's handle, lifetime
 /// and history, and its cookie's persistence. Used after a re-authentication and a password change
 /// (ASVS 5.0 7.2.4), so a session id seen before the proof is worthless after it.
-pub async fn rotate_id(session: &Session, signed_in: &SignedIn) -> Result<(), AppError> {
+pub async fn rotate_id(session: &Session, signed_in: &SignedIn, now: i64) -> Result<(), AppError> {
     session.cycle_id().await?;
     if signed_in.remember {
-        let until =
-            time::OffsetDateTime::from_unix_timestamp(signed_in.absolute_expires_at).map_err(AppError::internal)?;
-        session.set_expiry(Some(Expiry::AtDateTime(until)));
+        // What is left of its lifetime, as a duration (see `start_session`).
+        let left = time::Duration::seconds((signed_in.absolute_expires_at - now).max(0));
+        session.set_expiry(Some(Expiry::OnInactivity(left)));
     }
     Ok(session.save().await?)
 }
 
-/// Records a re-authentication in the session (for [`SignedIn::reauth_at`]) and rotates its id.
-pub async fn record_reauthentication(session: &Session, signed_in: &SignedIn) -> Result<(), AppError> {
-    REAUTH_AT.insert(session, &now()).await?;
-    rotate_id(session, signed_in).await
+/// Records a re-authentication at `at` in the session (for [`SignedIn::reauth_at`]) and rotates
+/// its id.
+pub async fn record_reauthentication(session: &Session, signed_in: &SignedIn, at: i64) -> Result<(), AppError> {
+    REAUTH_AT.insert(session, &at).await?;
+    rotate_id(session, signed_in, at).await
 }
 
 /// Signs this browser out: its row is ended (reason `signed_out`, with its history event) and

@@ -18,7 +18,6 @@ use tower_sessions::session_store::{self, SessionStore};
 
 use super::keys::{SessionAuth, AUTH};
 use super::lifecycle::{end_sessions_now, is_live, Sessions};
-use crate::core::db::now;
 use crate::core::principal::{EndReason, Stage};
 use crate::core::sqlite_reads::Param;
 use crate::core::state::AppState;
@@ -150,7 +149,7 @@ impl SessionStore for KeycardStore {
         let mut auth = SessionAuth::from_record(record)
             .ok_or_else(|| store_err("refusing to store a session that is not signed in"))?;
         let rotated_handle = auth.public_id.clone();
-        let t = now();
+        let t = self.state.db.clock.now();
         let idle_expires_at = (t + self.idle_secs(auth.stage)).min(auth.absolute_expires_at);
         loop {
             let public_id = rotated_handle.clone().unwrap_or_else(public_handle);
@@ -269,7 +268,7 @@ impl SessionStore for KeycardStore {
         let stage = Stage::parse(&row.stage).unwrap_or(Stage::PasswordVerified);
         let (last_seen_at, idle_expires_at, absolute_expires_at) =
             (row.last_seen_at, row.idle_expires_at, row.absolute_expires_at);
-        let t = now();
+        let t = self.state.db.clock.now();
         if !is_live(None, idle_expires_at, absolute_expires_at, t) {
             end_sessions_now(&self.state.db, Sessions::ById(&id_hash), EndReason::Expired).await.map_err(db_err)?;
             return Ok(None);

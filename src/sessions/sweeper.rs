@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::lifecycle::{end_sessions, Sessions, ENDED_RETENTION_SECS};
-use crate::core::db::{now, Db};
+use crate::core::db::Db;
 use crate::core::periodic::{every, next_turn};
 use crate::core::principal::EndReason;
 
@@ -83,8 +83,8 @@ pub async fn purge_history(db: &Db, now: i64, retention_secs: i64, batch: i64) -
 /// Lapsed throttle rows, and mail links a day past their expiry (of no use to anyone).
 async fn purge_small_tables(db: &Db) -> Result<(), sqlx::Error> {
     let mut conn = db.pool.acquire().await?;
-    crate::core::throttle::purge_lapsed(&mut conn, now()).await?;
-    crate::mail::links::purge_expired(&mut conn, now() - MAIL_LINK_GRACE_SECS).await?;
+    crate::core::throttle::purge_lapsed(&mut conn, db.clock.now()).await?;
+    crate::mail::links::purge_expired(&mut conn, db.clock.now() - MAIL_LINK_GRACE_SECS).await?;
     Ok(())
 }
 
@@ -106,14 +106,14 @@ pub fn spawn_with_history(
     tokio::spawn(async move {
         let mut ticks = every(interval);
         while next_turn(&mut ticks, &mut stop).await {
-            match sweep_once(&db, now(), BATCH).await {
+            match sweep_once(&db, db.clock.now(), BATCH).await {
                 Ok(report) if report != SweepReport::default() => {
                     tracing::info!(expired = report.expired, purged = report.purged, "session sweep");
                 }
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "session sweep failed; will retry"),
             }
-            match purge_history(&db, now(), history_retention_secs, BATCH).await {
+            match purge_history(&db, db.clock.now(), history_retention_secs, BATCH).await {
                 Ok(0) => {}
                 Ok(purged) => tracing::info!(purged, "history purge"),
                 Err(err) => tracing::warn!(error = %err, "history purge failed; will retry"),

@@ -7,8 +7,8 @@ use tower_sessions::Session;
 use super::{recovery, store, totp, Enrolment, TwoStepView};
 use crate::core::principal::{EndReason, SignedIn};
 use crate::core::request::RequestOrigin;
+use crate::core::state::AppState;
 use crate::core::throttle::{self, Limit, Permits};
-use crate::core::{db::now, state::AppState};
 use crate::errors::AppError;
 use crate::sessions::keys::{SignInMethod, FRESH_RECOVERY_CODES};
 use crate::sessions::lifecycle::{self, Sessions};
@@ -60,7 +60,7 @@ fn enrolment(state: &AppState, user_id: i64, email: &str, sealed: &str) -> Resul
 /// [`confirm_enrolment`]; a person who walks away leaves it off.
 pub async fn begin_enrolment(state: &AppState, user_id: i64) -> Result<(), AppError> {
     let sealed = state.secrets.seal(&secret_context(user_id), &totp::new_secret());
-    if !store::begin_enrolment(&state.db, user_id, &sealed, now()).await? {
+    if !store::begin_enrolment(&state.db, user_id, &sealed, state.db.clock.now()).await? {
         return Err(AppError::Invalid("Two-step sign-in is already on.".into()));
     }
     Ok(())
@@ -74,14 +74,14 @@ pub async fn confirm_enrolment(state: &AppState, user_id: i64, code: &str) -> Re
         return Err(AppError::Invalid("Start by choosing Turn on two-step sign-in.".into()));
     };
     let secret = open_secret(state, user_id, &row.secret)?;
-    let totp::Check::Accepted(step) = totp::check(&secret, code, now(), row.last_used_step) else {
+    let totp::Check::Accepted(step) = totp::check(&secret, code, state.db.clock.now(), row.last_used_step) else {
         return Err(AppError::Invalid(
             "That code is not correct. Enter the 6-digit code your authenticator app shows now.".into(),
         ));
     };
     let codes = recovery::generate();
     let hashes = hash_codes(state, &codes);
-    if !store::confirm_enrolment(state, user_id, step, &hashes, now()).await? {
+    if !store::confirm_enrolment(state, user_id, step, &hashes, state.db.clock.now()).await? {
         return Err(AppError::Invalid("Start by choosing Turn on two-step sign-in.".into()));
     }
     Ok(codes)
@@ -103,7 +103,7 @@ pub async fn check_factor(state: &AppState, user_id: i64, input: &str) -> Result
     };
     if totp::normalise_code(input).is_some() {
         let secret = open_secret(state, user_id, &row.secret)?;
-        return match totp::check(&secret, input, now(), row.last_used_step) {
+        return match totp::check(&secret, input, state.db.clock.now(), row.last_used_step) {
             totp::Check::Accepted(step) => {
                 if store::use_step(&state.db, user_id, step).await? {
                     Ok(Factor::Code)
@@ -120,7 +120,7 @@ pub async fn check_factor(state: &AppState, user_id: i64, input: &str) -> Result
         return Err(AppError::WrongCode);
     };
     let hash = recovery::hash(&state.secrets, &normalised);
-    if store::use_recovery_code(state, user_id, &hash, now()).await? {
+    if store::use_recovery_code(state, user_id, &hash, state.db.clock.now()).await? {
         Ok(Factor::RecoveryCode)
     } else {
         Err(AppError::WrongCode)
@@ -254,7 +254,7 @@ pub async fn record_failure(
     attempt: Attempt<'_>,
 ) -> Result<(), AppError> {
     use crate::history::{store as history, Kind};
-    let at = now();
+    let at = state.db.clock.now();
     let event = |kind: Kind, detail: &str| {
         let mut event = history::Event::by_current_request(user_id, kind, at, detail);
         event.session_public_id = attempt.session_public_id.map(str::to_owned);
@@ -263,7 +263,7 @@ pub async fn record_failure(
     let mut tx = state.db.pool.begin().await?;
     permits.failed(&mut tx).await?;
     history::record(&mut tx, &event(attempt.failure_kind, attempt.failure_detail)).await?;
-    if let Some(permit) = permits.0.iter().find(|p| p.locks()) {
+    if let Some(permit) = permits.held.iter().find(|p| p.locks()) {
         let wait = crate::errors::wait_text(permit.limit.block_after(permit.attempts));
         let lock = event(Kind::SecondFactorLocked, &format!("{} wrong codes; next try in {wait}", permit.attempts));
         if permit.first_lock() {
@@ -282,7 +282,7 @@ pub async fn record_failure(
 pub async fn regenerate_recovery_codes(state: &AppState, user_id: i64) -> Result<Vec<String>, AppError> {
     let codes = recovery::generate();
     let hashes = hash_codes(state, &codes);
-    if !store::replace_recovery_codes(state, user_id, &hashes, now()).await? {
+    if !store::replace_recovery_codes(state, user_id, &hashes, state.db.clock.now()).await? {
         return Err(AppError::Invalid("Two-step sign-in is off.".into()));
     }
     Ok(codes)

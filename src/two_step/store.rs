@@ -213,7 +213,7 @@ pub async fn turn_off(state: &AppState, user_id: i64, kind: Kind) -> Result<bool
         > 0;
     sqlx::query("DELETE FROM totp_secrets WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
     if was_on {
-        let t = crate::core::db::now();
+        let t = state.db.clock.now();
         let waiting = crate::sessions::lifecycle::Sessions::CodeStepOf(user_id);
         crate::sessions::lifecycle::end_sessions(
             &mut tx,

@@ -256,8 +256,7 @@ async fn a_sign_in_racing_disable_never_leaves_a_live_session(app: &TestApp) {
 }
 
 async fn purge_deletes_what_is_due_in_one_go(app: &TestApp) {
-    use keycard::core::db::now;
-    let t = now();
+    let t = app.now();
     let mut old = app.client();
     old.sign_up("old@example.com").await.assert_redirect_to("/");
     let mut live = app.client();

@@ -5,7 +5,6 @@
 
 use crate::common::{Client, Reply, TestApp, PASSWORD};
 use axum::http::StatusCode;
-use keycard::core::db::now;
 use serde_json::Value;
 
 on_both_databases!(
@@ -465,12 +464,12 @@ async fn expired_tokens_and_connections_stop_working(app: &TestApp) {
     let fresh = tokens_of(&refresh(app, &tokens.refresh).await);
     assert_eq!(call(app, "GET", "/api/v1/me", &fresh.access).await.status, 200);
     // Idle for 30 days: the connection is over.
-    app.exec(&format!("UPDATE sessions SET idle_expires_at = {} WHERE client_name IS NOT NULL", now() - 1)).await;
+    app.exec(&format!("UPDATE sessions SET idle_expires_at = {} WHERE client_name IS NOT NULL", app.now() - 1)).await;
     assert_unauthorized(&call(app, "GET", "/api/v1/me", &fresh.access).await);
     assert_oauth_error(&refresh(app, &fresh.refresh).await, "invalid_grant");
     // The absolute lifetime bounds every refresh: a refresh never extends past it.
     let (_browser, tokens) = connected(app, "kim@example.com", "keycard-cli").await;
-    let absolute = now() + 100;
+    let absolute = app.now() + 100;
     app.exec(&format!(
         "UPDATE sessions SET absolute_expires_at = {absolute} WHERE client_name IS NOT NULL AND ended_at IS NULL"
     ))
@@ -690,7 +689,7 @@ async fn connecting_needs_a_recent_re_authentication(app: &TestApp) {
     cookie_thief.reauth(PASSWORD, &back).await;
     assert!(cookie_thief.get(&back).await.body.contains(">Connect<"));
     // A re-authentication older than the window asks again.
-    app.set_reauth_at(now() - 601).await;
+    app.set_reauth_at(app.now() - 601).await;
     cookie_thief
         .get(&back)
         .await
@@ -721,7 +720,7 @@ async fn expired_tokens_and_pairing_requests_are_purged(app: &TestApp) {
     ask(app, "never-approved").await;
     // 2 access + 2 refresh tokens (one rotated), 2 pairing requests (one redeemed).
     assert_eq!(app.count("SELECT COUNT(*) FROM app_tokens").await, 4);
-    let t = now();
+    let t = app.now();
     assert_eq!(
         keycard::apps::service::purge_expired(&mut app.state.db.pool.acquire().await.unwrap(), t).await.unwrap(),
         0,

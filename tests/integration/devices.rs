@@ -2,7 +2,6 @@
 //! sessions, signing out one or all others, expiry, the sweeper, and the client IP shown.
 
 use crate::common::{local_path, Client, TestApp, FIREFOX_LINUX, PASSWORD, SAFARI_IPHONE};
-use keycard::core::db::now;
 use keycard::devices::service as devices;
 use keycard::sessions::sweeper;
 use sqlx::Row;
@@ -88,7 +87,7 @@ async fn newest_activity_first(app: &TestApp) {
     let laptop = first_device(app, "bea@example.com").await;
     let phone = other_device(app, "bea@example.com", SAFARI_IPHONE, false).await;
     let desktop = other_device(app, "bea@example.com", CHROME_WINDOWS, false).await;
-    let t = now();
+    let t = app.now();
     for (client, ago) in [(&laptop, 600), (&phone, 60), (&desktop, 3 * 3600)] {
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
             .bind(t - ago)
@@ -236,7 +235,7 @@ async fn sign_out_all_other_devices_leaves_only_this_one(app: &TestApp) {
     assert_eq!(page.status, 200);
     assert_eq!(page.body.matches("<li class=\"device current\"").count(), 1);
     let uid = app.user_id("gil@example.com").await;
-    let view = devices::list(&app.state.db, uid, &laptop.id_hash(), now()).await.unwrap();
+    let view = devices::list(&app.state.db, uid, &laptop.id_hash(), app.now()).await.unwrap();
     assert_eq!(view.active.len(), 1);
     assert!(view.active[0].current);
     assert_eq!(view.recent.len(), 2);
@@ -251,19 +250,19 @@ async fn expired_sessions_are_not_listed_nor_revocable(app: &TestApp) {
     let (idle_handle, old_handle) = (handle_of(app, &idle).await, handle_of(app, &old).await);
     // Past their limits but not yet swept: still "live" rows in the table.
     sqlx::query("UPDATE sessions SET idle_expires_at = $1 WHERE public_id = $2")
-        .bind(now() - 5)
+        .bind(app.now() - 5)
         .bind(&idle_handle)
         .execute(&app.state.db.pool)
         .await
         .unwrap();
     sqlx::query("UPDATE sessions SET absolute_expires_at = $1 WHERE public_id = $2")
-        .bind(now() - 5)
+        .bind(app.now() - 5)
         .bind(&old_handle)
         .execute(&app.state.db.pool)
         .await
         .unwrap();
     let uid = app.user_id("ivy@example.com").await;
-    let view = devices::list(&app.state.db, uid, &laptop.id_hash(), now()).await.unwrap();
+    let view = devices::list(&app.state.db, uid, &laptop.id_hash(), app.now()).await.unwrap();
     assert_eq!(view.active.len(), 1, "expired sessions are not listed as active");
     assert_eq!(view.recent.len(), 2);
     assert!(view.recent.iter().all(|d| d.ended.as_ref().unwrap().1 == "Expired"));
@@ -302,7 +301,7 @@ async fn last_active_is_written_at_most_once_per_interval(app: &TestApp) {
     assert_eq!(seen(app).await, before, "within the interval: not written");
     app.exec("UPDATE sessions SET last_seen_at = last_seen_at - 60").await;
     laptop.get("/devices").await;
-    assert!(seen(app).await >= now() - 2, "after the interval: written once more");
+    assert!(seen(app).await >= app.now() - 2, "after the interval: written once more");
 }
 
 async fn sweeper_marks_expired_and_purges_old_rows_in_batches(app: &TestApp) {
@@ -313,7 +312,7 @@ async fn sweeper_marks_expired_and_purges_old_rows_in_batches(app: &TestApp) {
     }
     let mut recent_ended = other_device(app, "kai@example.com", SAFARI_IPHONE, false).await;
     recent_ended.post_form("/api/logout", "/", &[]).await;
-    let t = now();
+    let t = app.now();
     for (i, client) in expired.iter().enumerate() {
         let column = if i % 2 == 0 { "idle_expires_at" } else { "absolute_expires_at" };
         sqlx::query(&format!("UPDATE sessions SET {column} = $1 WHERE id_hash = $2"))
@@ -487,7 +486,7 @@ async fn sweeper_task_sweeps_and_stops_on_shutdown_body() {
     let mut client = app.client();
     client.sign_up("mo@example.com").await;
     // Expired a moment ago (an expiry long past would be ended and then purged in the same pass).
-    app.exec(&format!("UPDATE sessions SET idle_expires_at = {}", now() - 5)).await;
+    app.exec(&format!("UPDATE sessions SET idle_expires_at = {}", app.now() - 5)).await;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let task = sweeper::spawn(app.state.db.clone(), std::time::Duration::from_secs(3600), stopped);
     // Real time: sqlx times pool acquires with tokio timers, which a paused clock fires early while SQLite works.

@@ -54,7 +54,7 @@ async fn a_taken_or_unconfirmed_change_changes_nothing(app: &TestApp) {
     client.sign_up("vic@example.com").await.assert_redirect_to("/");
     let rows = "SELECT COUNT(*) FROM users WHERE email IN ('una@example.com', 'vic@example.com')";
     // Without a recent re-authentication: to the prompt, nothing changes.
-    app.set_reauth_at(keycard::core::db::now() - 601).await;
+    app.set_reauth_at(app.now() - 601).await;
     let reply = client.post_form("/api/security/email", "/security/email", &[("new_email", "new@example.com")]).await;
     reply.assert_redirect_to("/security/confirm?next=/security/email");
     assert_eq!(app.count(rows).await, 2);

@@ -3,7 +3,7 @@
 //! or moved links show nothing.
 
 use crate::common::{local_path, TestApp};
-use keycard::core::{db::now, error_links::signed_location};
+use keycard::core::error_links::signed_location;
 
 on_both_databases!(
     a_failed_sign_in_shows_its_signed_error,
@@ -70,17 +70,17 @@ async fn expired_error_links_show_nothing(app: &TestApp) {
     let unsigned = format!("/login?next=/devices&__path=/api/login&__err={err}");
     let mut client = app.client();
     // Made now: shown.
-    let fresh = signed_location(&app.state, &unsigned, now()).unwrap();
+    let fresh = signed_location(&app.state, &unsigned, app.now()).unwrap();
     let page = client.get(&fresh).await;
     assert_eq!(page.status, 200, "{fresh}");
     assert!(page.body.contains(TEXT), "{}", page.body);
     // Made ten minutes ago: expired five minutes ago.
-    let old = signed_location(&app.state, &unsigned, now() - 600).unwrap();
+    let old = signed_location(&app.state, &unsigned, app.now() - 600).unwrap();
     let reply = client.get(&old).await;
     reply.assert_redirect_to("/login?next=%2Fdevices");
     assert!(!client.follow(&reply).await.body.contains(TEXT));
     // Made an hour from now: too far ahead to be this server's.
-    let ahead = signed_location(&app.state, &unsigned, now() + 3600).unwrap();
+    let ahead = signed_location(&app.state, &unsigned, app.now() + 3600).unwrap();
     client.get(&ahead).await.assert_redirect_to("/login?next=%2Fdevices");
     // A real link with its expiry pushed back: the signature no longer fits.
     let link = failed_sign_in_link(app).await;

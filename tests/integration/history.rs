@@ -3,7 +3,6 @@
 //! wasn't me", keyset pagination and filters, export, retention.
 
 use crate::common::{local_path, Client, TestApp, PASSWORD, SAFARI_IPHONE};
-use keycard::core::db::now;
 use keycard::history::{store, Kind};
 use keycard::sessions::{store::hash_id, sweeper};
 use sqlx::Row;
@@ -144,7 +143,7 @@ async fn session_endings_are_recorded_with_how(app: &TestApp) {
         .execute(&app.state.db.pool)
         .await
         .unwrap();
-    sweeper::sweep_once(&app.state.db, now(), 10).await.unwrap();
+    sweeper::sweep_once(&app.state.db, app.now(), 10).await.unwrap();
     let details: Vec<(String, String)> =
         sqlx::query("SELECT kind, detail FROM history_events WHERE user_id = $1 AND kind <> 'signed_in' ORDER BY id")
             .bind(user)
@@ -177,14 +176,16 @@ async fn failed_changes_write_no_event(app: &TestApp) {
     client.post_form("/api/devices/sign-out", "/devices", &[("handle", "nope")]).await;
     // Two-step is off: turning it off changes nothing and records nothing.
     keycard::two_step::store::disable(&app.state, user).await.unwrap();
-    assert!(!keycard::two_step::store::replace_recovery_codes(&app.state, user, &["x".into()], now()).await.unwrap());
-    assert!(!keycard::two_step::store::use_recovery_code(&app.state, user, "x", now()).await.unwrap());
+    assert!(!keycard::two_step::store::replace_recovery_codes(&app.state, user, &["x".into()], app.now())
+        .await
+        .unwrap());
+    assert!(!keycard::two_step::store::use_recovery_code(&app.state, user, "x", app.now()).await.unwrap());
     // An event recorded in a transaction that is rolled back is gone with the change.
     let mut tx = app.state.db.pool.begin().await.unwrap();
     let event = store::Event {
         user_id: user,
         kind: Kind::PasswordChanged,
-        at: now(),
+        at: app.now(),
         ip: "192.0.2.1".into(),
         user_agent: String::new(),
         detail: String::new(),
@@ -215,7 +216,7 @@ async fn pagination_is_stable_while_events_arrive_and_filters_by_kind(app: &Test
             let event = store::Event {
                 user_id: user,
                 kind,
-                at: now(),
+                at: app.now(),
                 ip: "198.51.100.1".into(),
                 user_agent: String::new(),
                 detail: String::new(),
@@ -299,7 +300,7 @@ async fn retention_purges_old_events_in_batches(app: &TestApp) {
         let event = store::Event {
             user_id: user,
             kind: Kind::PasswordChanged,
-            at: now() - age_days * 24 * 3600,
+            at: app.now() - age_days * 24 * 3600,
             ip: String::new(),
             user_agent: String::new(),
             detail: String::new(),
@@ -307,7 +308,7 @@ async fn retention_purges_old_events_in_batches(app: &TestApp) {
         };
         store::record(&mut conn, &event).await.unwrap();
     }
-    let purged = sweeper::purge_history(&app.state.db, now(), 365 * 24 * 3600, 2).await.unwrap();
+    let purged = sweeper::purge_history(&app.state.db, app.now(), 365 * 24 * 3600, 2).await.unwrap();
     assert_eq!(purged, 3);
     assert_eq!(app.count("SELECT COUNT(*) FROM history_events").await, 2);
 }

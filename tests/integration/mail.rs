@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use keycard::core::db::{now, Db};
+use keycard::core::db::Db;
 use keycard::mail::metrics::MailMetrics;
 use keycard::mail::outbox::{self, GIVE_UP_AFTER_SECS};
 use keycard::mail::transport::Transport;
@@ -45,7 +45,7 @@ async fn a_committed_mail_arrives_once_with_both_parts(app: &TestApp) {
     assert!(!keycard::mail::enabled(&app.state.config), "tests run without mail unless they set it up");
     let sink = SmtpSink::start().await;
     let db = &app.state.db;
-    let t0 = now();
+    let t0 = app.now();
     let id = enqueue(db, &mail("ada@example.com", "New sign-in to your account"), t0).await;
     // A mail written in a transaction that rolls back never exists.
     let mut tx = db.pool.begin().await.unwrap();
@@ -89,7 +89,7 @@ async fn smtp_down_then_up_loses_and_repeats_nothing(app: &TestApp) {
     let port = free_port();
     let transport = transport(port);
     let metrics = MailMetrics::new();
-    let t0 = now();
+    let t0 = app.now();
     for n in 0..5 {
         enqueue(db, &mail(&format!("user{n}@example.com"), &format!("Notice {n}")), t0).await;
     }
@@ -125,7 +125,7 @@ async fn two_instances_never_send_a_mail_twice(app: &TestApp) {
     let sink = SmtpSink::start().await;
     let first = app.state.db.clone();
     let second = Db::connect(&app.state.config).await.unwrap();
-    let t0 = now();
+    let t0 = app.now();
     for n in 0..MAILS {
         enqueue(&first, &mail(&format!("user{n}@example.com"), &format!("Notice {n}")), t0).await;
     }
@@ -164,7 +164,7 @@ async fn concurrent_claims_are_disjoint(app: &TestApp) {
     const ROWS: usize = 200;
     let first = app.state.db.clone();
     let second = Db::connect(&app.state.config).await.unwrap();
-    let t0 = now();
+    let t0 = app.now();
     for n in 0..ROWS {
         enqueue(&first, &mail(&format!("user{n}@example.com"), "Claimed"), t0).await;
     }
@@ -203,7 +203,7 @@ async fn undelivered_mail_is_given_up_after_a_day(app: &TestApp) {
     let db = &app.state.db;
     let dead = transport(free_port());
     let metrics = MailMetrics::new();
-    let t0 = now();
+    let t0 = app.now();
     let id = enqueue(db, &mail("ada@example.com", "Stale"), t0).await;
 
     let report = worker::pass(db, &dead, t0, worker::BATCH, &metrics).await.unwrap();
@@ -242,7 +242,7 @@ async fn the_worker_task_sends_and_stops(app: &TestApp) {
     let sink = SmtpSink::start().await;
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let task = worker::spawn(app.state.db.clone(), transport(sink.port), std::time::Duration::from_millis(50), stop);
-    enqueue(&app.state.db, &mail("ada@example.com", "From the task"), now()).await;
+    enqueue(&app.state.db, &mail("ada@example.com", "From the task"), app.now()).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while sink.received().is_empty() {
         assert!(std::time::Instant::now() < deadline, "the worker sent nothing within 10 s");

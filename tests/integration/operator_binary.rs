@@ -60,6 +60,8 @@ fn assert_exit(output: &Output, code: i32) {
 }
 
 async fn admin_commands_help_refuse_and_act_through_the_binary(app: &TestApp) {
+    // The binary runs on the system's clock; the in-process app shares its time.
+    app.clock.set(keycard::core::clock::Clock::system().now());
     let help = keycard(app, &["admin", "--help"], "").await;
     assert_exit(&help, 0);
     for command in ["create-user", "users", "reset-two-step", "disable", "enable", "sessions", "purge"] {
@@ -170,7 +172,7 @@ async fn backup_restores_and_signs_in(app: &TestApp) {
     let mut browser = restored.client();
     browser.log_in("kept@example.com", PASSWORD, false).await.assert_redirect_to("/login/code");
     // The two-step secret decrypts with the key that was kept apart.
-    let code = crate::two_step::code_at(&secret, 0);
+    let code = crate::two_step::code_at(&restored.clock, &secret, 0);
     crate::two_step::submit_code(&mut browser, &code).await.assert_redirect_to("/");
     assert_eq!(browser.get("/devices").await.status, 200);
     restored.cleanup().await;

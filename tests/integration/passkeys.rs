@@ -204,7 +204,7 @@ async fn adding_and_removing_need_a_recent_confirmation(app: &TestApp) {
     add_passkey(&mut client, &mut key, "Phone").await;
 
     // The confirmation lapses; removing asks again (the same prompt as turning two-step off).
-    app.set_reauth_at(keycard::core::db::now() - 3600).await;
+    app.set_reauth_at(app.now() - 3600).await;
     let id = app.count("SELECT id FROM passkeys").await.to_string();
     let reply = client.post_form("/api/passkey_remove", "/security/passkeys", &[("id", &id)]).await;
     reply.assert_redirect_to("/security/confirm?next=/security/passkeys");
@@ -289,7 +289,7 @@ async fn an_expired_or_foreign_ceremony_state_is_refused(app: &TestApp) {
     let aad = context(Purpose::SignIn, &Binding::Nobody);
     let mut envelope: serde_json::Value =
         serde_json::from_slice(&app.state.secrets.open(&aad, &ceremony).unwrap()).unwrap();
-    envelope["expires_at"] = serde_json::json!(keycard::core::db::now() - 1);
+    envelope["expires_at"] = serde_json::json!(app.now() - 1);
     let expired = app.state.secrets.seal(&aad, envelope.to_string().as_bytes());
     let credential = assert_with(&mut key, &options, &id, Some(&handle), &origin());
     let reply = finish_sign_in(&mut browser, &expired, &credential).await;
@@ -461,7 +461,7 @@ async fn code_step_with_passkey(client: &mut Client, key: &mut Authenticator, id
 
 async fn a_passkey_works_at_the_code_step_instead_of_a_code(app: &TestApp) {
     let (mut owner, secret, _) = enrolled(app, "cody@example.com").await;
-    owner.reauth_with_code(PASSWORD, &code_at(&secret, 0), "/security/passkeys").await;
+    owner.reauth_with_code(PASSWORD, &code_at(&app.clock, &secret, 0), "/security/passkeys").await;
     let mut key = authenticator();
     add_passkey(&mut owner, &mut key, "Laptop").await;
     let id = credential_ids(app, "cody@example.com").await.remove(0);
@@ -494,7 +494,7 @@ async fn a_passkey_works_at_the_code_step_instead_of_a_code(app: &TestApp) {
     // account's passkeys; the software key is told to use its own anyway).
     let mut other_key = authenticator();
     let (mut other, other_secret, _) = enrolled(app, "eve@example.com").await;
-    other.reauth_with_code(PASSWORD, &code_at(&other_secret, 0), "/security/passkeys").await;
+    other.reauth_with_code(PASSWORD, &code_at(&app.clock, &other_secret, 0), "/security/passkeys").await;
     add_passkey(&mut other, &mut other_key, "Eve's").await;
     let eve_id = credential_ids(app, "eve@example.com").await.remove(0);
     let mut victim = at_code_step(app, "cody@example.com").await;
@@ -509,7 +509,7 @@ async fn a_passkey_works_at_the_code_step_instead_of_a_code(app: &TestApp) {
 
 async fn failures_at_the_code_step_share_the_codes_budget(app: &TestApp) {
     let (mut owner, secret, _) = enrolled(app, "bud@example.com").await;
-    owner.reauth_with_code(PASSWORD, &code_at(&secret, 0), "/security/passkeys").await;
+    owner.reauth_with_code(PASSWORD, &code_at(&app.clock, &secret, 0), "/security/passkeys").await;
     let mut key = authenticator();
     add_passkey(&mut owner, &mut key, "Laptop").await;
     let id = credential_ids(app, "bud@example.com").await.remove(0);
@@ -575,7 +575,7 @@ async fn a_passkey_confirms_it_is_you(app: &TestApp) {
     let mut owner = account_with_passkey(app, "conf@example.com", &mut key).await;
     let id = credential_ids(app, "conf@example.com").await.remove(0);
     let row = app.count("SELECT id FROM passkeys").await.to_string();
-    app.set_reauth_at(keycard::core::db::now() - 3600).await;
+    app.set_reauth_at(app.now() - 3600).await;
     let page = owner.get("/security/confirm?next=/security/passkeys").await;
     assert!(page.body.contains("data-passkey=\"reauth\""), "{}", page.body);
 

@@ -2,7 +2,6 @@
 //! arrives by mail and works once; the answer is the same for unknown addresses; requests are
 //! throttled; two-step accounts still need a code; a reset signs everything out and is announced.
 
-use keycard::core::db::now;
 use keycard::mail::{metrics::MailMetrics, transport::Transport, worker};
 
 use crate::common::smtp::{mail_config, Received, SmtpSink};
@@ -31,7 +30,7 @@ async fn deliver(app: &TestApp, sink: &SmtpSink, expected_rows: i64) -> Vec<Rece
     app.state.detached.settled().await;
     assert!(app.count(PASSWORD_MAILS).await >= expected_rows, "the reset requests wrote their mails");
     let transport = Transport::new(&mail_config(sink.port), app.state.secrets.clone()).unwrap();
-    worker::pass(&app.state.db, &transport, now(), worker::BATCH, &MailMetrics::new()).await.unwrap();
+    worker::pass(&app.state.db, &transport, app.now(), worker::BATCH, &MailMetrics::new()).await.unwrap();
     sink.received().into_iter().filter(|mail| mail.subject.contains("password")).collect()
 }
 
@@ -236,7 +235,7 @@ async fn expired_and_forged_links_change_nothing(app: &TestApp) {
         keycard::mail::links::Purpose::VerifyEmail,
         user,
         "vera@example.com",
-        now(),
+        app.now(),
     )
     .await
     .unwrap();
@@ -247,7 +246,7 @@ async fn expired_and_forged_links_change_nothing(app: &TestApp) {
     let links = "SELECT COUNT(*) FROM email_links";
     let before = app.count(links).await;
     assert_eq!(
-        keycard::mail::links::purge_expired(&mut app.state.db.pool.acquire().await.unwrap(), now() - 86_400)
+        keycard::mail::links::purge_expired(&mut app.state.db.pool.acquire().await.unwrap(), app.now() - 86_400)
             .await
             .unwrap(),
         1

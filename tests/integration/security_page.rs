@@ -3,7 +3,6 @@
 //! window in front of the password and deletion pages, password change, account deletion.
 
 use crate::common::{Client, TestApp, PASSWORD, SAFARI_IPHONE};
-use keycard::core::db::now;
 use keycard::security_page::checkup;
 
 const NEW_PASSWORD: &str = "amber-falcon-meadow-4821";
@@ -23,12 +22,12 @@ async fn checkup_reflects_the_account_data(app: &TestApp) {
     let mut client = app.client();
     client.sign_up("cora@example.com").await.assert_redirect_to("/");
     let uid = app.user_id("cora@example.com").await;
-    let t = now();
+    let t = app.now();
     let checkup_of = |client: &Client| {
         let client = client.clone();
         async move {
             let handle = app.handle_of(&client).await;
-            checkup::compute(&app.state.db, uid, &handle, now()).await.unwrap().unwrap()
+            checkup::compute(&app.state.db, uid, &handle, app.now()).await.unwrap().unwrap()
         }
     };
     let c = checkup_of(&client).await;
@@ -47,7 +46,7 @@ async fn checkup_reflects_the_account_data(app: &TestApp) {
     }
     let c = checkup_of(&client).await;
     assert_eq!(c.failed_sign_ins, 2);
-    assert!(c.last_failed_at.is_some_and(|at| (now() - at).abs() < 60));
+    assert!(c.last_failed_at.is_some_and(|at| (app.now() - at).abs() < 60));
 
     // A new visit (signing in again) still sees the failures since the previous visit; the visit
     // after that no longer does.
@@ -95,7 +94,7 @@ async fn checkup_reflects_the_account_data(app: &TestApp) {
     let mut other = app.client();
     other.sign_up("dan@example.com").await.assert_redirect_to("/");
     let dan = app.user_id("dan@example.com").await;
-    let c2 = checkup::compute(&app.state.db, dan, &app.handle_of(&other).await, now()).await.unwrap().unwrap();
+    let c2 = checkup::compute(&app.state.db, dan, &app.handle_of(&other).await, app.now()).await.unwrap().unwrap();
     assert!(!c2.two_step_on && c2.recovery_codes_left == 0 && c2.failed_sign_ins == 0 && c2.open_alerts == 0);
 
     let page = client.get("/security").await;
@@ -129,7 +128,7 @@ async fn stale_sessions_show_and_can_be_signed_out(app: &TestApp) {
     let mut recent = app.client();
     recent.log_in("eve@example.com", PASSWORD, false).await.assert_redirect_to("/");
     let uid = app.user_id("eve@example.com").await;
-    let t = now();
+    let t = app.now();
     // The remembered browser was last used 31 days ago (and its lifetime runs on).
     app.exec(&format!(
         "UPDATE sessions SET last_seen_at = {}, idle_expires_at = {}, absolute_expires_at = {} WHERE id_hash = '{}'",
@@ -149,7 +148,7 @@ async fn stale_sessions_show_and_can_be_signed_out(app: &TestApp) {
     ))
     .await;
     let my_handle = app.handle_of(&me).await;
-    let c = checkup::compute(&app.state.db, uid, &my_handle, now()).await.unwrap().unwrap();
+    let c = checkup::compute(&app.state.db, uid, &my_handle, app.now()).await.unwrap().unwrap();
     assert_eq!(c.stale_sessions, 1);
     let page = me.get("/security").await;
     assert!(
@@ -157,7 +156,7 @@ async fn stale_sessions_show_and_can_be_signed_out(app: &TestApp) {
     );
 
     me.post_form("/api/security/sign-out-unused", "/security", &[]).await.assert_redirect_to("/security");
-    assert_eq!(checkup::compute(&app.state.db, uid, &my_handle, now()).await.unwrap().unwrap().stale_sessions, 0);
+    assert_eq!(checkup::compute(&app.state.db, uid, &my_handle, app.now()).await.unwrap().unwrap().stale_sessions, 0);
     // The sign-out is in the history, recorded with it.
     assert_eq!(
         app.count(&format!(
@@ -195,16 +194,16 @@ async fn sensitive_pages_need_a_recent_re_authentication(app: &TestApp) {
     assert!(client.get("/security/delete").await.body.contains(">Delete account<"));
 
     // Within the window (10 minutes by default) it stays open; past it, the prompt again.
-    app.set_reauth_at(now() - 590).await;
+    app.set_reauth_at(app.now() - 590).await;
     assert_eq!(client.get("/security/delete").await.status, 200);
-    app.set_reauth_at(now() - 601).await;
+    app.set_reauth_at(app.now() - 601).await;
     client.get("/security/delete").await.assert_redirect_to("/security/confirm?next=/security/delete");
 
     // A complete sign-in (unlike the sign-up above) is as fresh a proof as the prompt.
     let mut again = app.client();
     again.log_in("fay@example.com", PASSWORD, false).await.assert_redirect_to("/");
     assert!(again.get("/security/delete").await.body.contains(">Delete account<"));
-    app.set_reauth_at(now() - 601).await;
+    app.set_reauth_at(app.now() - 601).await;
     again.get("/security/delete").await.assert_redirect_to("/security/confirm?next=/security/delete");
 }
 
@@ -238,7 +237,7 @@ async fn the_password_page_is_its_own_re_authentication(app: &TestApp) {
     // Two-step on and the last proof older than the window: the form asks a code too.
     let (client, secret, _) = enrolled(app, "hal@example.com").await;
     let uid = app.user_id("hal@example.com").await;
-    app.set_reauth_at(now() - 601).await;
+    app.set_reauth_at(app.now() - 601).await;
     let mut client = client;
     let page = client.get("/security/password").await;
     assert_eq!(page.status, 200, "no prompt before the page");
@@ -264,7 +263,7 @@ async fn the_password_page_is_its_own_re_authentication(app: &TestApp) {
     let mut fresh = app.client();
     fresh.log_in("hal@example.com", PASSWORD, false).await.assert_redirect_to("/login/code");
     // The password with a current code: changed, and it counts as a re-authentication.
-    let (c, reply) = post(&client, change(PASSWORD, NEW_PASSWORD, Some(code_at(&secret, 0)))).await;
+    let (c, reply) = post(&client, change(PASSWORD, NEW_PASSWORD, Some(code_at(&app.clock, &secret, 0)))).await;
     client = c;
     reply.assert_redirect_to("/security?password=changed");
     assert_eq!(client.get("/security/delete").await.status, 200, "proven just now: no prompt");
@@ -349,7 +348,7 @@ async fn account_deletion_removes_everything(app: &TestApp) {
     let mut keep = app.client();
     keep.sign_up("ida@example.com").await.assert_redirect_to("/");
     let uid = app.user_id("hal@example.com").await;
-    let t = now();
+    let t = app.now();
     app.exec(&format!("INSERT INTO totp_secrets (user_id, secret, created_at) VALUES ({uid}, 'x', {t})")).await;
     app.exec(&format!("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ({uid}, 'h', {t})")).await;
     me.reauth(PASSWORD, "/security/delete").await;
@@ -391,7 +390,7 @@ async fn deleting_a_user_row_cascades(app: &TestApp) {
     let mut client = app.client();
     client.sign_up("jo@example.com").await.assert_redirect_to("/");
     let uid = app.user_id("jo@example.com").await;
-    let t = now();
+    let t = app.now();
     app.exec(&format!("INSERT INTO totp_secrets (user_id, secret, created_at) VALUES ({uid}, 'x', {t})")).await;
     app.exec(&format!("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ({uid}, 'h', {t})")).await;
     app.exec(&format!("DELETE FROM users WHERE id = {uid}")).await;

@@ -215,7 +215,7 @@ async fn wrong_passwords_at_the_prompt_count_and_sign_the_session_out(app: &Test
     assert_eq!(app.count(blocked).await, 1, "the prompt's failures blocked the email's sign-in budget");
     app.exec(&format!(
         "UPDATE throttle SET blocked_until = {} WHERE key = 'signin-email:prompt@example.com'",
-        keycard::core::db::now() + 60
+        app.now() + 60
     ))
     .await;
     let mut again = app.client();

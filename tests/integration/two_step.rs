@@ -53,8 +53,9 @@ pub(crate) fn recovery_codes_in(body: &str) -> Vec<String> {
     list.split("<code>").skip(1).map(|part| text_of(&part[..part.find("</code>").unwrap()])).collect()
 }
 
-pub(crate) fn code_at(secret: &[u8], offset: i64) -> String {
-    code_for_step(secret, step_at(keycard::core::db::now()) + offset)
+/// The code `offset` steps from the clock's current step.
+pub(crate) fn code_at(clock: &keycard::core::clock::Clock, secret: &[u8], offset: i64) -> String {
+    code_for_step(secret, step_at(clock.now()) + offset)
 }
 
 /// Signs up and turns two-step on (confirming with the previous step's code, so the current and
@@ -66,8 +67,9 @@ pub(crate) async fn enrolled(app: &TestApp, email: &str) -> (Client, Vec<u8>, Ve
     client.post_form("/api/two_step_begin", "/security/two-step", &[]).await.assert_redirect_to("/security/two-step");
     let page = client.get("/security/two-step").await;
     let secret = setup_secret(&page.body);
-    let reply =
-        client.post_form("/api/two_step_confirm", "/security/two-step", &[("code", &code_at(&secret, -1))]).await;
+    let reply = client
+        .post_form("/api/two_step_confirm", "/security/two-step", &[("code", &code_at(&app.clock, &secret, -1))])
+        .await;
     reply.assert_redirect_to("/security/two-step");
     let page = client.follow(&reply).await;
     let codes = recovery_codes_in(&page.body);
@@ -119,15 +121,17 @@ async fn enrolment_needs_a_confirming_code(app: &TestApp) {
     other.log_in("amy@example.com", PASSWORD, false).await.assert_redirect_to("/");
 
     // A wrong code does not turn it on.
-    let reply =
-        client.post_form("/api/two_step_confirm", "/security/two-step", &[("code", &code_at(&secret, 5))]).await;
+    let reply = client
+        .post_form("/api/two_step_confirm", "/security/two-step", &[("code", &code_at(&app.clock, &secret, 5))])
+        .await;
     let page = client.follow(&reply).await;
     assert!(page.body.contains("That code is not correct."), "{}", page.body);
     assert_eq!(app.count("SELECT COUNT(*) FROM totp_secrets WHERE enabled_at IS NOT NULL").await, 0);
 
     // The right one does, and the recovery codes are shown exactly once.
-    let reply =
-        client.post_form("/api/two_step_confirm", "/security/two-step", &[("code", &code_at(&secret, 0))]).await;
+    let reply = client
+        .post_form("/api/two_step_confirm", "/security/two-step", &[("code", &code_at(&app.clock, &secret, 0))])
+        .await;
     reply.assert_redirect_to("/security/two-step");
     let page = client.follow(&reply).await;
     assert!(page.body.contains("Two-step sign-in is on."));
@@ -188,7 +192,7 @@ async fn code_step_gates_every_page_until_the_code(app: &TestApp) {
     assert_eq!(row.0, "password_verified");
     assert_eq!(row.3 - row.2, 300, "the half state lasts 5 minutes");
 
-    let reply = submit_code(&mut client, &code_at(&secret, 0)).await;
+    let reply = submit_code(&mut client, &code_at(&app.clock, &secret, 0)).await;
     reply.assert_redirect_to("/");
     assert_ne!(client.session_cookie().unwrap(), half_cookie, "a new session id after the code");
     let home = client.follow(&reply).await;
@@ -222,7 +226,7 @@ async fn the_code_step_carries_next_and_expires(app: &TestApp) {
         .post_form(
             "/api/login_code",
             "/login/code?next=/security/two-step",
-            &[("code", &code_at(&secret, 0)), ("next", "/security/two-step")],
+            &[("code", &code_at(&app.clock, &secret, 0)), ("next", "/security/two-step")],
         )
         .await;
     reply.assert_redirect_to("/security/two-step");
@@ -236,14 +240,14 @@ async fn the_code_step_carries_next_and_expires(app: &TestApp) {
     app.exec("UPDATE sessions SET absolute_expires_at = 1 WHERE stage = 'password_verified' AND ended_at IS NULL")
         .await;
     late.get("/login/code").await.assert_redirect_to("/login?ended=expired");
-    let reply = submit_code(&mut late, &code_at(&secret, 1)).await;
+    let reply = submit_code(&mut late, &code_at(&app.clock, &secret, 1)).await;
     assert!(!reply.location().ends_with("/"), "no sign-in with an expired half state: {}", reply.location());
     assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'complete'").await, 2);
 }
 
 async fn a_replayed_code_is_refused(app: &TestApp) {
     let (_, secret, _) = enrolled(app, "dan@example.com").await;
-    let code = code_at(&secret, 0);
+    let code = code_at(&app.clock, &secret, 0);
     let mut first = at_code_step(app, "dan@example.com").await;
     submit_code(&mut first, &code).await.assert_redirect_to("/");
     // The same code again, from another browser (an eavesdropper, say), within its 30 seconds.
@@ -252,9 +256,9 @@ async fn a_replayed_code_is_refused(app: &TestApp) {
     let page = second.follow(&reply).await;
     assert!(page.body.contains("That code was already used. Wait for the next code."), "{}", page.body);
     // An older step in the window is refused too; the next step's code works.
-    let reply = submit_code(&mut second, &code_at(&secret, -1)).await;
+    let reply = submit_code(&mut second, &code_at(&app.clock, &secret, -1)).await;
     assert!(second.follow(&reply).await.body.contains("That code was already used."));
-    submit_code(&mut second, &code_at(&secret, 1)).await.assert_redirect_to("/");
+    submit_code(&mut second, &code_at(&app.clock, &secret, 1)).await.assert_redirect_to("/");
     // Wrong lengths and characters are plainly wrong.
     let mut third = at_code_step(app, "dan@example.com").await;
     for bad in ["12345", "1234567", "abcdef"] {
@@ -287,14 +291,14 @@ async fn recovery_codes_work_once(app: &TestApp) {
 async fn five_wrong_codes_end_the_half_signed_in_session(app: &TestApp) {
     let (mut owner, secret, _) = enrolled(app, "fay@example.com").await;
     let budget = "SELECT COALESCE(MAX(failures), 0) FROM throttle WHERE key LIKE 'second-factor:%'";
-    let wrong = code_at(&secret, 7);
+    let wrong = code_at(&app.clock, &secret, 7);
     // A success clears the count.
     let mut client = at_code_step(app, "fay@example.com").await;
     for _ in 0..3 {
         submit_code(&mut client, &wrong).await;
     }
     assert_eq!(app.count(budget).await, 3);
-    submit_code(&mut client, &code_at(&secret, 0)).await.assert_redirect_to("/");
+    submit_code(&mut client, &code_at(&app.clock, &secret, 0)).await.assert_redirect_to("/");
     assert_eq!(app.count(budget).await, 0);
 
     // Two browsers (or two instances) share it.
@@ -314,7 +318,7 @@ async fn five_wrong_codes_end_the_half_signed_in_session(app: &TestApp) {
     assert!(b.session_cookie().is_none());
     // Both half-signed-in sessions are over; even the right code no longer helps.
     a.get("/login/code").await.assert_redirect_to("/login");
-    let reply = submit_code(&mut a, &code_at(&secret, 1)).await;
+    let reply = submit_code(&mut a, &code_at(&app.clock, &secret, 1)).await;
     assert!(!reply.location().ends_with("/"), "{}", reply.location());
     assert_eq!(
         app.count("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'password_verified'").await,
@@ -327,7 +331,7 @@ async fn five_wrong_codes_end_the_half_signed_in_session(app: &TestApp) {
     let full_sessions = "SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND stage = 'complete'";
     let before = app.count(full_sessions).await;
     let mut c = at_code_step(app, "fay@example.com").await;
-    let reply = submit_code(&mut c, &code_at(&secret, 1)).await;
+    let reply = submit_code(&mut c, &code_at(&app.clock, &secret, 1)).await;
     let page = c.follow(&reply).await;
     // The wait left is worded from the block set a moment ago: "1 minute", or "59 seconds" when a
     // busy machine took a second; what matters is that the lock, not the code, answered.
@@ -348,14 +352,14 @@ async fn five_wrong_codes_end_the_half_signed_in_session(app: &TestApp) {
 
     // Once the wait is over (1 minute; here: cleared), the right code works and clears the budget.
     app.exec("UPDATE throttle SET blocked_until = 0").await;
-    submit_code(&mut c, &code_at(&secret, 1)).await.assert_redirect_to("/");
+    submit_code(&mut c, &code_at(&app.clock, &secret, 1)).await.assert_redirect_to("/");
     assert_eq!(app.count(budget).await, 0);
 }
 
 async fn turning_off_and_new_recovery_codes_need_re_authentication(app: &TestApp) {
     let (mut client, secret, old_codes) = enrolled(app, "gil@example.com").await;
     // The enrolment's re-authentication is long past.
-    app.set_reauth_at(keycard::core::db::now() - 601).await;
+    app.set_reauth_at(app.now() - 601).await;
     // Not re-authenticated: sent to the prompt, nothing changes.
     let reply = client.post_form("/api/two_step_off", "/security/two-step", &[]).await;
     reply.assert_redirect_to("/security/confirm?next=/security/two-step");
@@ -384,13 +388,13 @@ async fn turning_off_and_new_recovery_codes_need_re_authentication(app: &TestApp
             (client, reply)
         }
     };
-    let (c, reply) = post(&mut client, fields("not-the-password-at-all", code_at(&secret, 0))).await;
+    let (c, reply) = post(&mut client, fields("not-the-password-at-all", code_at(&app.clock, &secret, 0))).await;
     client = c;
     assert!(client.follow(&reply).await.body.contains("That password is not correct."));
-    let (c, reply) = post(&mut client, fields(PASSWORD, code_at(&secret, 6))).await;
+    let (c, reply) = post(&mut client, fields(PASSWORD, code_at(&app.clock, &secret, 6))).await;
     client = c;
     assert!(client.follow(&reply).await.body.contains("That code is not correct."));
-    let (c, reply) = post(&mut client, fields(PASSWORD, code_at(&secret, 0))).await;
+    let (c, reply) = post(&mut client, fields(PASSWORD, code_at(&app.clock, &secret, 0))).await;
     client = c;
     reply.assert_redirect_to("/security/two-step");
 
@@ -407,13 +411,13 @@ async fn turning_off_and_new_recovery_codes_need_re_authentication(app: &TestApp
     assert!(old.follow(&reply).await.body.contains("That code is not correct."), "old codes no longer work");
 
     // Once the window (10 minutes) has passed, the prompt comes again.
-    app.set_reauth_at(keycard::core::db::now() - 601).await;
+    app.set_reauth_at(app.now() - 601).await;
     client
         .post_form("/api/two_step_off", "/security/two-step", &[])
         .await
         .assert_redirect_to("/security/confirm?next=/security/two-step");
     assert_eq!(app.count("SELECT COUNT(*) FROM totp_secrets WHERE enabled_at IS NOT NULL").await, 1);
-    app.set_reauth_at(keycard::core::db::now() - 590).await;
+    app.set_reauth_at(app.now() - 590).await;
     client.post_form("/api/two_step_off", "/security/two-step", &[]).await.assert_redirect_to("/security/two-step");
     assert_eq!(app.count("SELECT COUNT(*) FROM totp_secrets").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM recovery_codes").await, 0);
@@ -430,7 +434,7 @@ async fn two_step_changes_are_in_the_history(app: &TestApp) {
 
     // A wrong code, then a recovery code, at the code step of another browser.
     let mut other = at_code_step(app, email).await;
-    submit_code(&mut other, &code_at(&secret, 9)).await;
+    submit_code(&mut other, &code_at(&app.clock, &secret, 9)).await;
     submit_code(&mut other, &codes[0]).await.assert_redirect_to("/");
     let kinds = app.history_kinds(user).await;
     assert_eq!(&kinds[2..], ["code_failed", "recovery_code_used", "signed_in"], "{kinds:?}");
@@ -442,7 +446,7 @@ async fn two_step_changes_are_in_the_history(app: &TestApp) {
     assert_eq!(signed_in_with, "Recovery code");
 
     // New recovery codes, then two-step off (after re-authenticating with a code).
-    client.reauth_with_code(PASSWORD, &code_at(&secret, 0), "/security/two-step").await;
+    client.reauth_with_code(PASSWORD, &code_at(&app.clock, &secret, 0), "/security/two-step").await;
     client
         .post_form("/api/two_step_recovery", "/security/two-step", &[])
         .await
@@ -470,7 +474,7 @@ async fn concurrent_wrong_codes_evaluate_at_most_the_free_failures(app: &TestApp
     let (_, secret, _) = enrolled(app, "swarm@example.com").await;
     let user = app.user_id("swarm@example.com").await;
     let client = at_code_step(app, "swarm@example.com").await;
-    let wrong = code_at(&secret, 9);
+    let wrong = code_at(&app.clock, &secret, 9);
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..30 {
         let (mut client, wrong) = (client.clone(), wrong.clone());
@@ -498,7 +502,7 @@ async fn concurrent_correct_codes_yield_one_session(app: &TestApp) {
         format!("SELECT COUNT(*) FROM sessions WHERE user_id = {user} AND ended_at IS NULL AND stage = 'complete'");
     let before = app.count(&full).await;
     let client = at_code_step(app, "twin@example.com").await;
-    let mut answers = vec![code_at(&secret, 0)];
+    let mut answers = vec![code_at(&app.clock, &secret, 0)];
     answers.extend(codes[..5].iter().cloned());
     let mut tasks = tokio::task::JoinSet::new();
     for code in answers {
@@ -525,7 +529,7 @@ async fn the_prompt_shares_the_second_factor_budget(app: &TestApp) {
     let (mut owner, secret, _) = enrolled(app, "share@example.com").await;
     let user = app.user_id("share@example.com").await;
     let mut thief = at_code_step(app, "share@example.com").await;
-    let wrong = code_at(&secret, 8);
+    let wrong = code_at(&app.clock, &secret, 8);
     for _ in 0..3 {
         submit_code(&mut thief, &wrong).await;
     }
@@ -555,7 +559,7 @@ async fn re_authentication_rotates_the_session_id(app: &TestApp) {
     let user = app.user_id("rotate@example.com").await;
     let mut client = app.client();
     client.log_in("rotate@example.com", PASSWORD, true).await.assert_redirect_to("/login/code");
-    submit_code(&mut client, &code_at(&secret, 0)).await.assert_redirect_to("/");
+    submit_code(&mut client, &code_at(&app.clock, &secret, 0)).await.assert_redirect_to("/");
     let old_cookie = client.session_cookie().unwrap();
     let old_hash = client.id_hash();
     let handle_of = |hash: String| async move {
@@ -573,7 +577,7 @@ async fn re_authentication_rotates_the_session_id(app: &TestApp) {
         .post_form(
             "/api/reauth",
             referer,
-            &[("password", PASSWORD), ("code", &code_at(&secret, 1)), ("next", "/security/two-step")],
+            &[("password", PASSWORD), ("code", &code_at(&app.clock, &secret, 1)), ("next", "/security/two-step")],
         )
         .await;
     reply.assert_redirect_to("/security/two-step");

@@ -6,7 +6,6 @@
 use axum::http::StatusCode;
 use keycard::accounts::verification::{service::SUBJECT, CONFIRMED, LINK_UNUSABLE};
 use keycard::core::config::Config;
-use keycard::core::db::now;
 use keycard::mail::links::{self, Purpose};
 use keycard::mail::metrics::MailMetrics;
 use keycard::mail::transport::Transport;
@@ -101,7 +100,7 @@ async fn sign_up_mails_one_link_that_confirms_the_address(app: &TestApp) {
     assert_eq!(verified_email(app, user).await, None);
 
     let transport = Transport::new(app.state.config.mail.as_ref().unwrap(), app.state.secrets.clone()).unwrap();
-    let report = worker::pass(&app.state.db, &transport, now(), worker::BATCH, &MailMetrics::new()).await.unwrap();
+    let report = worker::pass(&app.state.db, &transport, app.now(), worker::BATCH, &MailMetrics::new()).await.unwrap();
     assert_eq!(report, PassReport { claimed: 1, sent: 1, ..PassReport::default() });
     let received = sink.received();
     assert_eq!(received.len(), 1, "{received:?}");
@@ -162,7 +161,7 @@ async fn links_that_must_not_work_change_nothing(app: &TestApp) {
 
     // Another purpose's link, unknown, over-long, empty and malformed tokens.
     let mut conn = app.state.db.pool.acquire().await.unwrap();
-    let reset = links::issue(&mut conn, Purpose::ResetPassword, user, "bob@example.com", now()).await.unwrap();
+    let reset = links::issue(&mut conn, Purpose::ResetPassword, user, "bob@example.com", app.now()).await.unwrap();
     drop(conn);
     let unknown = "A".repeat(43);
     let long = "A".repeat(5000);
@@ -175,7 +174,7 @@ async fn links_that_must_not_work_change_nothing(app: &TestApp) {
     assert_eq!(app.count("SELECT COUNT(*) FROM email_links WHERE used_at IS NOT NULL").await, 0, "a link was used");
 
     // Expired: a day has passed.
-    app.exec(&format!("UPDATE email_links SET expires_at = {} WHERE purpose = 'verify_email'", now() - 1)).await;
+    app.exec(&format!("UPDATE email_links SET expires_at = {} WHERE purpose = 'verify_email'", app.now() - 1)).await;
     assert_refused(&mut app.client(), &token).await;
     assert_refused(&mut bob, &token).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM email_links WHERE used_at IS NOT NULL").await, 0);

@@ -32,7 +32,7 @@ fn two_processes_on_one_database_agree() {
     let mut second = Browser::new();
     assert_redirect(&first.log_in(&a, "code@example.com", PASSWORD), "/login/code");
     assert_redirect(&second.log_in(&b, "code@example.com", PASSWORD), "/login/code");
-    let code = code_for_step(&secret, step_at(keycard::core::db::now()));
+    let code = code_for_step(&secret, step_at(keycard::core::clock::Clock::system().now()));
     let fields = [("code", code.as_str()), ("next", "")];
     assert_redirect(&first.post(&a, "/api/login_code", "/login/code", &fields), "/");
     let replay = second.post(&b, "/api/login_code", "/login/code", &fields);
@@ -49,7 +49,10 @@ fn two_processes_on_one_database_agree() {
     let key = "'signin-email:two@example.com'";
     assert_eq!(schema.count(&format!("SELECT failures FROM throttle WHERE key = {key}")), 5, "counted on both");
     // The block the fifth left lasts a second; stretched so a loaded machine cannot outlast it.
-    schema.exec(&format!("UPDATE throttle SET blocked_until = {} WHERE key = {key}", keycard::core::db::now() + 60));
+    schema.exec(&format!(
+        "UPDATE throttle SET blocked_until = {} WHERE key = {key}",
+        keycard::core::clock::Clock::system().now() + 60
+    ));
     let throttled = guesser.log_in(&b, "two@example.com", "wrong-guess-6-x");
     let page = guesser.get(&b, throttled.location().trim_start_matches(&b.base));
     assert!(page.body.contains("Too many attempts"), "the sixth attempt, on the other process: {}", page.body);
@@ -58,7 +61,7 @@ fn two_processes_on_one_database_agree() {
     // with one event.
     let user: i64 = schema.count("SELECT id FROM users WHERE email = 'two@example.com'");
     // Expired a minute ago (recent enough that the history retention keeps their events).
-    let t = keycard::core::db::now();
+    let t = keycard::core::clock::Clock::system().now();
     schema.exec(&format!(
         "INSERT INTO sessions (id_hash, user_id, data, stage, method, remember, created_at, last_seen_at, \
          idle_expires_at, absolute_expires_at, ip, user_agent, public_id) \
@@ -119,7 +122,7 @@ fn enrol_two_step(process: &Keycard, email: &str) -> Vec<u8> {
     let key: String = rest[..rest.find("</code>").unwrap()].chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     let secret = data_encoding::BASE32_NOPAD.decode(key.as_bytes()).expect("base32 setup key");
     // The previous step's code, so the current one stays usable for the test.
-    let code = code_for_step(&secret, step_at(keycard::core::db::now()) - 1);
+    let code = code_for_step(&secret, step_at(keycard::core::clock::Clock::system().now()) - 1);
     assert_redirect(&browser.post(process, "/api/two_step_confirm", next, &[("code", &code)]), next);
     secret
 }

@@ -9,10 +9,10 @@ use crate::errors::AppError;
 /// signed in here, goes home, where the banner is gone).
 #[server(prefix = "/api", endpoint = "verify-email")]
 pub async fn confirm_email(token: String) -> Result<(), AppError> {
-    use crate::core::{db::now, principal::signed_in, state::AppState};
+    use crate::core::{principal::signed_in, state::AppState};
     use crate::routes::{HOME, VERIFY_EMAIL};
     let state = AppState::current()?;
-    let user_id = super::service::confirm(&state.db, &token, now()).await?;
+    let user_id = super::service::confirm(&state.db, &token, state.db.clock.now()).await?;
     match signed_in() {
         Ok(me) if me.user_id == user_id => leptos_axum::redirect(HOME),
         _ => leptos_axum::redirect(&format!("{VERIFY_EMAIL}?done=1")),
@@ -23,16 +23,18 @@ pub async fn confirm_email(token: String) -> Result<(), AppError> {
 /// Whether the link's token can still be used (read only: the page's GET changes nothing).
 #[server(prefix = "/api", endpoint = "verify-email/check")]
 pub async fn verification_link_usable(token: String) -> Result<bool, AppError> {
-    use crate::core::{db::now, state::AppState};
-    super::service::link_usable(&AppState::current()?.db, &token, now()).await
+    use crate::core::state::AppState;
+    let state = AppState::current()?;
+    super::service::link_usable(&state.db, &token, state.db.clock.now()).await
 }
 
 /// **Send the link again**, then home, where the banner says it was sent.
 #[server(prefix = "/api", endpoint = "verify-email/resend")]
 pub async fn send_verification_again() -> Result<(), AppError> {
-    use crate::core::{db::now, principal::signed_in, state::AppState};
+    use crate::core::{principal::signed_in, state::AppState};
     let me = signed_in()?;
-    super::service::send_again(&AppState::current()?, &me, now()).await?;
+    let state = AppState::current()?;
+    super::service::send_again(&state, &me, state.db.clock.now()).await?;
     leptos_axum::redirect(&format!("{}?verification=sent", crate::routes::HOME));
     Ok(())
 }

@@ -12,8 +12,8 @@ use axum::{
     Router,
 };
 use http_body_util::BodyExt;
-use keycard::core::{config::Config, state::AppState};
-use keycard::server::{app, build_state};
+use keycard::core::{clock::Clock, config::Config, state::AppState};
+use keycard::server::{app, build_state_with};
 use tower::ServiceExt;
 
 pub mod smtp;
@@ -21,8 +21,14 @@ pub mod smtp;
 pub const PASSWORD: &str = "quiet-harbor-lantern-1972";
 pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
+/// Where every test's clock starts: 2026-12-01 10:00:00 UTC. Tests move it with
+/// [`TestApp::clock`]; nothing in the app reads the system's time.
+pub const TEST_START: i64 = 1_796_119_200;
+
 pub struct TestApp {
     pub state: AppState,
+    /// The app's clock (a copy: moving it moves the app's).
+    pub clock: Clock,
     pub router: Router,
     pub backend: &'static str,
     _dir: TempDir,
@@ -99,15 +105,21 @@ impl TestApp {
 
     pub async fn start(config: Config, dir: TempDir, pg_schema: Option<String>, backend: &'static str) -> TestApp {
         keycard::core::telemetry::init_for_tests();
-        let state = build_state(config).await.expect("state");
+        let clock = Clock::manual(TEST_START);
+        let state = build_state_with(config, clock.clone()).await.expect("state");
         let router = app(state.clone()).layer(MockConnectInfo(SocketAddr::from(([203, 0, 113, 7], 5555))));
-        TestApp { state, router, backend, _dir: dir, pg_schema }
+        TestApp { state, clock, router, backend, _dir: dir, pg_schema }
+    }
+
+    /// The app's "now".
+    pub fn now(&self) -> i64 {
+        self.clock.now()
     }
 
     /// A second instance of Keycard on the same database, as operators run behind a load balancer.
     pub async fn second_instance(&self) -> Router {
         let config = (*self.state.config).clone();
-        let state = build_state(config).await.expect("second instance");
+        let state = build_state_with(config, self.clock.clone()).await.expect("second instance");
         app(state).layer(MockConnectInfo(SocketAddr::from(([203, 0, 113, 7], 5555))))
     }
 
