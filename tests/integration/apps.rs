@@ -74,9 +74,10 @@ pub(crate) async fn poll(app: &TestApp, device_code: &str) -> Reply {
     app_client(app).app_request("POST", "/oauth/token", None, Some(&fields)).await
 }
 
-/// Lets the next poll through without waiting out the interval.
+/// Waits out the polling interval: the clock moves to when the next poll is due.
 pub(crate) async fn poll_due(app: &TestApp) {
-    app.exec("UPDATE device_grants SET next_poll_at = 0").await;
+    let due = app.count("SELECT MAX(next_poll_at) FROM device_grants").await;
+    app.clock.set(due.max(app.now()));
 }
 
 pub(crate) async fn refresh(app: &TestApp, refresh_token: &str) -> Reply {
@@ -224,7 +225,7 @@ async fn denied_expired_and_unknown_codes(app: &TestApp) {
 
     // Expired: the app hears expired_token; the page refuses the code.
     let expired = ask(app, "slow-tool").await;
-    app.exec("UPDATE device_grants SET expires_at = 1 WHERE client_name = 'slow-tool'").await;
+    app.clock.advance(keycard::apps::CODE_LIFETIME_SECS);
     assert_oauth_error(&poll(app, &expired.device_code).await, "expired_token");
     let page = browser.get(&format!("/connect?code={}", expired.user_code)).await;
     assert!(page.body.contains("That code is not valid") && !page.body.contains(">Connect<"), "{}", page.body);
@@ -459,12 +460,12 @@ async fn sessions_api_lists_and_signs_out_browsers_and_apps(app: &TestApp) {
 async fn expired_tokens_and_connections_stop_working(app: &TestApp) {
     let (_browser, tokens) = connected(app, "jo@example.com", "keycard-cli").await;
     // The access token's 15 minutes are over: 401, and the refresh token still gets a new pair.
-    app.exec("UPDATE app_tokens SET expires_at = 1 WHERE kind = 'access'").await;
+    app.clock.advance(15 * 60);
     assert_unauthorized(&call(app, "GET", "/api/v1/me", &tokens.access).await);
     let fresh = tokens_of(&refresh(app, &tokens.refresh).await);
     assert_eq!(call(app, "GET", "/api/v1/me", &fresh.access).await.status, 200);
     // Idle for 30 days: the connection is over.
-    app.exec(&format!("UPDATE sessions SET idle_expires_at = {} WHERE client_name IS NOT NULL", app.now() - 1)).await;
+    app.clock.advance(30 * 24 * 3600);
     assert_unauthorized(&call(app, "GET", "/api/v1/me", &fresh.access).await);
     assert_oauth_error(&refresh(app, &fresh.refresh).await, "invalid_grant");
     // The absolute lifetime bounds every refresh: a refresh never extends past it.
@@ -513,22 +514,22 @@ async fn pairing_code_guesses_are_limited_per_account_even_concurrently(app: &Te
 
 async fn token_endpoint_and_pairing_requests_are_limited(app: &TestApp) {
     // Made-up device codes and refresh tokens from one address, all at once: 30 answered, then 429
-    // with Retry-After for as long as the first (1 s) block lasts.
-    let replies = crate::common::within_one_clock_second(async || {
-        app.exec("DELETE FROM throttle WHERE key LIKE 'token-ip:%'").await;
-        let attempts = (0..40).map(|i| async move {
-            if i % 2 == 0 {
-                poll(app, &format!("kcd_{:0>43}", i)).await
-            } else {
-                refresh(app, &format!("kcr_{:0>43}", i)).await
-            }
-        });
-        futures_util::future::join_all(attempts).await
-    })
-    .await;
+    // with Retry-After for as long as the first (1 s) block lasts; the clock stands still meanwhile.
+    let attempts = (0..40).map(|i| async move {
+        if i % 2 == 0 {
+            poll(app, &format!("kcd_{:0>43}", i)).await
+        } else {
+            refresh(app, &format!("kcr_{:0>43}", i)).await
+        }
+    });
+    let replies = futures_util::future::join_all(attempts).await;
     let refused: Vec<&Reply> = replies.iter().filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS).collect();
     assert_eq!(refused.len(), 10, "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
-    assert!(refused.iter().all(|r| r.headers.contains_key("retry-after") && json(r)["error"] == "too_many_requests"));
+    assert!(refused.iter().all(|r| r.headers["retry-after"] == "1" && json(r)["error"] == "too_many_requests"));
+    // One second later the block has lapsed: the next made-up code is judged (and is wrong).
+    app.clock.advance(1);
+    let judged = poll(app, &format!("kcd_{:0>43}", 99)).await;
+    assert_eq!((judged.status, json(&judged)["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
     // New pairing requests: 30 an hour from one address, however fast they come.
     let asks = (0..35).map(|_| async move {
         app_client(app).app_request("POST", "/oauth/device", None, Some(&[("client_id", "flood")])).await

@@ -108,7 +108,7 @@ async fn the_example_client_connects_refreshes_and_is_signed_out(app: &TestApp) 
     assert!(!text(&me.stdout).contains(access) && !text(&me.stderr).contains(access));
 
     // Its access token expires: the next call refreshes (one refresh token rotated) and works.
-    app.exec("UPDATE app_tokens SET expires_at = 1 WHERE kind = 'access'").await;
+    app.clock.advance(15 * 60);
     let me = cli.run(&["me"]).await;
     assert!(me.status.success(), "{}", text(&me.stderr));
     assert_eq!(app.count("SELECT COUNT(*) FROM app_tokens WHERE kind = 'refresh' AND rotated_at IS NOT NULL").await, 1);

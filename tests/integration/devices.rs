@@ -293,15 +293,15 @@ async fn last_active_is_written_at_most_once_per_interval(app: &TestApp) {
                 .get::<i64, _>(0)
         }
     };
-    app.exec("UPDATE sessions SET last_seen_at = last_seen_at - 30").await;
     let before = seen(app).await;
+    app.clock.advance(59);
     for _ in 0..3 {
         assert_eq!(laptop.get("/devices").await.status, 200);
     }
     assert_eq!(seen(app).await, before, "within the interval: not written");
-    app.exec("UPDATE sessions SET last_seen_at = last_seen_at - 60").await;
+    app.clock.advance(1);
     laptop.get("/devices").await;
-    assert!(seen(app).await >= app.now() - 2, "after the interval: written once more");
+    assert_eq!(seen(app).await, before + 60, "after the interval: written once more");
 }
 
 async fn sweeper_marks_expired_and_purges_old_rows_in_batches(app: &TestApp) {
@@ -486,7 +486,7 @@ async fn sweeper_task_sweeps_and_stops_on_shutdown_body() {
     let mut client = app.client();
     client.sign_up("mo@example.com").await;
     // Expired a moment ago (an expiry long past would be ended and then purged in the same pass).
-    app.exec(&format!("UPDATE sessions SET idle_expires_at = {}", app.now() - 5)).await;
+    app.clock.advance(30 * 60 + 5);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let task = sweeper::spawn(app.state.db.clone(), std::time::Duration::from_secs(3600), stopped);
     // Real time: sqlx times pool acquires with tokio timers, which a paused clock fires early while SQLite works.

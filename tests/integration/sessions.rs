@@ -53,8 +53,7 @@ async fn cookie_flags_and_lifetimes(app: &TestApp) {
             .unwrap();
         (row.get(0), row.get(1), row.get(2))
     };
-    assert_eq!(absolute - created, 12 * 3600);
-    assert!((idle - created - 30 * 60).abs() <= 2);
+    assert_eq!((created, absolute, idle), (app.now(), app.now() + 12 * 3600, app.now() + 30 * 60));
 }
 
 async fn remember_this_device_lasts_thirty_days(app: &TestApp) {
@@ -65,7 +64,7 @@ async fn remember_this_device_lasts_thirty_days(app: &TestApp) {
     let cookie = reply.set_cookies().into_iter().find(|c| c.starts_with("keycard_session=")).unwrap();
     let max_age: i64 =
         cookie.split(';').find_map(|a| a.trim().strip_prefix("Max-Age=")).expect("persistent cookie").parse().unwrap();
-    assert!((max_age - 30 * 24 * 3600).abs() < 60, "{max_age}");
+    assert_eq!(max_age, 30 * 24 * 3600);
     let row = sqlx::query("SELECT created_at, absolute_expires_at FROM sessions WHERE remember = 1")
         .fetch_one(&app.state.db.pool)
         .await
@@ -153,7 +152,8 @@ async fn forged_and_malformed_cookies_are_signed_out(app: &TestApp) {
 async fn expired_sessions_are_refused_with_a_message(app: &TestApp) {
     let mut idle = app.client();
     idle.sign_up("ned@example.com").await;
-    app.exec("UPDATE sessions SET idle_expires_at = 1").await;
+    // 30 minutes untouched: at that second the session has expired.
+    app.clock.advance(30 * 60);
     let reply = idle.get("/").await;
     reply.assert_redirect_to("/login?next=/&ended=expired");
     let page = idle.follow(&reply).await;
@@ -162,7 +162,14 @@ async fn expired_sessions_are_refused_with_a_message(app: &TestApp) {
 
     let mut old = app.client();
     old.log_in("ned@example.com", PASSWORD, false).await;
-    app.exec("UPDATE sessions SET absolute_expires_at = 1 WHERE ended_at IS NULL").await;
+    // Used every 29 minutes it never idles out, but 12 hours after sign-in it ends all the same.
+    for _ in 0..24 {
+        app.clock.advance(29 * 60);
+        assert_eq!(old.get("/").await.status, 200);
+    }
+    app.clock.advance(12 * 3600 - 24 * 29 * 60 - 1);
+    assert_eq!(old.get("/").await.status, 200, "a second before its end");
+    app.clock.advance(1);
     old.get("/").await.assert_redirect_to("/login?next=/&ended=expired");
 }
 
@@ -180,12 +187,11 @@ async fn visitors_who_never_sign_in_get_no_session_row(app: &TestApp) {
 async fn last_seen_is_written_at_most_once_per_interval(app: &TestApp) {
     let mut client = app.client();
     client.sign_up("ola@example.com").await;
-    app.exec("UPDATE sessions SET last_seen_at = last_seen_at - 30").await;
-    let before = app.count("SELECT last_seen_at FROM sessions").await;
+    let signed_up = app.now();
+    app.clock.advance(59);
     client.get("/").await;
-    assert_eq!(app.count("SELECT last_seen_at FROM sessions").await, before, "within the interval: no write");
-    app.exec("UPDATE sessions SET last_seen_at = last_seen_at - 60").await;
+    assert_eq!(app.count("SELECT last_seen_at FROM sessions").await, signed_up, "within the interval: no write");
+    app.clock.advance(1);
     client.get("/").await;
-    let after = app.count("SELECT last_seen_at FROM sessions").await;
-    assert!(after >= before + 25, "after the interval: written ({before} -> {after})");
+    assert_eq!(app.count("SELECT last_seen_at FROM sessions").await, signed_up + 60, "after the interval: written");
 }

@@ -336,27 +336,6 @@ async fn postgres_activity() -> String {
         .join("\n")
 }
 
-/// Runs `burst` (which must first undo what an earlier try counted) until it starts and ends
-/// within one wall-clock second, and returns its result; it fails after five tries.
-///
-/// Limits keep time in whole seconds, so a 1 s block set late in a second ends with that second:
-/// a burst that spans two seconds may rightly get one more attempt through. Starting each try as
-/// a new second begins gives the burst the whole second.
-pub async fn within_one_clock_second<T>(mut burst: impl AsyncFnMut() -> T) -> T {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    let since_epoch = || SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970");
-    for _ in 0..5 {
-        let into_second = since_epoch().subsec_nanos();
-        tokio::time::sleep(std::time::Duration::from_nanos(u64::from(1_000_000_000 - into_second))).await;
-        let second = since_epoch().as_secs();
-        let outcome = burst().await;
-        if since_epoch().as_secs() == second {
-            return outcome;
-        }
-    }
-    panic!("five bursts in a row each took longer than the second they started in: the machine is too slow to judge")
-}
-
 /// The one Tokio runtime every scenario of this binary runs on, as the server runs every request
 /// on one runtime. (A runtime per test let tasks that Leptos spawns while rendering outlive, or
 /// land on, another test's runtime and stall when it shut down.)
