@@ -125,7 +125,7 @@ pub const UNAVAILABLE_RETRY_SECS: i64 = 5;
 impl From<sqlx::Error> for AppError {
     #[track_caller]
     fn from(err: sqlx::Error) -> AppError {
-        if crate::core::db::is_unreachable(&err) {
+        if is_unreachable(&err) {
             let at = std::panic::Location::caller();
             tracing::warn!(error = %err, at = %at, "database unreachable");
             return AppError::Unavailable;
@@ -160,5 +160,22 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
             E::Args(_) | E::MissingArg(_) | E::Deserialization(_) => AppError::BadRequest,
             _ => AppError::Internal,
         }
+    }
+}
+
+/// The database could not be reached or went away mid-statement (down, restarting, no free
+/// connection within the acquire timeout), as opposed to a statement it refused.
+#[cfg(feature = "ssr")]
+pub fn is_unreachable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL's "connection exception" class (08…) and the server shutting down or starting
+        // up (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now).
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
     }
 }

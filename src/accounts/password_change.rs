@@ -91,8 +91,7 @@ pub async fn change_password(
     // The change and its history event commit together.
     let detail = match ended {
         0 => "No other session was signed in".to_owned(),
-        1 => "1 other session signed out".to_owned(),
-        n => format!("{n} other sessions signed out"),
+        n => crate::history::sessions_signed_out(n, "other "),
     };
     let event = history::Event::by_current_request(user_id, Kind::PasswordChanged, at, &detail);
     history::record(&mut tx, &event).await?;

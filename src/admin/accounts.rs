@@ -118,7 +118,7 @@ pub(super) async fn disable(state: &AppState, email: &str) -> Result<String, Adm
         return Err(AdminError::Refused(format!("{email} is already disabled; nothing changed")));
     }
     let ended = end_sessions(&mut tx, Sessions::Account(user_id), EndReason::AccountDisabled, t).await?;
-    let detail = crate::devices::service::sessions_signed_out(ended.len() as u64, "");
+    let detail = crate::history::sessions_signed_out(ended.len() as u64, "");
     history::record(&mut tx, &admin_event(user_id, Kind::AccountDisabled, t, &detail)).await?;
     tx.commit().await?;
     Ok(format!("disabled {email}; {detail}\n"))

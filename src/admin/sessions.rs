@@ -105,7 +105,7 @@ pub(super) async fn record_admin_events(
         *per_account.entry(session.user_id).or_default() += 1;
     }
     for (&user_id, &count) in &per_account {
-        let detail = crate::devices::service::sessions_signed_out(count, "");
+        let detail = crate::history::sessions_signed_out(count, "");
         history::record(&mut *conn, &admin_event(user_id, Kind::SignedOutByAdmin, now, &detail)).await?;
     }
     Ok(per_account.len() as u64)

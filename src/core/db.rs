@@ -6,6 +6,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor};
 
 use super::clock::Clock;
+pub use crate::errors::is_unreachable;
 use super::config::Config;
 use super::sqlite_reads::{Columns, NotRead, Param, SqliteReader};
 
@@ -288,22 +289,6 @@ pub fn exists_column(row: &sqlx::any::AnyRow, index: usize) -> Result<bool, sqlx
     match row.try_get::<bool, _>(index) {
         Ok(flag) => Ok(flag),
         Err(_) => Ok(row.try_get::<i64, _>(index)? != 0),
-    }
-}
-
-/// The database could not be reached or went away mid-statement (down, restarting, no free
-/// connection within the acquire timeout), as opposed to a statement it refused.
-pub fn is_unreachable(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
-        // PostgreSQL's "connection exception" class (08…) and the server shutting down or starting
-        // up (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now).
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
-        _ => false,
     }
 }
 

@@ -114,17 +114,11 @@ pub async fn sign_out_other_devices(
     let which = Sessions::OthersOf { user_id, except_id_hash: current_hash, unused_since: None };
     let ended = end_sessions(&mut tx, which, EndReason::SignedOutElsewhere, now).await?.len() as u64;
     if ended > 0 {
-        let detail = sessions_signed_out(ended, "");
+        let detail = crate::history::sessions_signed_out(ended, "");
         let event = history::Event::by_current_request(user_id, Kind::OtherDevicesSignedOut, now, &detail);
         history::record(&mut tx, &event).await?;
         crate::mail::notices::for_event(&mut tx, state, &event, None).await?;
     }
     tx.commit().await?;
     Ok(ended)
-}
-
-/// "1 session signed out", "3 unused sessions signed out" (`adjective` "unused ").
-pub fn sessions_signed_out(count: u64, adjective: &str) -> String {
-    let plural = if count == 1 { "" } else { "s" };
-    format!("{count} {adjective}session{plural} signed out")
 }

@@ -15,6 +15,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::moment::Moment;
 
+/// "1 session signed out", "3 unused sessions signed out" (`adjective` "unused "): the detail
+/// of every event that signed sessions out, worded once.
+pub fn sessions_signed_out(count: u64, adjective: &str) -> String {
+    let plural = if count == 1 { "" } else { "s" };
+    format!("{count} {adjective}session{plural} signed out")
+}
+
 /// What happened. Stored as its `as_str` text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Kind {

@@ -134,7 +134,7 @@ pub async fn reset_password(
         end_sessions(&mut tx, Sessions::Account(user_id), EndReason::SignedOutElsewhere, at).await?.len() as u64;
     let detail = match ended {
         0 => "No session was signed in".to_owned(),
-        n => crate::devices::service::sessions_signed_out(n, ""),
+        n => crate::history::sessions_signed_out(n, ""),
     };
     let event = history::Event {
         user_id,

@@ -8,7 +8,6 @@ use sqlx::Row;
 use super::{Checkup, STALE_AFTER_SECS};
 use crate::core::db::Db;
 use crate::core::principal::EndReason;
-use crate::devices::service::sessions_signed_out;
 use crate::history::store::raised_after_viewer;
 use crate::history::{store as history, Kind};
 use crate::sessions::lifecycle::{end_sessions, live_sql, Sessions};
@@ -76,7 +75,7 @@ pub async fn sign_out_unused_sessions(db: &Db, user_id: i64, current_hash: &str,
         Sessions::OthersOf { user_id, except_id_hash: current_hash, unused_since: Some(now - STALE_AFTER_SECS) };
     let ended = end_sessions(&mut tx, unused, EndReason::SignedOutElsewhere, now).await?.len() as u64;
     if ended > 0 {
-        let detail = sessions_signed_out(ended, "unused ");
+        let detail = crate::history::sessions_signed_out(ended, "unused ");
         let event = history::Event::by_current_request(user_id, Kind::UnusedSessionsSignedOut, now, &detail);
         history::record(&mut tx, &event).await?;
     }
