@@ -5,6 +5,8 @@ pub mod api;
 pub mod deletion;
 #[cfg(feature = "ssr")]
 pub mod email_change;
+#[cfg(feature = "ssr")]
+pub mod new_password;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod password;

@@ -5,17 +5,18 @@
 //! The caller then rotates this session's id.
 //!
 //! The current password is checked like every other password (see
-//! [`super::service::verify_account_password`]): within the account's and the IP's limits, with a
+//! [`super::service::check_credentials`]): within the account's and the IP's limits, with a
 //! history event when wrong.
 
+use super::new_password::{commit_new_password, NewPassword};
 use super::password::{check_new_password_for, hash_password};
-use super::service::{verify_account_password, PasswordCheck};
+use super::service::{check_credentials, PasswordCheck};
 use super::store;
-use crate::core::principal::EndReason;
+use crate::core::request::RequestOrigin;
 use crate::core::state::AppState;
 use crate::errors::AppError;
-use crate::history::{store as history, Kind};
-use crate::sessions::lifecycle::{end_sessions, Sessions};
+use crate::history::Kind;
+use crate::sessions::lifecycle::Sessions;
 
 /// What a password change did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,36 +41,47 @@ pub struct SecondFactor<'a> {
 /// Shown when the current password typed on the password page is wrong.
 pub const WRONG_CURRENT_PASSWORD: &str = "Your current password is not correct.";
 
-/// Changes the password of `user_id`; `current_hash` is the id hash of the session asking (it
-/// stays), `ip` the address asking (for the limits). `second_factor`, when asked, is checked after
-/// the current password and within the same per-account budget as sign-in and the prompt.
-#[allow(clippy::too_many_arguments)]
+/// Who asks for a password change, and from where.
+#[derive(Clone, Copy, Debug)]
+pub struct Asker<'a> {
+    pub user_id: i64,
+    /// The id hash of the session asking: it stays signed in, every other one ends.
+    pub session_id_hash: &'a str,
+    pub origin: &'a RequestOrigin,
+}
+
+/// What the password page sent.
+#[derive(Clone, Copy)]
+pub struct PasswordChangeForm<'a> {
+    pub current_password: &'a str,
+    pub new_password: &'a str,
+    /// When asked: checked after the current password, within the same per-account budget as
+    /// sign-in and the prompt.
+    pub second_factor: Option<SecondFactor<'a>>,
+}
+
+/// Changes the password of the asking account: the current password (and code) checked, the new
+/// one held to the sign-up rules, then committed ([`commit_new_password`]).
 pub async fn change_password(
     state: &AppState,
-    user_id: i64,
-    current_hash: &str,
-    current_password: &str,
-    second_factor: Option<SecondFactor<'_>>,
-    new_password: &str,
-    ip: &str,
-    at: i64,
+    asker: Asker<'_>,
+    form: PasswordChangeForm<'_>,
 ) -> Result<PasswordChange, AppError> {
-    let account = store::account_by_id(&state.db, user_id).await?.ok_or(AppError::NotSignedIn)?;
-    if new_password == current_password {
+    let user_id = asker.user_id;
+    if form.new_password == form.current_password {
         return Err(AppError::Invalid("Choose a new password that differs from your current one.".into()));
     }
-    let email_key =
-        super::service::parse_email(&account.email).map(|e| e.key).unwrap_or_else(|_| account.email.to_lowercase());
+    // The account, read once: its email's key for the strength rules and the limits, and its hash.
+    let (email_key, credentials) = store::credentials_by_id(&state.db, user_id).await?.ok_or(AppError::NotSignedIn)?;
     // The same rules as sign-up.
-    let new_password = check_new_password_for(&email_key, new_password).await?;
-    match verify_account_password(state, user_id, current_password, ip, "Wrong current password on the password page")
-        .await?
-    {
+    let new_password = check_new_password_for(&email_key, form.new_password).await?;
+    let detail = "Wrong current password on the password page";
+    match check_credentials(state, &email_key, credentials, form.current_password, &asker.origin.ip, detail).await? {
         PasswordCheck::Correct => {}
         PasswordCheck::Wrong { locked: false } => return Err(AppError::Invalid(WRONG_CURRENT_PASSWORD.into())),
         PasswordCheck::Wrong { locked: true } => return Ok(PasswordChange::Locked),
     }
-    if let Some(factor) = second_factor {
+    if let Some(factor) = form.second_factor {
         use crate::two_step::service::{check_factor_within_budget, Attempt, StepOutcome};
         let attempt = Attempt {
             session_public_id: Some(factor.session_handle),
@@ -83,33 +95,11 @@ pub async fn change_password(
         }
     }
     let hash = state.hashing.admit()?.run(move |_| hash_password(&new_password)).await??;
-
+    let at = state.db.clock.now();
     let mut tx = state.db.pool.begin().await?;
-    store::set_password_hash(&mut tx, user_id, &hash, at).await?;
-    let others = Sessions::OthersOf { user_id, except_id_hash: current_hash, unused_since: None };
-    let ended = end_sessions(&mut tx, others, EndReason::SignedOutElsewhere, at).await?.len() as u64;
-    // The change and its history event commit together.
-    let detail = match ended {
-        0 => "No other session was signed in".to_owned(),
-        n => crate::history::sessions_signed_out(n, "other "),
-    };
-    let event = history::Event::by_current_request(user_id, Kind::PasswordChanged, at, &detail);
-    history::record(&mut tx, &event).await?;
-    let from = crate::mail::notices::origin_words(&event.ip, &event.user_agent, at);
-    crate::mail::notices::notify(
-        &mut tx,
-        state,
-        user_id,
-        "password_changed",
-        "Your Keycard password was changed",
-        &[
-            &format!("The password of your Keycard account was changed{from}."),
-            &format!("{detail}."),
-            "If this was not you, use \"Forgot your password?\" on the sign-in page to choose a new one, and sign out devices you do not recognise.",
-        ],
-        at,
-    )
-    .await?;
+    let ends = Sessions::OthersOf { user_id, except_id_hash: asker.session_id_hash, unused_since: None };
+    let new = NewPassword { user_id, hash: &hash, ends, kind: Kind::PasswordChanged, origin: asker.origin, at };
+    let ended = commit_new_password(&mut tx, state, new).await?;
     tx.commit().await?;
     Ok(PasswordChange::Changed { other_sessions_ended: ended })
 }

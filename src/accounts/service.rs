@@ -144,6 +144,18 @@ pub async fn verify_account_password(
     check_password(state, &key, Some(credentials), password, ip, failure_detail).await
 }
 
+/// [`verify_account_password`] for a caller that has read the account's credentials already.
+pub async fn check_credentials(
+    state: &AppState,
+    email_key: &str,
+    credentials: store::Credentials,
+    password: &str,
+    ip: &str,
+    failure_detail: &str,
+) -> Result<PasswordCheck, AppError> {
+    check_password(state, email_key, Some(credentials), password, ip, failure_detail).await
+}
+
 /// Every password check: a place in the hashing pool, then one attempt reserved on the email's
 /// and the IP's limits, then argon2. A correct password gives the reservations back; a wrong one
 /// is recorded in the account's history (unknown emails only in the server log).

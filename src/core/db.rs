@@ -6,9 +6,9 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor};
 
 use super::clock::Clock;
-pub use crate::errors::is_unreachable;
 use super::config::Config;
 use super::sqlite_reads::{Columns, NotRead, Param, SqliteReader};
+pub use crate::errors::is_unreachable;
 
 #[derive(Clone, Debug)]
 pub struct Db {

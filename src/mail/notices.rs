@@ -175,10 +175,36 @@ pub async fn for_event(
                 event.detail
             ),
         ),
+        Kind::PasswordChanged => (
+            "password_changed",
+            "Your Keycard password was changed",
+            format!("The password of your Keycard account was changed{from}."),
+        ),
+        Kind::PasswordReset => (
+            "password_reset_done",
+            "Your Keycard password was reset",
+            format!("The password of your Keycard account was reset with a link sent to this address{from}."),
+        ),
         _ => return Ok(()),
     };
-    let if_not_you = "If this was not you, change your password and sign out devices you do not recognise.";
-    notify(conn, state, event.user_id, kind, subject, &[&first, if_not_you], event.at).await
+    // What follows the first sentence: for most notices, what to do if it was not you.
+    let rest: Vec<String> = match event.kind {
+        Kind::PasswordChanged => vec![
+            format!("{}.", event.detail),
+            "If this was not you, use \"Forgot your password?\" on the sign-in page to choose a new one, and sign out \
+             devices you do not recognise."
+                .to_owned(),
+        ],
+        Kind::PasswordReset => vec![
+            "Every device signed in to your account was signed out.".to_owned(),
+            "If this was not you, someone can read your email: secure your mailbox first, then ask for a new reset \
+             link and turn on two-step sign-in."
+                .to_owned(),
+        ],
+        _ => vec!["If this was not you, change your password and sign out devices you do not recognise.".to_owned()],
+    };
+    let lines: Vec<&str> = std::iter::once(first.as_str()).chain(rest.iter().map(String::as_str)).collect();
+    notify(conn, state, event.user_id, kind, subject, &lines, event.at).await
 }
 
 /// " from Firefox 133 on Linux at 203.0.113.7, on 2026-11-27 22:58 UTC": where and when a change

@@ -10,9 +10,9 @@
 //!   ends every session of the account, and writes the history event and the notice.
 
 use super::LINK_NOT_VALID;
+use crate::accounts::new_password::{commit_new_password, NewPassword};
 use crate::accounts::password::{check_new_password_for, hash_password};
 use crate::accounts::{service::parse_email, store};
-use crate::core::principal::EndReason;
 use crate::core::request::RequestOrigin;
 use crate::core::state::AppState;
 use crate::core::throttle::{self, Limit};
@@ -20,7 +20,7 @@ use crate::errors::AppError;
 use crate::history::{store as history, Kind};
 use crate::mail::links::{self, Purpose};
 use crate::mail::notices;
-use crate::sessions::lifecycle::{end_sessions, Sessions};
+use crate::sessions::lifecycle::Sessions;
 use crate::two_step::service::{check_factor_within_budget, Attempt, StepOutcome};
 
 /// `/login/forgot`: a link for the account using `raw_email`, if there is one. Returns as soon
@@ -127,40 +127,11 @@ pub async fn reset_password(
         tx.rollback().await?;
         return Err(AppError::Invalid(LINK_NOT_VALID.into()));
     }
-    store::set_password_hash(&mut tx, user_id, &hash, at).await?;
     store::set_email_verified(&mut tx, user_id, &address, at).await?;
     links::retire(&mut tx, Purpose::ResetPassword, user_id, at).await?;
-    let ended =
-        end_sessions(&mut tx, Sessions::Account(user_id), EndReason::SignedOutElsewhere, at).await?.len() as u64;
-    let detail = match ended {
-        0 => "No session was signed in".to_owned(),
-        n => crate::history::sessions_signed_out(n, ""),
-    };
-    let event = history::Event {
-        user_id,
-        kind: Kind::PasswordReset,
-        at,
-        ip: origin.ip.clone(),
-        user_agent: origin.user_agent.clone(),
-        detail,
-        session_public_id: None,
-    };
-    history::record(&mut tx, &event).await?;
-    let asked_from = notices::origin_words(&origin.ip, &origin.user_agent, at);
-    notices::notify(
-        &mut tx,
-        state,
-        user_id,
-        "password_reset_done",
-        "Your Keycard password was reset",
-        &[
-            &format!("The password of your Keycard account was reset with a link sent to this address{asked_from}."),
-            "Every device signed in to your account was signed out.",
-            "If this was not you, someone can read your email: secure your mailbox first, then ask for a new reset link and turn on two-step sign-in.",
-        ],
-        at,
-    )
-    .await?;
+    let ends = Sessions::Account(user_id);
+    let new = NewPassword { user_id, hash: &hash, ends, kind: Kind::PasswordReset, origin, at };
+    let ended = commit_new_password(&mut tx, state, new).await?;
     tx.commit().await?;
     Ok(ended)
 }

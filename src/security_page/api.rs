@@ -144,7 +144,7 @@ pub async fn change_password(
     code: Option<String>,
 ) -> Result<(), AppError> {
     use crate::accounts::password::MAX_PASSWORD_CHARS;
-    use crate::accounts::password_change::{PasswordChange, SecondFactor};
+    use crate::accounts::password_change::{Asker, PasswordChange, PasswordChangeForm, SecondFactor};
     use crate::core::{principal::signed_in, request::RequestContext};
     use crate::sessions::principal::{record_reauthentication, sign_out};
     if current_password.chars().count() > MAX_PASSWORD_CHARS {
@@ -165,17 +165,9 @@ pub async fn change_password(
         (true, None) => return Err(AppError::WrongCode),
         (true, Some(code)) => Some(SecondFactor { code, session_handle: &me.handle }),
     };
-    let change = crate::accounts::password_change::change_password(
-        &ctx.state,
-        me.user_id,
-        &me.id_hash,
-        &current_password,
-        second_factor,
-        &new_password,
-        &ctx.origin.ip,
-        ctx.state.db.clock.now(),
-    )
-    .await?;
+    let asker = Asker { user_id: me.user_id, session_id_hash: &me.id_hash, origin: &ctx.origin };
+    let form = PasswordChangeForm { current_password: &current_password, new_password: &new_password, second_factor };
+    let change = crate::accounts::password_change::change_password(&ctx.state, asker, form).await?;
     if change == PasswordChange::Locked {
         sign_out(&ctx.session, &ctx.state).await?;
         leptos_axum::redirect("/login?ended=locked");
