@@ -4,7 +4,7 @@
 
 use crate::common::{local_path, Client, TestApp, PASSWORD, SAFARI_IPHONE};
 use keycard::history::{store, Kind};
-use keycard::sessions::{store::hash_id, sweeper};
+use keycard::sessions::sweeper;
 use sqlx::Row;
 
 on_both_databases!(
