@@ -31,13 +31,11 @@ pub async fn commit_new_password(
     new: NewPassword<'_>,
 ) -> Result<u64, sqlx::Error> {
     store::set_password_hash(conn, new.user_id, new.hash, new.at).await?;
-    let others_only = matches!(new.ends, Sessions::OthersOf { .. });
+    let adjective = if matches!(new.ends, Sessions::OthersOf { .. }) { "other " } else { "" };
     let ended = end_sessions(conn, new.ends, EndReason::SignedOutElsewhere, new.at).await?.len() as u64;
-    let detail = match (ended, others_only) {
-        (0, true) => "No other session was signed in".to_owned(),
-        (0, false) => "No session was signed in".to_owned(),
-        (n, true) => crate::history::sessions_signed_out(n, "other "),
-        (n, false) => crate::history::sessions_signed_out(n, ""),
+    let detail = match ended {
+        0 => format!("No {adjective}session was signed in"),
+        n => crate::history::sessions_signed_out(n, adjective),
     };
     let event = history::Event::from_origin(new.origin, new.user_id, new.kind, new.at, &detail);
     history::record(conn, &event).await?;

@@ -28,11 +28,12 @@ pub struct LiveSession {
 
 /// `sessions <email>`.
 pub(super) async fn list(state: &AppState, email: &str) -> Result<String, AdminError> {
-    let sessions = live_sessions(&state.db, account_id(state, email).await?, state.db.clock.now()).await?;
+    let t = state.db.clock.now();
+    let sessions = live_sessions(&state.db, account_id(state, email).await?, t).await?;
     let mut out = format!("{} live session(s) of {email}\n", sessions.len());
     for s in sessions {
-        let signed_in = moment(s.signed_in_at, state.db.clock.now()).exact;
-        let seen = moment(s.last_seen_at, state.db.clock.now()).exact;
+        let signed_in = moment(s.signed_in_at, t).exact;
+        let seen = moment(s.last_seen_at, t).exact;
         out.push_str(&format!(
             "{}  {}  {}  {}  signed in {signed_in}, last active {seen}\n",
             s.handle, s.device, s.ip, s.method

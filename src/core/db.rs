@@ -8,7 +8,7 @@ use sqlx::{AnyPool, Executor};
 use super::clock::Clock;
 use super::config::Config;
 use super::sqlite_reads::{Columns, NotRead, Param, SqliteReader};
-pub use crate::errors::is_unreachable;
+use crate::errors::is_unreachable;
 
 #[derive(Clone, Debug)]
 pub struct Db {
