@@ -22,7 +22,7 @@ pub const PASSWORD: &str = "quiet-harbor-lantern-1972";
 pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// Where every test's clock starts: 2026-12-01 10:00:00 UTC. Tests move it with
-/// [`TestApp::clock`]; nothing in the app reads the system's time.
+/// [`TestApp::clock`]; every time rule of the app reads only this clock.
 pub const TEST_START: i64 = 1_796_119_200;
 
 pub struct TestApp {
