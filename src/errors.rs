@@ -141,12 +141,32 @@ impl From<tower_sessions::session::Error> for AppError {
     fn from(err: tower_sessions::session::Error) -> AppError {
         use tower_sessions::{session::Error, session_store::Error as StoreError};
         if let Error::Store(StoreError::Backend(text)) = &err {
-            if text.starts_with(crate::core::db::UNREACHABLE_PREFIX) {
+            if text.starts_with(UNREACHABLE_PREFIX) {
                 let at = std::panic::Location::caller();
                 tracing::warn!(error = %err, at = %at, "database unreachable");
                 return AppError::Unavailable;
             }
         }
+        AppError::internal(err)
+    }
+}
+
+/// Keycard's own values that would not (de)serialise: a bug, logged and answered generically.
+/// What a person sent is checked where it is read, and refused as a bad request there.
+#[cfg(feature = "ssr")]
+impl From<serde_json::Error> for AppError {
+    #[track_caller]
+    fn from(err: serde_json::Error) -> AppError {
+        AppError::internal(err)
+    }
+}
+
+/// webauthn-rs failing to configure itself or to start a ceremony (a refused credential is
+/// answered where it is checked, in words for the person).
+#[cfg(feature = "ssr")]
+impl From<webauthn_rs::prelude::WebauthnError> for AppError {
+    #[track_caller]
+    fn from(err: webauthn_rs::prelude::WebauthnError) -> AppError {
         AppError::internal(err)
     }
 }
@@ -177,5 +197,21 @@ pub fn is_unreachable(err: &sqlx::Error) -> bool {
         // up (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now).
         sqlx::Error::Database(db) => db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
         _ => false,
+    }
+}
+
+/// How a session-store error says the database could not be reached (tower-sessions keeps only
+/// its text): see [`describe_for_session_store`].
+#[cfg(feature = "ssr")]
+pub const UNREACHABLE_PREFIX: &str = "database unreachable: ";
+
+/// A database error as text for tower-sessions' store errors, marked when it is an outage so the
+/// answer is 503 rather than 500.
+#[cfg(feature = "ssr")]
+pub fn describe_for_session_store(err: &sqlx::Error) -> String {
+    if is_unreachable(err) {
+        format!("{UNREACHABLE_PREFIX}{err}")
+    } else {
+        err.to_string()
     }
 }

@@ -53,7 +53,7 @@ pub async fn log_in(
     use crate::sessions::{keys::SignInMethod, next::safe_next, principal::start_session, principal::Start};
     check_field_lengths(&[&email, &password, next.as_deref().unwrap_or_default()])?;
     let ctx = RequestContext::current()?;
-    let account = super::service::verify_credentials(&ctx.state, &email, &password, &ctx.origin.ip).await?;
+    let account = super::service::verify_credentials(&ctx.state, &email, &password, &ctx.origin).await?;
     let user_id = account.user_id;
     let remember = remember.is_some();
     let next = safe_next(next.as_deref());

@@ -6,13 +6,19 @@
 use super::service::parse_email;
 use crate::core::db::is_unique_violation;
 use crate::core::principal::SignedIn;
+use crate::core::request::RequestOrigin;
 use crate::core::state::AppState;
 use crate::errors::AppError;
 use crate::history::{store as history, Kind};
 use crate::mail::links::{self, Purpose};
 
 /// Changes the address of `me`'s account to `raw_email`.
-pub async fn change_email(state: &AppState, me: &SignedIn, raw_email: &str) -> Result<(), AppError> {
+pub async fn change_email(
+    state: &AppState,
+    me: &SignedIn,
+    raw_email: &str,
+    origin: &RequestOrigin,
+) -> Result<(), AppError> {
     let email = parse_email(raw_email)?;
     if email.display.to_lowercase() == me.email.to_lowercase() {
         return Err(AppError::Invalid("That is already your email address.".into()));
@@ -36,12 +42,8 @@ pub async fn change_email(state: &AppState, me: &SignedIn, raw_email: &str) -> R
     // Links sent to the old address no longer prove anything.
     links::retire(&mut tx, Purpose::VerifyEmail, me.user_id, at).await?;
     links::retire(&mut tx, Purpose::ResetPassword, me.user_id, at).await?;
-    let event = history::Event::by_current_request(
-        me.user_id,
-        Kind::EmailChanged,
-        at,
-        &format!("From {} to {}", me.email, email.display),
-    );
+    let detail = format!("From {} to {}", me.email, email.display);
+    let event = history::Event::from_origin(origin, me.user_id, Kind::EmailChanged, at, &detail);
     history::record(&mut tx, &event).await?;
     if crate::mail::enabled(&state.config) {
         super::verification::service::send_link(&mut tx, state, me.user_id, &email.display, at).await?;

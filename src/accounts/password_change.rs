@@ -76,7 +76,7 @@ pub async fn change_password(
     // The same rules as sign-up.
     let new_password = check_new_password_for(&email_key, form.new_password).await?;
     let detail = "Wrong current password on the password page";
-    match check_credentials(state, &email_key, credentials, form.current_password, &asker.origin.ip, detail).await? {
+    match check_credentials(state, &email_key, credentials, form.current_password, asker.origin, detail).await? {
         PasswordCheck::Correct => {}
         PasswordCheck::Wrong { locked: false } => return Err(AppError::Invalid(WRONG_CURRENT_PASSWORD.into())),
         PasswordCheck::Wrong { locked: true } => return Ok(PasswordChange::Locked),
@@ -85,6 +85,7 @@ pub async fn change_password(
         use crate::two_step::service::{check_factor_within_budget, Attempt, StepOutcome};
         let attempt = Attempt {
             session_public_id: Some(factor.session_handle),
+            origin: asker.origin,
             failure_detail: "Wrong code on the password page",
             failure_kind: crate::history::Kind::CodeFailed,
         };

@@ -5,6 +5,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::password::{check_new_password_for, hash_password, verify_password_in};
 use super::store::{self, InsertError};
+use crate::core::request::RequestOrigin;
 use crate::core::state::AppState;
 use crate::core::throttle::{self, Limit};
 use crate::errors::AppError;
@@ -94,24 +95,24 @@ pub async fn verify_credentials(
     state: &AppState,
     raw_email: &str,
     password: &str,
-    ip: &str,
+    origin: &RequestOrigin,
 ) -> Result<VerifiedAccount, AppError> {
     // Refusals are counted here; a success only when the sign-in completes (it may owe a code).
-    check_sign_in_password(state, raw_email, password, ip).await.map_err(crate::core::metrics::sign_in_refused)
+    check_sign_in_password(state, raw_email, password, origin).await.map_err(crate::core::metrics::sign_in_refused)
 }
 
 async fn check_sign_in_password(
     state: &AppState,
     raw_email: &str,
     password: &str,
-    ip: &str,
+    origin: &RequestOrigin,
 ) -> Result<VerifiedAccount, AppError> {
     let key = parse_email(raw_email).map(|e| e.key).unwrap_or_default();
     let found = if key.is_empty() { None } else { store::sign_in_credentials(&state.db, &key).await? };
     let account = found
         .as_ref()
         .map(|a| (VerifiedAccount { user_id: a.credentials.user_id, two_step_on: a.two_step_on }, a.disabled));
-    match check_password(state, &key, found.map(|a| a.credentials), password, ip, "Wrong password").await? {
+    match check_password(state, &key, found.map(|a| a.credentials), password, origin, "Wrong password").await? {
         // Only someone who knows the password learns that the account is disabled.
         PasswordCheck::Correct => match account {
             Some((_, true)) => Err(AppError::AccountDisabled),
@@ -137,11 +138,11 @@ pub async fn verify_account_password(
     state: &AppState,
     user_id: i64,
     password: &str,
-    ip: &str,
+    origin: &RequestOrigin,
     failure_detail: &str,
 ) -> Result<PasswordCheck, AppError> {
     let (key, credentials) = store::credentials_by_id(&state.db, user_id).await?.ok_or(AppError::NotSignedIn)?;
-    check_password(state, &key, Some(credentials), password, ip, failure_detail).await
+    check_password(state, &key, Some(credentials), password, origin, failure_detail).await
 }
 
 /// [`verify_account_password`] for a caller that has read the account's credentials already.
@@ -150,10 +151,10 @@ pub async fn check_credentials(
     email_key: &str,
     credentials: store::Credentials,
     password: &str,
-    ip: &str,
+    origin: &RequestOrigin,
     failure_detail: &str,
 ) -> Result<PasswordCheck, AppError> {
-    check_password(state, email_key, Some(credentials), password, ip, failure_detail).await
+    check_password(state, email_key, Some(credentials), password, origin, failure_detail).await
 }
 
 /// Every password check: a place in the hashing pool, then one attempt reserved on the email's
@@ -164,11 +165,12 @@ async fn check_password(
     email_key: &str,
     found: Option<store::Credentials>,
     password: &str,
-    ip: &str,
+    origin: &RequestOrigin,
     failure_detail: &str,
 ) -> Result<PasswordCheck, AppError> {
     let admission = state.hashing.admit()?;
-    let permits = throttle::reserve(&state.db, &[Limit::sign_in_email(email_key), Limit::sign_in_ip(ip)]).await?;
+    let permits =
+        throttle::reserve(&state.db, &[Limit::sign_in_email(email_key), Limit::sign_in_ip(&origin.ip)]).await?;
     let (user_id, phc) = match found {
         Some(c) => (Some(c.user_id), c.password_hash),
         None => (None, state.dummy_hash.to_string()),
@@ -181,15 +183,14 @@ async fn check_password(
             Ok(PasswordCheck::Correct)
         }
         (Some(user_id), false) => {
-            let mut event = crate::history::store::Event::by_current_request(
+            let at = state.db.clock.now();
+            let event = crate::history::store::Event::from_origin(
+                origin,
                 user_id,
                 crate::history::Kind::SignInFailed,
-                state.db.clock.now(),
+                at,
                 failure_detail,
             );
-            if event.ip.is_empty() {
-                event.ip = ip.to_owned();
-            }
             let mut tx = state.db.pool.begin().await?;
             permits.failed(&mut tx).await?;
             crate::history::store::record(&mut tx, &event).await?;
@@ -202,7 +203,7 @@ async fn check_password(
             let mut tx = state.db.pool.begin().await?;
             permits.failed(&mut tx).await?;
             tx.commit().await?;
-            tracing::info!(ip, "sign-in attempt for an unknown email");
+            tracing::info!(ip = %origin.ip, "sign-in attempt for an unknown email");
             Ok(PasswordCheck::Wrong { locked: permits.locks() })
         }
     }

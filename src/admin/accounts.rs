@@ -96,7 +96,7 @@ pub(super) async fn list_users(state: &AppState) -> Result<String, AdminError> {
 /// `reset-two-step <email>`: two-step off, recorded as done by an administrator, with its notice.
 pub(super) async fn reset_two_step(state: &AppState, email: &str) -> Result<String, AdminError> {
     let user_id = account_id(state, email).await?;
-    if !crate::two_step::store::turn_off(state, user_id, Kind::TwoStepResetByAdmin).await? {
+    if !crate::two_step::store::turn_off(state, user_id, Kind::TwoStepResetByAdmin, &super::OPERATOR).await? {
         return Err(AdminError::Refused(format!("two-step sign-in is not on for {email}; nothing changed")));
     }
     Ok(format!("two-step sign-in is off for {email}; their password alone signs in until they turn it on again\n"))

@@ -200,16 +200,12 @@ pub(crate) fn admin_event(
     at: i64,
     detail: &str,
 ) -> crate::history::store::Event {
-    crate::history::store::Event {
-        user_id,
-        kind,
-        at,
-        ip: String::new(),
-        user_agent: String::new(),
-        detail: detail.to_owned(),
-        session_public_id: None,
-    }
+    crate::history::store::Event::from_origin(&OPERATOR, user_id, kind, at, detail)
 }
+
+/// Where the operator's commands come from: no browser and no address to show.
+pub(crate) const OPERATOR: crate::core::request::RequestOrigin =
+    crate::core::request::RequestOrigin { ip: String::new(), user_agent: String::new() };
 
 #[cfg(test)]
 mod tests {

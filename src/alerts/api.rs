@@ -42,10 +42,10 @@ pub async fn open_alerts() -> Result<Vec<AlertView>, AppError> {
 /// **It was me**: the alert goes away (404 for an alert this session may not answer).
 #[server(prefix = "/api", endpoint = "history/alerts/ack")]
 pub async fn acknowledge_alert(alert: i64) -> Result<(), AppError> {
-    use crate::core::{principal::signed_in, state::AppState};
+    use crate::core::{principal::signed_in, request::RequestContext};
     let me = signed_in()?;
-    let state = AppState::current()?;
-    if !super::service::acknowledge(&state.db, me.user_id, alert, viewer(&me), state.db.clock.now()).await? {
+    let RequestContext { state, origin, .. } = RequestContext::current()?;
+    if !super::service::acknowledge(&state.db, me.user_id, alert, viewer(&me), &origin, state.db.clock.now()).await? {
         return Err(AppError::NotFound);
     }
     leptos_axum::redirect(crate::routes::HISTORY);
@@ -56,10 +56,11 @@ pub async fn acknowledge_alert(alert: i64) -> Result<(), AppError> {
 /// password.
 #[server(prefix = "/api", endpoint = "history/alerts/not-me")]
 pub async fn not_me(alert: i64) -> Result<(), AppError> {
-    use crate::core::{principal::signed_in, state::AppState};
+    use crate::core::{principal::signed_in, request::RequestContext};
     let me = signed_in()?;
-    let db = AppState::current()?.db.clone();
-    if !super::service::not_me(&db, me.user_id, alert, viewer(&me), &me.id_hash, db.clock.now()).await? {
+    let RequestContext { state, origin, .. } = RequestContext::current()?;
+    let db = &state.db;
+    if !super::service::not_me(db, me.user_id, alert, viewer(&me), &me.id_hash, &origin, db.clock.now()).await? {
         return Err(AppError::NotFound);
     }
     leptos_axum::redirect(crate::routes::PASSWORD);
@@ -80,12 +81,12 @@ pub async fn not_me_link_usable(token: String) -> Result<bool, AppError> {
 /// otherwise a reset link by mail).
 #[server(prefix = "/api", endpoint = "login/not-me")]
 pub async fn not_me_from_mail(token: String) -> Result<(), AppError> {
-    use crate::core::{principal::signed_in, state::AppState};
+    use crate::core::{principal::signed_in, request::RequestContext};
     if token.len() > crate::mail::links::MAX_TOKEN_CHARS {
         return Err(AppError::BadRequest);
     }
-    let state = AppState::current()?;
-    let Some(user_id) = super::service::not_me_by_link(&state.db, &token, state.db.clock.now()).await? else {
+    let RequestContext { state, origin, .. } = RequestContext::current()?;
+    let Some(user_id) = super::service::not_me_by_link(&state.db, &token, &origin, state.db.clock.now()).await? else {
         return Err(AppError::Invalid(super::NOT_ME_LINK_UNUSABLE.into()));
     };
     if signed_in().is_ok_and(|me| me.user_id == user_id) {

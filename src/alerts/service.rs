@@ -3,12 +3,13 @@
 use super::store::{answer, Viewer};
 use crate::core::db::Db;
 use crate::core::principal::EndReason;
+use crate::core::request::RequestOrigin;
 use crate::history::{store as history, Kind};
 use crate::sessions::lifecycle::{end_sessions, Sessions};
 
 /// The `alert_answered` event, naming the session that answered.
-fn answered_event(user_id: i64, viewer: Viewer<'_>, at: i64, detail: &str) -> history::Event {
-    let mut event = history::Event::by_current_request(user_id, Kind::AlertAnswered, at, detail);
+fn answered_event(user_id: i64, viewer: Viewer<'_>, origin: &RequestOrigin, at: i64, detail: &str) -> history::Event {
+    let mut event = history::Event::from_origin(origin, user_id, Kind::AlertAnswered, at, detail);
     event.session_public_id = Some(viewer.public_id.to_owned());
     event
 }
@@ -20,6 +21,7 @@ pub async fn acknowledge(
     user_id: i64,
     alert_id: i64,
     viewer: Viewer<'_>,
+    origin: &RequestOrigin,
     at: i64,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
@@ -27,7 +29,7 @@ pub async fn acknowledge(
         tx.rollback().await?;
         return Ok(false);
     }
-    history::record(&mut tx, &answered_event(user_id, viewer, at, "It was me")).await?;
+    history::record(&mut tx, &answered_event(user_id, viewer, origin, at, "It was me")).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -41,6 +43,7 @@ pub async fn not_me(
     alert_id: i64,
     viewer: Viewer<'_>,
     current_hash: &str,
+    origin: &RequestOrigin,
     at: i64,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
@@ -48,7 +51,7 @@ pub async fn not_me(
         tx.rollback().await?;
         return Ok(false);
     };
-    history::record(&mut tx, &answered_event(user_id, viewer, at, "This wasn't me")).await?;
+    history::record(&mut tx, &answered_event(user_id, viewer, origin, at, "This wasn't me")).await?;
     if let Some(handle) = raised_by {
         let which = Sessions::ByHandle { user_id, handle: &handle, except_id_hash: current_hash };
         end_sessions(&mut tx, which, EndReason::SignedOutElsewhere, at).await?;
@@ -60,7 +63,7 @@ pub async fn not_me(
 /// "This wasn't me" from a new-sign-in notice: the link (single use) signs out the session it
 /// names, whoever follows it, with the `alert_answered` event, in one transaction. Returns the
 /// account, or `None` for an unknown, used or expired link (then nothing changes).
-pub async fn not_me_by_link(db: &Db, token: &str, at: i64) -> Result<Option<i64>, sqlx::Error> {
+pub async fn not_me_by_link(db: &Db, token: &str, origin: &RequestOrigin, at: i64) -> Result<Option<i64>, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
     let used = crate::mail::links::consume(&mut tx, crate::mail::links::Purpose::NotMe, token, at).await?;
     let Some(crate::mail::links::UsedLink { user_id, session: Some(handle), .. }) = used else {
@@ -68,7 +71,7 @@ pub async fn not_me_by_link(db: &Db, token: &str, at: i64) -> Result<Option<i64>
         return Ok(None);
     };
     let mut event =
-        history::Event::by_current_request(user_id, Kind::AlertAnswered, at, "This wasn't me (from the mail)");
+        history::Event::from_origin(origin, user_id, Kind::AlertAnswered, at, "This wasn't me (from the mail)");
     event.session_public_id = Some(handle.clone());
     history::record(&mut tx, &event).await?;
     let which = Sessions::ByHandle { user_id, handle: &handle, except_id_hash: "" };

@@ -19,17 +19,17 @@ fn return_to(code: &str) -> String {
 /// code names a request.
 #[server(prefix = "/api", endpoint = "connect/look-up")]
 pub async fn pairing_request(code: String) -> Result<Option<PairingView>, AppError> {
+    use crate::core::request::RequestContext;
     use crate::core::{principal::require_recent_reauth, principal::signed_in_for_page};
-    use crate::core::{request::RequestOrigin, state::AppState};
     let me = signed_in_for_page()?;
     if code.trim().is_empty() {
         return Ok(None);
     }
-    let state = AppState::current()?;
+    let RequestContext { state, origin, .. } = RequestContext::current()?;
     if !require_recent_reauth(&me, &state, &return_to(&code)) {
         return Ok(None);
     }
-    let found = super::service::look_up(&state, me.user_id, &RequestOrigin::current().ip, &code).await?;
+    let found = super::service::look_up(&state, me.user_id, &origin.ip, &code).await?;
     Ok(found.map(|(code, pending)| PairingView {
         code,
         device: crate::core::user_agent::describe_or_quote(&pending.user_agent),
@@ -54,21 +54,17 @@ pub async fn deny_app(code: String) -> Result<(), AppError> {
 #[cfg(feature = "ssr")]
 async fn decide(code: String, approve: bool) -> Result<(), AppError> {
     use super::grants::Decision;
-    use crate::core::{
-        principal::require_recent_reauth, principal::signed_in, request::RequestOrigin, state::AppState,
-    };
+    use crate::core::{principal::require_recent_reauth, principal::signed_in, request::RequestContext};
     let me = signed_in()?;
-    let state = AppState::current()?;
+    let RequestContext { state, origin, .. } = RequestContext::current()?;
     if !require_recent_reauth(&me, &state, &return_to(&code)) {
         return Ok(());
     }
     // The decision names its code too, so it goes through the same guessing limits.
     let not_found = || AppError::Invalid(super::CODE_NOT_FOUND.to_owned());
-    let (code, _) = super::service::look_up(&state, me.user_id, &RequestOrigin::current().ip, &code)
-        .await?
-        .ok_or_else(not_found)?;
+    let (code, _) = super::service::look_up(&state, me.user_id, &origin.ip, &code).await?.ok_or_else(not_found)?;
     let decision = if approve { Decision::Approve } else { Decision::Deny };
-    if !super::service::record_decision(&state, me.user_id, &me.id_hash, &code, decision).await? {
+    if !super::service::record_decision(&state, me.user_id, &me.id_hash, &code, decision, &origin).await? {
         return Err(not_found());
     }
     leptos_axum::redirect(&format!("{}?done={}", crate::routes::CONNECT, if approve { "connected" } else { "denied" }));

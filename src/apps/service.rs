@@ -3,6 +3,7 @@
 
 use super::codes::normalize_user_code;
 use super::grants::{self, Pending};
+use crate::core::request::RequestOrigin;
 use crate::core::state::AppState;
 use crate::core::throttle::{reserve, Limit};
 use crate::errors::AppError;
@@ -40,6 +41,7 @@ pub async fn record_decision(
     approving_session: &str,
     code: &str,
     decision: grants::Decision,
+    origin: &RequestOrigin,
 ) -> Result<bool, AppError> {
     let t = state.db.clock.now();
     let mut tx = state.db.pool.begin().await?;
@@ -52,7 +54,7 @@ pub async fn record_decision(
         grants::Decision::Deny => Kind::AppConnectionDenied,
     };
     let detail = format!("{} (asked from {})", pending.client_name, pending.ip);
-    let event = history::Event::by_current_request(user_id, kind, t, &detail);
+    let event = history::Event::from_origin(origin, user_id, kind, t, &detail);
     history::record(&mut tx, &event).await?;
     crate::mail::notices::for_event(&mut tx, state, &event, None).await?;
     tx.commit().await?;

@@ -8,7 +8,6 @@ use sqlx::{AnyPool, Executor};
 use super::clock::Clock;
 use super::config::Config;
 use super::sqlite_reads::{Columns, NotRead, Param, SqliteReader};
-use crate::errors::is_unreachable;
 
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -267,20 +266,6 @@ fn prepare_sqlite_file(url: &str) -> std::io::Result<()> {
 /// True when the error is a unique-constraint violation (duplicate email, say).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
-}
-
-/// How a session-store error says the database could not be reached (tower-sessions keeps only
-/// its text): see [`describe_for_session_store`].
-pub const UNREACHABLE_PREFIX: &str = "database unreachable: ";
-
-/// A database error as text for tower-sessions' store errors, marked when it is an outage so the
-/// answer is 503 rather than 500.
-pub fn describe_for_session_store(err: &sqlx::Error) -> String {
-    if is_unreachable(err) {
-        format!("{UNREACHABLE_PREFIX}{err}")
-    } else {
-        err.to_string()
-    }
 }
 
 /// An `EXISTS (…)` column read as a flag: PostgreSQL answers it with a boolean, SQLite with 0 or 1.

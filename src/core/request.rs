@@ -53,12 +53,6 @@ impl RequestOrigin {
             .collect();
         RequestOrigin { ip, user_agent }
     }
-
-    /// The origin of the current server-function request; empty outside one (background tasks,
-    /// direct calls from tests).
-    pub fn current() -> RequestOrigin {
-        leptos::prelude::use_context::<Parts>().map(|parts| RequestOrigin::from_parts(&parts)).unwrap_or_default()
-    }
 }
 
 /// Handlers outside Leptos (the OAuth endpoints, the app API) take the origin as an extractor.

@@ -17,7 +17,7 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use rusqlite::{types::ValueRef, OpenFlags};
+use rusqlite::OpenFlags;
 
 /// A statement's parameter: the only two kinds Keycard stores (times and flags are integers).
 #[derive(Clone, Copy, Debug)]
@@ -49,25 +49,23 @@ impl Columns for sqlx::any::AnyRow {
     }
 }
 
-fn column_error(index: usize, err: rusqlite::Error) -> sqlx::Error {
-    sqlx::Error::ColumnDecode { index: index.to_string(), source: Box::new(err) }
+/// Column `index` of `row` (NULL is `None` for an `Option`), failing as sqlx's decoding does.
+fn column<T: rusqlite::types::FromSql>(row: &rusqlite::Row<'_>, index: usize) -> Result<T, sqlx::Error> {
+    row.get(index).map_err(|err| sqlx::Error::ColumnDecode { index: index.to_string(), source: Box::new(err) })
 }
 
 impl Columns for rusqlite::Row<'_> {
     fn int(&self, index: usize) -> Result<i64, sqlx::Error> {
-        self.get(index).map_err(|err| column_error(index, err))
+        column(self, index)
     }
     fn opt_int(&self, index: usize) -> Result<Option<i64>, sqlx::Error> {
-        self.get(index).map_err(|err| column_error(index, err))
+        column(self, index)
     }
     fn text(&self, index: usize) -> Result<String, sqlx::Error> {
-        self.get(index).map_err(|err| column_error(index, err))
+        column(self, index)
     }
     fn opt_text(&self, index: usize) -> Result<Option<String>, sqlx::Error> {
-        match self.get_ref(index).map_err(|err| column_error(index, err))? {
-            ValueRef::Null => Ok(None),
-            _ => self.get(index).map(Some).map_err(|err| column_error(index, err)),
-        }
+        column(self, index)
     }
 }
 
@@ -118,7 +116,7 @@ impl SqliteReader {
         let taken = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
         let conn = match taken {
             Some(conn) => conn,
-            None => self.open().map_err(not_read)?,
+            None => self.open()?,
         };
         let rows = run(&conn, sql, params, &map);
         // A connection that failed is dropped, not kept: the next read opens a fresh one.
@@ -138,21 +136,20 @@ fn run<T>(
     params: &[Param<'_>],
     map: &impl Fn(&dyn Columns) -> Result<T, sqlx::Error>,
 ) -> Result<Vec<T>, NotRead> {
-    let mut statement = conn.prepare_cached(sql).map_err(not_read)?;
+    let mut statement = conn.prepare_cached(sql)?;
     for index in 1..=statement.parameter_count() {
         let param = parameter_number(statement.parameter_name(index))
             .and_then(|n| params.get(n - 1))
-            .ok_or_else(|| NotRead::Failed(sqlx::Error::Protocol(format!("no value for parameter {index}"))))?;
+            .ok_or_else(|| sqlx::Error::Protocol(format!("no value for parameter {index}")))?;
         match *param {
-            Param::Int(value) => statement.raw_bind_parameter(index, value),
-            Param::Text(value) => statement.raw_bind_parameter(index, value),
+            Param::Int(value) => statement.raw_bind_parameter(index, value)?,
+            Param::Text(value) => statement.raw_bind_parameter(index, value)?,
         }
-        .map_err(not_read)?;
     }
     let mut rows = statement.raw_query();
     let mut mapped = Vec::new();
-    while let Some(row) = rows.next().map_err(not_read)? {
-        mapped.push(map(row).map_err(NotRead::Failed)?);
+    while let Some(row) = rows.next()? {
+        mapped.push(map(row)?);
     }
     // Like sqlx's own statement events, so statement counts (tests/queries_per_page.rs) see these too.
     tracing::debug!(target: STATEMENT_EVENTS, { db.statement = sql, rows = mapped.len() }, "read on the request's thread");
@@ -164,13 +161,21 @@ fn parameter_number(name: Option<&str>) -> Option<usize> {
     name?.strip_prefix('$')?.parse().ok().filter(|n| *n > 0)
 }
 
-fn not_read(err: rusqlite::Error) -> NotRead {
-    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
-    match &err {
-        rusqlite::Error::SqliteFailure(failure, _) if matches!(failure.code, DatabaseBusy | DatabaseLocked) => {
-            NotRead::Busy
+impl From<rusqlite::Error> for NotRead {
+    fn from(err: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+        match &err {
+            rusqlite::Error::SqliteFailure(failure, _) if matches!(failure.code, DatabaseBusy | DatabaseLocked) => {
+                NotRead::Busy
+            }
+            _ => NotRead::Failed(sqlx::Error::Protocol(format!("SQLite read: {err}"))),
         }
-        _ => NotRead::Failed(sqlx::Error::Protocol(format!("SQLite read: {err}"))),
+    }
+}
+
+impl From<sqlx::Error> for NotRead {
+    fn from(err: sqlx::Error) -> Self {
+        NotRead::Failed(err)
     }
 }
 

@@ -72,82 +72,40 @@ const DAY: i64 = 24 * HOUR;
 impl Limit {
     /// Password guesses for one email, known or not (sign-in, re-authentication, password page).
     pub fn sign_in_email(email_key: &str) -> Limit {
-        Limit {
-            key: format!("signin-email:{email_key}"),
-            free: 5,
-            lapse_secs: DAY,
-            curve: Curve::Doubling { first: 1, max: HOUR },
-            on_success: OnSuccess::Clear,
-        }
+        Limit::doubling(format!("signin-email:{email_key}"), 5, DAY, 1, OnSuccess::Clear)
     }
 
     /// Password attempts from one address (an IPv6 client's whole /64).
     pub fn sign_in_ip(ip: &str) -> Limit {
-        Limit {
-            key: format!("signin-ip:{}", network_key(ip)),
-            free: 20,
-            lapse_secs: HOUR,
-            curve: Curve::Doubling { first: 1, max: HOUR },
-            on_success: OnSuccess::GiveBack,
-        }
+        Limit::doubling(format!("signin-ip:{}", network_key(ip)), 20, HOUR, 1, OnSuccess::GiveBack)
     }
 
     /// Sign-up attempts from one address, whether or not the email already has an account.
     pub fn sign_up_ip(ip: &str) -> Limit {
-        Limit {
-            key: format!("signup-ip:{}", network_key(ip)),
-            free: 10,
-            lapse_secs: HOUR,
-            curve: Curve::UntilLapse,
-            on_success: OnSuccess::Keep,
-        }
+        Limit::quota(format!("signup-ip:{}", network_key(ip)), 10)
     }
 
     /// Authentication and recovery codes of one account, wherever they are typed. It belongs to
     /// the account, so a new half-signed-in session (a fresh password sign-in) starts no new round.
     pub fn second_factor(user_id: i64) -> Limit {
-        Limit {
-            key: format!("second-factor:user:{user_id}"),
-            free: 5,
-            lapse_secs: 7 * DAY,
-            curve: Curve::Doubling { first: 60, max: HOUR },
-            on_success: OnSuccess::Clear,
-        }
+        Limit::doubling(format!("second-factor:user:{user_id}"), 5, 7 * DAY, 60, OnSuccess::Clear)
     }
 
     /// Password-reset mails asked for one email, known or not (so the answer reveals nothing):
     /// 3 an hour, then the address waits for the hour; a flood of reset mails cannot be aimed at
     /// one inbox.
     pub fn reset_mail_email(email_key: &str) -> Limit {
-        Limit {
-            key: format!("reset-email:{email_key}"),
-            free: 3,
-            lapse_secs: HOUR,
-            curve: Curve::UntilLapse,
-            on_success: OnSuccess::Keep,
-        }
+        Limit::quota(format!("reset-email:{email_key}"), 3)
     }
 
     /// "Send the link again" for one account's address verification: every request counts.
     pub fn verification_mail(user_id: i64) -> Limit {
-        Limit {
-            key: format!("verification-mail:user:{user_id}"),
-            free: 3,
-            lapse_secs: HOUR,
-            curve: Curve::UntilLapse,
-            on_success: OnSuccess::Keep,
-        }
+        Limit::quota(format!("verification-mail:user:{user_id}"), 3)
     }
 
     /// Password-reset requests from one address (an IPv6 client's whole /64): 10 an hour.
     pub fn reset_mail_ip(ip: &str) -> Limit {
-        Limit {
-            key: format!("reset-ip:{}", network_key(ip)),
-            free: 10,
-            lapse_secs: HOUR,
-            curve: Curve::UntilLapse,
-            on_success: OnSuccess::Keep,
-        }
+        Limit::quota(format!("reset-ip:{}", network_key(ip)), 10)
     }
 
     /// Pairing codes typed on `/connect` by one account that named no pending request: 10 free,
@@ -155,50 +113,37 @@ impl Limit {
     /// guessing any live one would take far longer than codes live). Codes that match give
     /// their reservation back.
     pub fn pairing_code_account(user_id: i64) -> Limit {
-        Limit {
-            key: format!("pairing-code:user:{user_id}"),
-            free: 10,
-            lapse_secs: DAY,
-            curve: Curve::Doubling { first: 60, max: HOUR },
-            on_success: OnSuccess::GiveBack,
-        }
+        Limit::doubling(format!("pairing-code:user:{user_id}"), 10, DAY, 60, OnSuccess::GiveBack)
     }
 
     /// Pairing codes that named nothing, from one address (an IPv6 client's whole /64), whichever
     /// accounts typed them: 20 free, then the same doubling.
     pub fn pairing_code_ip(ip: &str) -> Limit {
-        Limit {
-            key: format!("pairing-code-ip:{}", network_key(ip)),
-            free: 20,
-            lapse_secs: DAY,
-            curve: Curve::Doubling { first: 60, max: HOUR },
-            on_success: OnSuccess::GiveBack,
-        }
+        Limit::doubling(format!("pairing-code-ip:{}", network_key(ip)), 20, DAY, 60, OnSuccess::GiveBack)
     }
 
     /// New pairing requests (`POST /oauth/device`) from one address: 30 an hour, counted whatever
     /// happens, so nobody can fill the table with codes.
     pub fn device_authorization_ip(ip: &str) -> Limit {
-        Limit {
-            key: format!("device-authorization-ip:{}", network_key(ip)),
-            free: 30,
-            lapse_secs: HOUR,
-            curve: Curve::UntilLapse,
-            on_success: OnSuccess::Keep,
-        }
+        Limit::quota(format!("device-authorization-ip:{}", network_key(ip)), 30)
     }
 
     /// Token requests from one client address that presented an unusable device code or refresh
     /// token: 30 free, then waits doubling from a second up to an hour. Tokens issued, pending
     /// polls and slow-downs give their reservation back.
     pub fn token_endpoint_ip(ip: &str) -> Limit {
-        Limit {
-            key: format!("token-ip:{}", network_key(ip)),
-            free: 30,
-            lapse_secs: HOUR,
-            curve: Curve::Doubling { first: 1, max: HOUR },
-            on_success: OnSuccess::GiveBack,
-        }
+        Limit::doubling(format!("token-ip:{}", network_key(ip)), 30, HOUR, 1, OnSuccess::GiveBack)
+    }
+
+    /// `free` requests an hour, each counted whatever happens, then refused until the hour is up.
+    fn quota(key: String, free: i64) -> Limit {
+        Limit { key, free, lapse_secs: HOUR, curve: Curve::UntilLapse, on_success: OnSuccess::Keep }
+    }
+
+    /// `free` attempts, then waits doubling from `first` seconds up to an hour; the count starts
+    /// again once its last attempt is `lapse_secs` old.
+    fn doubling(key: String, free: i64, lapse_secs: i64, first: i64, on_success: OnSuccess) -> Limit {
+        Limit { key, free, lapse_secs, curve: Curve::Doubling { first, max: HOUR }, on_success }
     }
 
     /// Seconds blocked after `attempts` counted attempts (the block a failing attempt leaves).

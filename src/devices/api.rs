@@ -56,10 +56,10 @@ pub async fn sign_out_device(handle: String) -> Result<(), AppError> {
 /// **Sign out all other devices** of this account at once.
 #[server(prefix = "/api", endpoint = "devices/sign-out-others")]
 pub async fn sign_out_other_devices() -> Result<(), AppError> {
-    use crate::core::{principal::signed_in, state::AppState};
+    use crate::core::{principal::signed_in, request::RequestContext};
     let me = signed_in()?;
-    let state = AppState::current()?;
-    super::service::sign_out_other_devices(&state, me.user_id, &me.id_hash, state.db.clock.now()).await?;
+    let RequestContext { state, origin, .. } = RequestContext::current()?;
+    super::service::sign_out_other_devices(&state, me.user_id, &me.id_hash, &origin, state.db.clock.now()).await?;
     leptos_axum::redirect(crate::routes::DEVICES);
     Ok(())
 }

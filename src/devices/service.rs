@@ -7,6 +7,7 @@
 use super::{DeviceView, DevicesView};
 use crate::core::db::Db;
 use crate::core::principal::EndReason;
+use crate::core::request::RequestOrigin;
 use crate::core::sqlite_reads::{Columns, Param};
 use crate::core::state::AppState;
 use crate::core::user_agent::describe;
@@ -108,6 +109,7 @@ pub async fn sign_out_other_devices(
     state: &AppState,
     user_id: i64,
     current_hash: &str,
+    origin: &RequestOrigin,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
     let mut tx = state.db.pool.begin().await?;
@@ -115,7 +117,7 @@ pub async fn sign_out_other_devices(
     let ended = end_sessions(&mut tx, which, EndReason::SignedOutElsewhere, now).await?.len() as u64;
     if ended > 0 {
         let detail = crate::history::sessions_signed_out(ended, "");
-        let event = history::Event::by_current_request(user_id, Kind::OtherDevicesSignedOut, now, &detail);
+        let event = history::Event::from_origin(origin, user_id, Kind::OtherDevicesSignedOut, now, &detail);
         history::record(&mut tx, &event).await?;
         crate::mail::notices::for_event(&mut tx, state, &event, None).await?;
     }

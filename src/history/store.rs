@@ -26,13 +26,8 @@ pub struct Event {
 }
 
 impl Event {
-    /// An event about the browser of the current request ([`RequestOrigin::current`]).
-    pub fn by_current_request(user_id: i64, kind: Kind, at: i64, detail: &str) -> Event {
-        Event::from_origin(&RequestOrigin::current(), user_id, kind, at, detail)
-    }
-
-    /// An event about the browser `origin` names (the request's, passed down by its server
-    /// function).
+    /// An event about the browser `origin` names: the request's, passed down by its server
+    /// function (empty for the operator's command line and background work).
     pub fn from_origin(origin: &RequestOrigin, user_id: i64, kind: Kind, at: i64, detail: &str) -> Event {
         let origin = origin.clone();
         Event {

@@ -173,18 +173,7 @@ pub async fn mark_failed(
     }
     let attempts = claimed.attempts + 1;
     let next = now + retry_delay(attempts);
-    let done = sqlx::query(
-        "UPDATE outbox SET attempts = $1, next_attempt_at = $2, lease_until = NULL, last_error = $3 \
-         WHERE id = $4 AND lease_until = $5 AND sent_at IS NULL AND gave_up_at IS NULL",
-    )
-    .bind(attempts)
-    .bind(next)
-    .bind(truncated(error))
-    .bind(claimed.id)
-    .bind(claimed.lease_until)
-    .execute(&db.pool)
-    .await?;
-    if done.rows_affected() == 0 {
+    if !record_attempt(db, claimed, attempts, After::RetryAt(next), error).await? {
         return Ok(Failure::NotHeld);
     }
     metrics.count_failed_attempt();
@@ -203,18 +192,7 @@ pub async fn give_up(
     metrics: &MailMetrics,
 ) -> Result<Failure, sqlx::Error> {
     let attempts = claimed.attempts + 1;
-    let done = sqlx::query(
-        "UPDATE outbox SET attempts = $1, gave_up_at = $2, lease_until = NULL, last_error = $3 \
-         WHERE id = $4 AND lease_until = $5 AND sent_at IS NULL AND gave_up_at IS NULL",
-    )
-    .bind(attempts)
-    .bind(now)
-    .bind(truncated(error))
-    .bind(claimed.id)
-    .bind(claimed.lease_until)
-    .execute(&db.pool)
-    .await?;
-    if done.rows_affected() == 0 {
+    if !record_attempt(db, claimed, attempts, After::GiveUp(now), error).await? {
         return Ok(Failure::NotHeld);
     }
     metrics.count_failed_attempt();
@@ -223,6 +201,40 @@ pub async fn give_up(
     tracing::error!(outbox_id = claimed.id, kind = %claimed.kind, attempts, written_secs_ago = now - claimed.created_at,
         error, "mail given up: it will not be sent");
     Ok(Failure::GaveUp)
+}
+
+/// What becomes of a row after a failed attempt.
+enum After {
+    RetryAt(i64),
+    GiveUp(i64),
+}
+
+/// Stores a failed attempt (its count, its error and what comes next) while `claimed`'s lease
+/// still holds the row. False when another worker holds it now: nothing changed.
+async fn record_attempt(
+    db: &Db,
+    claimed: &Claimed,
+    attempts: i64,
+    after: After,
+    error: &str,
+) -> Result<bool, sqlx::Error> {
+    let (column, at) = match after {
+        After::RetryAt(at) => ("next_attempt_at", at),
+        After::GiveUp(at) => ("gave_up_at", at),
+    };
+    let sql = format!(
+        "UPDATE outbox SET attempts = $1, {column} = $2, lease_until = NULL, last_error = $3 \
+         WHERE id = $4 AND lease_until = $5 AND sent_at IS NULL AND gave_up_at IS NULL"
+    );
+    let done = sqlx::query(&sql)
+        .bind(attempts)
+        .bind(at)
+        .bind(truncated(error))
+        .bind(claimed.id)
+        .bind(claimed.lease_until)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Gives a claimed row back untried (the worker is stopping, or its lease is nearly over), so that

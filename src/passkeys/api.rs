@@ -103,12 +103,12 @@ pub async fn passkey_add(
     name: Option<String>,
 ) -> Result<CeremonyReply, AppError> {
     use super::service::{finish_registration, Registration};
-    use crate::core::{principal::signed_in, state::AppState};
+    use crate::core::{principal::signed_in, request::RequestContext};
     reply(
         async {
             check_sizes(&[&ceremony, &credential])?;
             let me = signed_in()?;
-            let state = AppState::current()?;
+            let RequestContext { state, origin, .. } = RequestContext::current()?;
             if !me.reauthenticated_within(state.config.reauth_window, state.db.clock.now()) {
                 return Ok(redirect_reply(crate::routes::reauth_prompt(crate::routes::PASSKEYS)));
             }
@@ -117,7 +117,7 @@ pub async fn passkey_add(
                 name: name.as_deref().unwrap_or_default(),
                 credential_json: &credential,
             };
-            finish_registration(&state, &me, registration).await?;
+            finish_registration(&state, &me, registration, &origin).await?;
             Ok(redirect_reply(crate::routes::PASSKEYS.to_owned()))
         }
         .await,
@@ -231,7 +231,7 @@ pub async fn passkey_reauth(
             let me = signed_in()?;
             let ctx = RequestContext::current()?;
             let assertion = Assertion { ceremony: &ceremony, credential_json: &credential };
-            Ok(redirect_reply(match reauthenticate(&ctx.state, &ctx.session, &me, assertion).await? {
+            Ok(redirect_reply(match reauthenticate(&ctx.state, &ctx.session, &me, assertion, &ctx.origin).await? {
                 Reauthentication::Confirmed => crate::reauth::return_path(next.as_deref()),
                 Reauthentication::SignedOut => "/login?ended=locked".to_owned(),
             }))
@@ -243,12 +243,13 @@ pub async fn passkey_reauth(
 /// Renames a passkey (a plain form; no re-authentication: a name grants nothing).
 #[server(prefix = "/api", endpoint = "passkey_rename")]
 pub async fn rename_passkey(id: i64, name: String) -> Result<(), AppError> {
-    use crate::core::{principal::signed_in, state::AppState};
+    use crate::core::{principal::signed_in, request::RequestContext};
     if name.len() > 1024 {
         return Err(AppError::BadRequest);
     }
     let me = signed_in()?;
-    super::service::rename(&AppState::current()?, &me, id, &name).await?;
+    let ctx = RequestContext::current()?;
+    super::service::rename(&ctx.state, &me, id, &name, &ctx.origin).await?;
     leptos_axum::redirect(crate::routes::PASSKEYS);
     Ok(())
 }
@@ -256,13 +257,13 @@ pub async fn rename_passkey(id: i64, name: String) -> Result<(), AppError> {
 /// **Remove** a passkey (needs a recent re-authentication, the same as turning two-step off).
 #[server(prefix = "/api", endpoint = "passkey_remove")]
 pub async fn remove_passkey(id: i64) -> Result<(), AppError> {
-    use crate::core::{principal::require_recent_reauth, principal::signed_in, state::AppState};
+    use crate::core::{principal::require_recent_reauth, principal::signed_in, request::RequestContext};
     let me = signed_in()?;
-    let state = AppState::current()?;
-    if !require_recent_reauth(&me, &state, crate::routes::PASSKEYS) {
+    let ctx = RequestContext::current()?;
+    if !require_recent_reauth(&me, &ctx.state, crate::routes::PASSKEYS) {
         return Ok(());
     }
-    super::service::remove(&state, &me, id).await?;
+    super::service::remove(&ctx.state, &me, id, &ctx.origin).await?;
     leptos_axum::redirect(crate::routes::PASSKEYS);
     Ok(())
 }

@@ -27,9 +27,8 @@ pub const STALE: &str = "That passkey request is no longer valid. Please try aga
 /// webauthn-rs configured for this Keycard (cheap: built per ceremony).
 pub fn webauthn(state: &AppState) -> Result<Webauthn, AppError> {
     let rp = state.config.relying_party();
-    WebauthnBuilder::new(&rp.id, &rp.origin)
-        .and_then(|b| b.rp_name("Keycard").timeout(std::time::Duration::from_secs(CEREMONY_SECS as u64)).build())
-        .map_err(AppError::internal)
+    let timeout = std::time::Duration::from_secs(CEREMONY_SECS as u64);
+    Ok(WebauthnBuilder::new(&rp.id, &rp.origin)?.rp_name("Keycard").timeout(timeout).build()?)
 }
 
 /// What a sealed state was made for.

@@ -44,7 +44,7 @@ pub struct Started {
 }
 
 fn started<S: serde::Serialize>(ceremony: String, options: &S) -> Result<Started, AppError> {
-    Ok(Started { ceremony, options: serde_json::to_value(options).map_err(AppError::internal)? })
+    Ok(Started { ceremony, options: serde_json::to_value(options)? })
 }
 
 /// The passkeys page's data.
@@ -91,9 +91,8 @@ pub async fn start_registration(state: &AppState, me: &SignedIn) -> Result<Start
     }
     let handle = store::user_handle(&state.db, me.user_id).await?;
     let exclude = existing.iter().map(|p| p.passkey.cred_id().clone()).collect();
-    let (options, registration): (CreationChallengeResponse, PasskeyRegistration) = ceremony::webauthn(state)?
-        .start_passkey_registration(handle, &me.email, &me.email, Some(exclude))
-        .map_err(AppError::internal)?;
+    let (options, registration): (CreationChallengeResponse, PasskeyRegistration) =
+        ceremony::webauthn(state)?.start_passkey_registration(handle, &me.email, &me.email, Some(exclude))?;
     let binding = Binding::Session { user_id: me.user_id, handle: &me.handle };
     let mut started = started(ceremony::seal(state, Purpose::Register, &binding, &registration), &options)?;
     // A passkey that can sign in without an email typed first must live on the authenticator
@@ -116,8 +115,12 @@ pub struct Registration<'a> {
 /// Finishes adding a passkey: the state must be the one sealed for this account and session,
 /// unused and unexpired; the credential must verify for Keycard's origin. Records
 /// `passkey_added` (with a notice) in the same transaction as the row. Returns the name.
-pub async fn finish_registration(state: &AppState, me: &SignedIn, reg: Registration<'_>) -> Result<String, AppError> {
-    let origin = RequestOrigin::current();
+pub async fn finish_registration(
+    state: &AppState,
+    me: &SignedIn,
+    reg: Registration<'_>,
+    origin: &RequestOrigin,
+) -> Result<String, AppError> {
     let name = clean_name(reg.name, &origin.user_agent)?;
     let binding = Binding::Session { user_id: me.user_id, handle: &me.handle };
     let registration: PasskeyRegistration =
@@ -157,7 +160,7 @@ pub async fn finish_registration(state: &AppState, me: &SignedIn, reg: Registrat
             "That passkey is already added, or the account has as many passkeys as it can.".into(),
         ));
     }
-    let mut event = history::Event::by_current_request(me.user_id, Kind::PasskeyAdded, t, &name);
+    let mut event = history::Event::from_origin(origin, me.user_id, Kind::PasskeyAdded, t, &name);
     event.session_public_id = Some(me.handle.clone());
     history::record(&mut tx, &event).await?;
     crate::mail::notices::for_event(&mut tx, state, &event, None).await?;
@@ -167,8 +170,7 @@ pub async fn finish_registration(state: &AppState, me: &SignedIn, reg: Registrat
 
 /// Options for signing in with a passkey alone (discoverable: no email typed). Writes nothing.
 pub fn start_sign_in(state: &AppState) -> Result<Started, AppError> {
-    let (options, authentication) =
-        ceremony::webauthn(state)?.start_discoverable_authentication().map_err(AppError::internal)?;
+    let (options, authentication) = ceremony::webauthn(state)?.start_discoverable_authentication()?;
     started(ceremony::seal(state, Purpose::SignIn, &Binding::Nobody, &authentication), &options)
 }
 
@@ -209,13 +211,14 @@ pub async fn finish_sign_in(
             ip_permit.succeeded(&state.db).await?;
             account_permit.succeeded(&state.db).await?;
             let user_id = found.user_id;
-            after_use(state, found, &result, None).await?;
+            after_use(state, found, &result, None, origin).await?;
             Ok(user_id)
         }
         Err(err) => {
             fail_quietly(state, &ip_permit).await?;
             let attempt = Attempt {
                 session_public_id: None,
+                origin,
                 failure_detail: "Passkey not accepted",
                 failure_kind: Kind::SignInFailed,
             };
@@ -264,12 +267,9 @@ async fn refused(
     if cloned {
         let mut tx = state.db.pool.begin().await?;
         let detail = format!("{}: its signature counter went backwards, so it may have been copied", found.name);
-        let event = history::Event::by_current_request(
-            found.user_id,
-            Kind::PasskeyCounterAnomaly,
-            state.db.clock.now(),
-            &detail,
-        );
+        let at = state.db.clock.now();
+        let event =
+            history::Event::from_origin(attempt.origin, found.user_id, Kind::PasskeyCounterAnomaly, at, &detail);
         history::record_alert(&mut tx, &event).await?;
         crate::mail::notices::for_event(&mut tx, state, &event, None).await?;
         tx.commit().await?;
@@ -285,6 +285,7 @@ async fn after_use(
     mut found: StoredPasskey,
     result: &webauthn_rs::prelude::AuthenticationResult,
     session_public_id: Option<&str>,
+    origin: &RequestOrigin,
 ) -> Result<(), AppError> {
     let (_, was_backed_up) = backup_flags(&found.passkey);
     found.passkey.update_credential(result);
@@ -297,7 +298,7 @@ async fn after_use(
         } else {
             format!("{} is no longer backed up", found.name)
         };
-        let mut event = history::Event::by_current_request(found.user_id, Kind::PasskeyBackupChanged, t, &detail);
+        let mut event = history::Event::from_origin(origin, found.user_id, Kind::PasskeyBackupChanged, t, &detail);
         event.session_public_id = session_public_id.map(str::to_owned);
         history::record(&mut tx, &event).await?;
     }
@@ -320,8 +321,7 @@ pub async fn start_for_account(state: &AppState, me: &SignedIn, purpose: Purpose
     if passkeys.is_empty() {
         return Err(AppError::Invalid("This account has no passkeys.".into()));
     }
-    let (options, authentication) =
-        ceremony::webauthn(state)?.start_passkey_authentication(&passkeys).map_err(AppError::internal)?;
+    let (options, authentication) = ceremony::webauthn(state)?.start_passkey_authentication(&passkeys)?;
     let binding = Binding::Session { user_id: me.user_id, handle: &me.handle };
     started(ceremony::seal(state, purpose, &binding, &authentication), &options)
 }
@@ -345,6 +345,7 @@ async fn check_account_passkey(
     assertion: Assertion<'_>,
     purpose: Purpose,
     failure_detail: &str,
+    origin: &RequestOrigin,
 ) -> Result<AccountPasskey, AppError> {
     let binding = Binding::Session { user_id: me.user_id, handle: &me.handle };
     let permit = throttle::reserve(&state.db, &[Limit::second_factor(me.user_id)]).await?;
@@ -362,14 +363,15 @@ async fn check_account_passkey(
         Ok::<_, AppError>((authentication, credential, found))
     }
     .await;
-    let attempt = Attempt { session_public_id: Some(&me.handle), failure_detail, failure_kind: Kind::CodeFailed };
+    let attempt =
+        Attempt { session_public_id: Some(&me.handle), origin, failure_detail, failure_kind: Kind::CodeFailed };
     let refusal = match opened {
         Ok((authentication, credential, found)) => {
             match ceremony::webauthn(state)?.finish_passkey_authentication(&credential, &authentication) {
                 Ok(result) => {
                     permit.succeeded(&state.db).await?;
                     crate::core::metrics::second_factor("passed_passkey");
-                    after_use(state, found, &result, Some(&me.handle)).await?;
+                    after_use(state, found, &result, Some(&me.handle), origin).await?;
                     return Ok(AccountPasskey::Accepted);
                 }
                 Err(err) => refused(state, &found, &permit, attempt, err).await?,
@@ -395,7 +397,7 @@ pub async fn finish_code_step(
     origin: RequestOrigin,
 ) -> Result<CodeStep, AppError> {
     use crate::core::metrics::{sign_in, sign_in_refused, SignInOutcome};
-    match check_account_passkey(state, me, assertion, Purpose::CodeStep, "Passkey not accepted")
+    match check_account_passkey(state, me, assertion, Purpose::CodeStep, "Passkey not accepted", &origin)
         .await
         .map_err(sign_in_refused)?
     {
@@ -437,9 +439,10 @@ pub async fn reauthenticate(
     session: &tower_sessions::Session,
     me: &SignedIn,
     assertion: Assertion<'_>,
+    origin: &RequestOrigin,
 ) -> Result<Reauthentication, AppError> {
     let detail = "Passkey not accepted when confirming it was you";
-    match check_account_passkey(state, me, assertion, Purpose::Reauth, detail).await? {
+    match check_account_passkey(state, me, assertion, Purpose::Reauth, detail, origin).await? {
         AccountPasskey::Accepted => {
             record_reauthentication(session, me, state.db.clock.now()).await?;
             Ok(Reauthentication::Confirmed)
@@ -453,19 +456,22 @@ pub async fn reauthenticate(
 }
 
 /// Renames the account's passkey `id` (with a `passkey_renamed` event).
-pub async fn rename(state: &AppState, me: &SignedIn, id: i64, typed: &str) -> Result<(), AppError> {
-    let name = clean_name(typed, &RequestOrigin::current().user_agent)?;
+pub async fn rename(
+    state: &AppState,
+    me: &SignedIn,
+    id: i64,
+    typed: &str,
+    origin: &RequestOrigin,
+) -> Result<(), AppError> {
+    let name = clean_name(typed, &origin.user_agent)?;
     let mut tx = state.db.pool.begin().await?;
     let Some(old) = store::rename(&mut tx, me.user_id, id, &name).await? else {
         return Err(AppError::NotFound);
     };
     if old != name {
-        let mut event = history::Event::by_current_request(
-            me.user_id,
-            Kind::PasskeyRenamed,
-            state.db.clock.now(),
-            &format!("{old} → {name}"),
-        );
+        let detail = format!("{old} → {name}");
+        let mut event =
+            history::Event::from_origin(origin, me.user_id, Kind::PasskeyRenamed, state.db.clock.now(), &detail);
         event.session_public_id = Some(me.handle.clone());
         history::record(&mut tx, &event).await?;
     }
@@ -475,12 +481,12 @@ pub async fn rename(state: &AppState, me: &SignedIn, id: i64, typed: &str) -> Re
 
 /// Removes the account's passkey `id` (the caller checked the re-authentication), with a
 /// `passkey_removed` event and a notice, in one transaction.
-pub async fn remove(state: &AppState, me: &SignedIn, id: i64) -> Result<(), AppError> {
+pub async fn remove(state: &AppState, me: &SignedIn, id: i64, origin: &RequestOrigin) -> Result<(), AppError> {
     let mut tx = state.db.pool.begin().await?;
     let Some(name) = store::remove(&mut tx, me.user_id, id).await? else {
         return Err(AppError::NotFound);
     };
-    let mut event = history::Event::by_current_request(me.user_id, Kind::PasskeyRemoved, state.db.clock.now(), &name);
+    let mut event = history::Event::from_origin(origin, me.user_id, Kind::PasskeyRemoved, state.db.clock.now(), &name);
     event.session_public_id = Some(me.handle.clone());
     history::record(&mut tx, &event).await?;
     crate::mail::notices::for_event(&mut tx, state, &event, None).await?;

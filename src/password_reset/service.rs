@@ -109,6 +109,7 @@ pub async fn reset_password(
         let code = code.map(str::trim).filter(|c| !c.is_empty()).ok_or(AppError::WrongCode)?;
         let attempt = Attempt {
             session_public_id: None,
+            origin,
             failure_detail: "Wrong code when resetting the password",
             failure_kind: crate::history::Kind::CodeFailed,
         };

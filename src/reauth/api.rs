@@ -24,7 +24,7 @@ pub async fn confirm_identity(password: String, code: Option<String>, next: Opti
     let me = signed_in()?;
     let request = RequestContext::current()?;
     let confirmation =
-        confirm(&request.state, &request.session, &me, &password, code.as_deref(), &request.origin.ip).await?;
+        confirm(&request.state, &request.session, &me, &password, code.as_deref(), &request.origin).await?;
     if confirmation == Confirmation::SignedOut {
         leptos_axum::redirect("/login?ended=locked");
         return Ok(());

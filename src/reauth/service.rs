@@ -5,6 +5,7 @@ use tower_sessions::Session;
 
 use crate::accounts::service::{verify_account_password, PasswordCheck};
 use crate::core::principal::SignedIn;
+use crate::core::request::RequestOrigin;
 use crate::core::state::AppState;
 use crate::errors::AppError;
 use crate::sessions::principal::{record_reauthentication, sign_out};
@@ -29,14 +30,16 @@ pub async fn confirm(
     me: &SignedIn,
     password: &str,
     code: Option<&str>,
-    ip: &str,
+    origin: &RequestOrigin,
 ) -> Result<Confirmation, AppError> {
     let two_step_on = crate::two_step::store::is_enabled(&state.db, me.user_id).await?;
     let code = code.map(str::trim).filter(|c| !c.is_empty());
     if two_step_on && code.is_none() {
         return Err(AppError::WrongCode);
     }
-    match verify_account_password(state, me.user_id, password, ip, "Wrong password when confirming it was you").await? {
+    match verify_account_password(state, me.user_id, password, origin, "Wrong password when confirming it was you")
+        .await?
+    {
         PasswordCheck::Correct => {}
         PasswordCheck::Wrong { locked: false } => {
             return Err(AppError::Invalid("That password is not correct.".into()))
@@ -46,6 +49,7 @@ pub async fn confirm(
     if let (true, Some(code)) = (two_step_on, code) {
         let attempt = Attempt {
             session_public_id: Some(&me.handle),
+            origin,
             failure_detail: "Wrong code when confirming it was you",
             failure_kind: crate::history::Kind::CodeFailed,
         };

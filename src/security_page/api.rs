@@ -102,16 +102,16 @@ pub async fn email_page() -> Result<SensitivePageView, AppError> {
 /// until its link is used, and the old one is told.
 #[server(prefix = "/api", endpoint = "security/email")]
 pub async fn change_email(new_email: String) -> Result<(), AppError> {
-    use crate::core::{principal::require_recent_reauth, principal::signed_in, state::AppState};
+    use crate::core::{principal::require_recent_reauth, principal::signed_in, request::RequestContext};
     if new_email.chars().count() > 1024 {
         return Err(AppError::BadRequest);
     }
     let me = signed_in()?;
-    let state = AppState::current()?;
+    let RequestContext { state, origin, .. } = RequestContext::current()?;
     if !require_recent_reauth(&me, &state, crate::routes::EMAIL) {
         return Ok(());
     }
-    crate::accounts::email_change::change_email(&state, &me, &new_email).await?;
+    crate::accounts::email_change::change_email(&state, &me, &new_email, &origin).await?;
     leptos_axum::redirect(&format!("{}?email=changed", crate::routes::SECURITY));
     Ok(())
 }
@@ -125,10 +125,10 @@ pub async fn delete_page() -> Result<SensitivePageView, AppError> {
 /// **Sign out unused sessions**: those unused for more than 30 days.
 #[server(prefix = "/api", endpoint = "security/sign-out-unused")]
 pub async fn sign_out_unused_sessions() -> Result<(), AppError> {
-    use crate::core::{principal::signed_in, state::AppState};
+    use crate::core::{principal::signed_in, request::RequestContext};
     let me = signed_in()?;
-    let state = AppState::current()?;
-    super::checkup::sign_out_unused_sessions(&state.db, me.user_id, &me.id_hash, state.db.clock.now()).await?;
+    let RequestContext { state, origin, .. } = RequestContext::current()?;
+    super::checkup::sign_out_unused_sessions(&state.db, me.user_id, &me.id_hash, &origin, state.db.clock.now()).await?;
     leptos_axum::redirect(crate::routes::SECURITY);
     Ok(())
 }

@@ -8,6 +8,7 @@ use sqlx::Row;
 use super::{Checkup, STALE_AFTER_SECS};
 use crate::core::db::Db;
 use crate::core::principal::EndReason;
+use crate::core::request::RequestOrigin;
 use crate::history::store::raised_after_viewer;
 use crate::history::{store as history, Kind};
 use crate::sessions::lifecycle::{end_sessions, live_sql, Sessions};
@@ -69,14 +70,20 @@ pub async fn compute(db: &Db, user_id: i64, viewer: &str, now: i64) -> Result<Op
 /// **Sign out unused sessions**: every live session of `user_id` unused for more than 30 days
 /// ends (never the one asking), each with its `session_ended` event, and the action's own event
 /// when any was ended, in one transaction. Returns how many were ended.
-pub async fn sign_out_unused_sessions(db: &Db, user_id: i64, current_hash: &str, now: i64) -> Result<u64, sqlx::Error> {
+pub async fn sign_out_unused_sessions(
+    db: &Db,
+    user_id: i64,
+    current_hash: &str,
+    origin: &RequestOrigin,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
     let unused =
         Sessions::OthersOf { user_id, except_id_hash: current_hash, unused_since: Some(now - STALE_AFTER_SECS) };
     let ended = end_sessions(&mut tx, unused, EndReason::SignedOutElsewhere, now).await?.len() as u64;
     if ended > 0 {
         let detail = crate::history::sessions_signed_out(ended, "unused ");
-        let event = history::Event::by_current_request(user_id, Kind::UnusedSessionsSignedOut, now, &detail);
+        let event = history::Event::from_origin(origin, user_id, Kind::UnusedSessionsSignedOut, now, &detail);
         history::record(&mut tx, &event).await?;
     }
     tx.commit().await?;

@@ -37,6 +37,7 @@ pub fn may_sign_in_sql(user_id_param: &str, is_sqlite: bool) -> String {
 
 /// The store's refusal to start a session for a disabled account (see [`is_account_disabled`]).
 const ACCOUNT_DISABLED: &str = "the account is disabled";
+const NOT_SIGNED_IN: &str = "refusing to store a session that is not signed in";
 
 /// The insert of a new session row: never over an existing id, and only while the account may
 /// sign in (see [`may_sign_in_sql`]).
@@ -99,14 +100,14 @@ pub fn public_handle() -> String {
 
 /// The session data as stored, in a stable key order: the account's email and whether it is
 /// verified are read from `users` on every load, never kept, and [`WRITTEN`] is not data.
-fn data_to_store(data: &HashMap<String, serde_json::Value>) -> Result<String, session_store::Error> {
+fn data_to_store(data: &HashMap<String, serde_json::Value>) -> Result<String, StoreFailure> {
     let mut data: std::collections::BTreeMap<String, serde_json::Value> =
         data.iter().filter(|(key, _)| key.as_str() != WRITTEN).map(|(k, v)| (k.clone(), v.clone())).collect();
     if let Some(serde_json::Value::Object(auth)) = data.get_mut(AUTH.name) {
         auth.remove("email");
         auth.remove("email_verified");
     }
-    serde_json::to_string(&data).map_err(store_err)
+    Ok(serde_json::to_string(&data)?)
 }
 
 /// Kept in a record (in memory only) once this process has written it: the SHA-256 of the data as
@@ -119,13 +120,42 @@ fn fingerprint(stored: &str) -> serde_json::Value {
     serde_json::Value::String(hex::encode(Sha256::digest(stored.as_bytes())))
 }
 
-fn store_err(err: impl std::fmt::Display) -> session_store::Error {
-    session_store::Error::Backend(err.to_string())
+/// Why the store failed, told to the session layer as its `Backend` error text.
+enum StoreFailure {
+    /// A database failure, keeping whether the database was unreachable.
+    Db(sqlx::Error),
+    Other(String),
 }
 
-/// A database failure in the store, keeping whether the database was unreachable.
-fn db_err(err: sqlx::Error) -> session_store::Error {
-    session_store::Error::Backend(crate::core::db::describe_for_session_store(&err))
+impl From<sqlx::Error> for StoreFailure {
+    fn from(err: sqlx::Error) -> Self {
+        StoreFailure::Db(err)
+    }
+}
+
+impl From<serde_json::Error> for StoreFailure {
+    fn from(err: serde_json::Error) -> Self {
+        StoreFailure::Other(err.to_string())
+    }
+}
+
+impl From<time::error::ComponentRange> for StoreFailure {
+    fn from(err: time::error::ComponentRange) -> Self {
+        StoreFailure::Other(err.to_string())
+    }
+}
+
+impl From<StoreFailure> for session_store::Error {
+    fn from(failure: StoreFailure) -> Self {
+        session_store::Error::Backend(match failure {
+            StoreFailure::Db(err) => crate::errors::describe_for_session_store(&err),
+            StoreFailure::Other(text) => text,
+        })
+    }
+}
+
+fn refused(why: &str) -> StoreFailure {
+    StoreFailure::Other(why.to_owned())
 }
 
 impl KeycardStore {
@@ -139,15 +169,11 @@ impl KeycardStore {
             Stage::PasswordVerified => PASSWORD_STEP_LIFETIME.as_secs() as i64,
         }
     }
-}
 
-#[async_trait]
-impl SessionStore for KeycardStore {
     /// A new row for a new sign-in, or, when the data already names a handle, the same session
     /// under a new id ([`super::principal::rotate_id`]: `cycle_id` has just deleted the old row).
-    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        let mut auth = SessionAuth::from_record(record)
-            .ok_or_else(|| store_err("refusing to store a session that is not signed in"))?;
+    async fn insert_row(&self, record: &mut Record) -> Result<(), StoreFailure> {
+        let mut auth = SessionAuth::from_record(record).ok_or_else(|| refused(NOT_SIGNED_IN))?;
         let rotated_handle = auth.public_id.clone();
         let t = self.state.db.clock.now();
         let idle_expires_at = (t + self.idle_secs(auth.stage)).min(auth.absolute_expires_at);
@@ -157,10 +183,10 @@ impl SessionStore for KeycardStore {
             // The handle enters the session's data only once the row is committed: a failed
             // attempt retried later must still be a new sign-in (with its event), not a rotation.
             let mut data_with_handle = record.data.clone();
-            data_with_handle.insert(AUTH.name.to_owned(), serde_json::to_value(&auth).map_err(store_err)?);
+            data_with_handle.insert(AUTH.name.to_owned(), serde_json::to_value(&auth)?);
             let data = data_to_store(&data_with_handle)?;
             // The row and, for a completed sign-in, its history event (and new-device alert) commit together.
-            let mut tx = self.state.db.pool.begin().await.map_err(db_err)?;
+            let mut tx = self.state.db.pool.begin().await?;
             let inserted = sqlx::query(if self.state.db.is_sqlite { &INSERT_SQLITE } else { &INSERT_POSTGRES })
                 .bind(hash_id(&record.id))
                 .bind(auth.user_id)
@@ -178,8 +204,7 @@ impl SessionStore for KeycardStore {
                 // A rotated session whose old row was ended meanwhile (signed out from another
                 // device) conflicts with that ended row's handle: it is not brought back.
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                .await?;
             if inserted.rows_affected() == 1 {
                 if auth.stage == Stage::Complete && rotated_handle.is_none() {
                     let event = history::Event {
@@ -191,27 +216,27 @@ impl SessionStore for KeycardStore {
                         detail: auth.method.label().to_owned(),
                         session_public_id: Some(public_id),
                     };
-                    if history::record_sign_in(&mut tx, &event).await.map_err(db_err)? {
-                        crate::mail::notices::new_device(&mut tx, &self.state, &event).await.map_err(db_err)?;
+                    if history::record_sign_in(&mut tx, &event).await? {
+                        crate::mail::notices::new_device(&mut tx, &self.state, &event).await?;
                     }
                 }
-                tx.commit().await.map_err(db_err)?;
+                tx.commit().await?;
                 record.data = data_with_handle;
                 record.data.insert(WRITTEN.to_owned(), fingerprint(&data));
                 return Ok(());
             }
-            tx.rollback().await.map_err(db_err)?;
-            if account_disabled(&self.state.db, auth.user_id).await.map_err(db_err)? {
-                return Err(store_err(ACCOUNT_DISABLED));
+            tx.rollback().await?;
+            if account_disabled(&self.state.db, auth.user_id).await? {
+                return Err(refused(ACCOUNT_DISABLED));
             }
             // A 128-bit collision is all but impossible; never overwrite someone else's row.
             record.id = Id::default();
         }
     }
 
-    async fn save(&self, record: &Record) -> session_store::Result<()> {
+    async fn update_row(&self, record: &Record) -> Result<(), StoreFailure> {
         let Some(auth) = SessionAuth::from_record(record) else {
-            return Err(store_err("refusing to store a session that is not signed in"));
+            return Err(refused(NOT_SIGNED_IN));
         };
         let data = data_to_store(&record.data)?;
         if record.data.get(WRITTEN) == Some(&fingerprint(&data)) {
@@ -224,15 +249,14 @@ impl SessionStore for KeycardStore {
             .bind(auth.method.as_str())
             .bind(hash_id(&record.id))
             .execute(&self.state.db.pool)
-            .await
-            .map_err(db_err)?;
+            .await?;
         Ok(())
     }
 
     /// The session's row, joined with its account's email (and whether it is verified) and the
     /// number of open alerts it may answer, in one read.
     /// Never an app connection's row: those are reached only through their tokens.
-    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+    async fn read_row(&self, id: &Id) -> Result<Option<Record>, StoreFailure> {
         let id_hash = hash_id(id);
         // With the number of alerts this session may answer: most pages then need no alert query.
         static LOAD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -262,15 +286,14 @@ impl SessionStore for KeycardStore {
                     open_alerts: row.int(8)?,
                 })
             })
-            .await
-            .map_err(db_err)?;
+            .await?;
         let Some(row) = rows.into_iter().next() else { return Ok(None) };
         let stage = Stage::parse(&row.stage).unwrap_or(Stage::PasswordVerified);
         let (last_seen_at, idle_expires_at, absolute_expires_at) =
             (row.last_seen_at, row.idle_expires_at, row.absolute_expires_at);
         let t = self.state.db.clock.now();
         if !is_live(None, idle_expires_at, absolute_expires_at, t) {
-            end_sessions_now(&self.state.db, Sessions::ById(&id_hash), EndReason::Expired).await.map_err(db_err)?;
+            end_sessions_now(&self.state.db, Sessions::ById(&id_hash), EndReason::Expired).await?;
             return Ok(None);
         }
         if t - last_seen_at >= self.state.config.last_seen_interval.as_secs() as i64 {
@@ -282,10 +305,9 @@ impl SessionStore for KeycardStore {
             .bind((t + self.idle_secs(stage)).min(absolute_expires_at))
             .bind(&id_hash)
             .execute(&self.state.db.pool)
-            .await
-            .map_err(db_err)?;
+            .await?;
         }
-        let mut data: HashMap<String, serde_json::Value> = serde_json::from_str(&row.data).map_err(store_err)?;
+        let mut data: HashMap<String, serde_json::Value> = serde_json::from_str(&row.data)?;
         // The row's handle is the truth (rows from before handles were kept in the data have one
         // too), and the email and whether it is verified come from the account.
         if let Some(serde_json::Value::Object(auth)) = data.get_mut(AUTH.name) {
@@ -296,18 +318,37 @@ impl SessionStore for KeycardStore {
             auth.insert("email_verified".to_owned(), serde_json::Value::Bool(row.email_verified));
             auth.insert("open_alerts".to_owned(), serde_json::Value::from(row.open_alerts));
         }
-        let expiry_date = OffsetDateTime::from_unix_timestamp(absolute_expires_at).map_err(store_err)?;
+        let expiry_date = OffsetDateTime::from_unix_timestamp(absolute_expires_at)?;
         Ok(Some(Record { id: *id, data, expiry_date }))
     }
 
-    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+    async fn delete_row(&self, id: &Id) -> Result<(), StoreFailure> {
         // Called when the id is replaced (cycle at sign-in): the old row simply goes. Sign-out
         // and other endings end rows with a reason first, so they stay for the device history.
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1 AND ended_at IS NULL")
             .bind(hash_id(id))
             .execute(&self.state.db.pool)
-            .await
-            .map_err(db_err)?;
+            .await?;
         Ok(())
+    }
+}
+
+/// The session layer's four calls, each answered by the method of the same job above.
+#[async_trait]
+impl SessionStore for KeycardStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        Ok(self.insert_row(record).await?)
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        Ok(self.update_row(record).await?)
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        Ok(self.read_row(id).await?)
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        Ok(self.delete_row(id).await?)
     }
 }

@@ -49,7 +49,7 @@ pub async fn confirm_two_step(code: String) -> Result<(), AppError> {
     if !require_recent_reauth(&me, &ctx.state, crate::routes::TWO_STEP) {
         return Ok(());
     }
-    let codes = super::service::confirm_enrolment(&ctx.state, me.user_id, &code).await?;
+    let codes = super::service::confirm_enrolment(&ctx.state, me.user_id, &code, &ctx.origin).await?;
     super::service::stash_fresh_codes(&ctx.state, &ctx.session, me.user_id, &codes).await?;
     leptos_axum::redirect(crate::routes::TWO_STEP);
     Ok(())
@@ -64,7 +64,7 @@ pub async fn regenerate_recovery_codes() -> Result<(), AppError> {
     if !require_recent_reauth(&me, &ctx.state, crate::routes::TWO_STEP) {
         return Ok(());
     }
-    let codes = super::service::regenerate_recovery_codes(&ctx.state, me.user_id).await?;
+    let codes = super::service::regenerate_recovery_codes(&ctx.state, me.user_id, &ctx.origin).await?;
     super::service::stash_fresh_codes(&ctx.state, &ctx.session, me.user_id, &codes).await?;
     leptos_axum::redirect(crate::routes::TWO_STEP);
     Ok(())
@@ -79,7 +79,7 @@ pub async fn turn_off_two_step() -> Result<(), AppError> {
     if !require_recent_reauth(&me, &ctx.state, crate::routes::TWO_STEP) {
         return Ok(());
     }
-    super::service::disable(&ctx.state, me.user_id).await?;
+    super::service::disable(&ctx.state, me.user_id, &ctx.origin).await?;
     leptos_axum::redirect(crate::routes::TWO_STEP);
     Ok(())
 }

@@ -68,7 +68,12 @@ pub async fn begin_enrolment(state: &AppState, user_id: i64) -> Result<(), AppEr
 
 /// Confirms the pending enrolment with a current code: two-step turns on and the first recovery
 /// codes are made. Returns the codes (to show once).
-pub async fn confirm_enrolment(state: &AppState, user_id: i64, code: &str) -> Result<Vec<String>, AppError> {
+pub async fn confirm_enrolment(
+    state: &AppState,
+    user_id: i64,
+    code: &str,
+    origin: &RequestOrigin,
+) -> Result<Vec<String>, AppError> {
     let row = store::totp_row(&state.db, user_id).await?;
     let Some(row) = row.filter(|r| !r.enabled) else {
         return Err(AppError::Invalid("Start by choosing Turn on two-step sign-in.".into()));
@@ -81,7 +86,7 @@ pub async fn confirm_enrolment(state: &AppState, user_id: i64, code: &str) -> Re
     };
     let codes = recovery::generate();
     let hashes = hash_codes(state, &codes);
-    if !store::confirm_enrolment(state, user_id, step, &hashes, state.db.clock.now()).await? {
+    if !store::confirm_enrolment(state, user_id, step, &hashes, origin, state.db.clock.now()).await? {
         return Err(AppError::Invalid("Start by choosing Turn on two-step sign-in.".into()));
     }
     Ok(codes)
@@ -96,7 +101,12 @@ fn hash_codes(state: &AppState, codes: &[String]) -> Vec<String> {
 
 /// Checks a 6-digit code or a recovery code and consumes it. Nothing is counted here: every way in
 /// calls [`check_factor_within_budget`], which reserves an attempt on the account first.
-pub async fn check_factor(state: &AppState, user_id: i64, input: &str) -> Result<Factor, AppError> {
+pub async fn check_factor(
+    state: &AppState,
+    user_id: i64,
+    input: &str,
+    origin: &RequestOrigin,
+) -> Result<Factor, AppError> {
     let row = store::totp_row(&state.db, user_id).await?;
     let Some(row) = row.filter(|r| r.enabled) else {
         return Err(AppError::WrongCode);
@@ -120,7 +130,7 @@ pub async fn check_factor(state: &AppState, user_id: i64, input: &str) -> Result
         return Err(AppError::WrongCode);
     };
     let hash = recovery::hash(&state.secrets, &normalised);
-    if store::use_recovery_code(state, user_id, &hash, state.db.clock.now()).await? {
+    if store::use_recovery_code(state, user_id, &hash, origin, state.db.clock.now()).await? {
         Ok(Factor::RecoveryCode)
     } else {
         Err(AppError::WrongCode)
@@ -143,6 +153,8 @@ pub enum StepOutcome {
 pub struct Attempt<'a> {
     /// The session typing it (its public handle), which the history names.
     pub session_public_id: Option<&'a str>,
+    /// Where it was typed from.
+    pub origin: &'a RequestOrigin,
     /// "Wrong code" at sign-in, something more specific elsewhere.
     pub failure_detail: &'a str,
     /// The failure's event: `code_failed` for a second step, `sign_in_failed` for a passkey alone.
@@ -170,7 +182,7 @@ pub async fn check_factor_within_budget(
             return Err(err);
         }
     };
-    match check_factor(state, user_id, input).await {
+    match check_factor(state, user_id, input, attempt.origin).await {
         Ok(factor) => {
             permits.succeeded(&state.db).await?;
             second_factor(match factor {
@@ -220,6 +232,7 @@ pub async fn complete_sign_in(
     use crate::core::metrics::{sign_in, sign_in_refused, SignInOutcome};
     let attempt = Attempt {
         session_public_id: Some(&me.handle),
+        origin: &origin,
         failure_detail: "Wrong code",
         failure_kind: crate::history::Kind::CodeFailed,
     };
@@ -256,7 +269,7 @@ pub async fn record_failure(
     use crate::history::{store as history, Kind};
     let at = state.db.clock.now();
     let event = |kind: Kind, detail: &str| {
-        let mut event = history::Event::by_current_request(user_id, kind, at, detail);
+        let mut event = history::Event::from_origin(attempt.origin, user_id, kind, at, detail);
         event.session_public_id = attempt.session_public_id.map(str::to_owned);
         event
     };
@@ -279,18 +292,22 @@ pub async fn record_failure(
 }
 
 /// A new set of recovery codes replaces the old one (in one transaction). Returns the codes.
-pub async fn regenerate_recovery_codes(state: &AppState, user_id: i64) -> Result<Vec<String>, AppError> {
+pub async fn regenerate_recovery_codes(
+    state: &AppState,
+    user_id: i64,
+    origin: &RequestOrigin,
+) -> Result<Vec<String>, AppError> {
     let codes = recovery::generate();
     let hashes = hash_codes(state, &codes);
-    if !store::replace_recovery_codes(state, user_id, &hashes, state.db.clock.now()).await? {
+    if !store::replace_recovery_codes(state, user_id, &hashes, origin, state.db.clock.now()).await? {
         return Err(AppError::Invalid("Two-step sign-in is off.".into()));
     }
     Ok(codes)
 }
 
 /// Turns two-step off: the secret and the recovery codes are deleted.
-pub async fn disable(state: &AppState, user_id: i64) -> Result<(), AppError> {
-    Ok(store::disable(state, user_id).await?)
+pub async fn disable(state: &AppState, user_id: i64, origin: &RequestOrigin) -> Result<(), AppError> {
+    Ok(store::disable(state, user_id, origin).await?)
 }
 
 /// Keeps just-made codes in the session, sealed, until the page shows them once.
@@ -300,7 +317,7 @@ pub async fn stash_fresh_codes(
     user_id: i64,
     codes: &[String],
 ) -> Result<(), AppError> {
-    let json = serde_json::to_vec(codes).map_err(AppError::internal)?;
+    let json = serde_json::to_vec(codes)?;
     let sealed = state.secrets.seal(&fresh_codes_context(user_id), &json);
     FRESH_RECOVERY_CODES.insert(session, &sealed).await
 }

@@ -5,6 +5,7 @@
 use sqlx::Row;
 
 use crate::core::db::Db;
+use crate::core::request::RequestOrigin;
 use crate::core::state::AppState;
 use crate::history::{store as history, Kind};
 
@@ -66,6 +67,7 @@ pub async fn confirm_enrolment(
     user_id: i64,
     step: i64,
     code_hashes: &[String],
+    origin: &RequestOrigin,
     at: i64,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = state.db.pool.begin().await?;
@@ -83,25 +85,21 @@ pub async fn confirm_enrolment(
         return Ok(false);
     }
     insert_recovery_codes(&mut tx, user_id, code_hashes, at).await?;
-    record(&mut tx, state, user_id, Kind::TwoStepOn, at, "Authenticator app", None).await?;
+    let event = history::Event::from_origin(origin, user_id, Kind::TwoStepOn, at, "Authenticator app");
+    record(&mut tx, state, &event, None).await?;
     tx.commit().await?;
     Ok(true)
 }
 
-/// The change's history event, about the current request's browser, and its notice by mail, in
-/// the change's transaction.
+/// The change's history event and its notice by mail, in the change's transaction.
 async fn record(
     conn: &mut sqlx::AnyConnection,
     state: &AppState,
-    user_id: i64,
-    kind: Kind,
-    at: i64,
-    detail: &str,
+    event: &history::Event,
     codes_left: Option<i64>,
 ) -> Result<(), sqlx::Error> {
-    let event = history::Event::by_current_request(user_id, kind, at, detail);
-    history::record(&mut *conn, &event).await?;
-    crate::mail::notices::for_event(conn, state, &event, codes_left).await
+    history::record(&mut *conn, event).await?;
+    crate::mail::notices::for_event(conn, state, event, codes_left).await
 }
 
 async fn insert_recovery_codes(
@@ -127,6 +125,7 @@ pub async fn replace_recovery_codes(
     state: &AppState,
     user_id: i64,
     code_hashes: &[String],
+    origin: &RequestOrigin,
     at: i64,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = state.db.pool.begin().await?;
@@ -141,7 +140,8 @@ pub async fn replace_recovery_codes(
         return Ok(false);
     }
     insert_recovery_codes(&mut tx, user_id, code_hashes, at).await?;
-    record(&mut tx, state, user_id, Kind::RecoveryCodesRegenerated, at, "", None).await?;
+    let event = history::Event::from_origin(origin, user_id, Kind::RecoveryCodesRegenerated, at, "");
+    record(&mut tx, state, &event, None).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -161,7 +161,13 @@ pub async fn use_step(db: &Db, user_id: i64, step: i64) -> Result<bool, sqlx::Er
 }
 
 /// Marks an unused recovery code used. False when no such unused code exists.
-pub async fn use_recovery_code(state: &AppState, user_id: i64, code_hash: &str, at: i64) -> Result<bool, sqlx::Error> {
+pub async fn use_recovery_code(
+    state: &AppState,
+    user_id: i64,
+    code_hash: &str,
+    origin: &RequestOrigin,
+    at: i64,
+) -> Result<bool, sqlx::Error> {
     let mut tx = state.db.pool.begin().await?;
     let result =
         sqlx::query("UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL")
@@ -180,7 +186,8 @@ pub async fn use_recovery_code(state: &AppState, user_id: i64, code_hash: &str, 
         .await?
         .get(0);
     let detail = if left == 1 { "1 code left".to_owned() } else { format!("{left} codes left") };
-    record(&mut tx, state, user_id, Kind::RecoveryCodeUsed, at, &detail, Some(left)).await?;
+    let event = history::Event::from_origin(origin, user_id, Kind::RecoveryCodeUsed, at, &detail);
+    record(&mut tx, state, &event, Some(left)).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -195,14 +202,14 @@ pub async fn recovery_codes_left(db: &Db, user_id: i64) -> Result<i64, sqlx::Err
 
 /// Turns two-step off: the secret and every recovery code go, in one transaction, with the
 /// `two_step_off` history event when it was on.
-pub async fn disable(state: &AppState, user_id: i64) -> Result<(), sqlx::Error> {
-    turn_off(state, user_id, Kind::TwoStepOff).await.map(|_| ())
+pub async fn disable(state: &AppState, user_id: i64, origin: &RequestOrigin) -> Result<(), sqlx::Error> {
+    turn_off(state, user_id, Kind::TwoStepOff, origin).await.map(|_| ())
 }
 
 /// Turns two-step off, recorded as `kind` (with its notice) when it was on: the secret and every
 /// recovery code go, and a sign-in waiting at the code step ends (it could never finish), all in
 /// one transaction. Returns whether it was on.
-pub async fn turn_off(state: &AppState, user_id: i64, kind: Kind) -> Result<bool, sqlx::Error> {
+pub async fn turn_off(state: &AppState, user_id: i64, kind: Kind, origin: &RequestOrigin) -> Result<bool, sqlx::Error> {
     let mut tx = state.db.pool.begin().await?;
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
     let was_on = sqlx::query("DELETE FROM totp_secrets WHERE user_id = $1 AND enabled_at IS NOT NULL")
@@ -222,7 +229,7 @@ pub async fn turn_off(state: &AppState, user_id: i64, kind: Kind) -> Result<bool
             t,
         )
         .await?;
-        record(&mut tx, state, user_id, kind, t, "", None).await?;
+        record(&mut tx, state, &history::Event::from_origin(origin, user_id, kind, t, ""), None).await?;
     }
     tx.commit().await?;
     Ok(was_on)

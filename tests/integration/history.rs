@@ -15,6 +15,7 @@ on_both_databases!(
     this_wasnt_me_signs_the_new_session_out_and_goes_to_password,
     session_endings_are_recorded_with_how,
     failed_changes_write_no_event,
+    each_event_names_the_browser_that_asked,
     no_sign_in_without_its_event,
     pagination_is_stable_while_events_arrive_and_filters_by_kind,
     export_downloads_as_json_and_csv_for_the_signed_in_account_only,
@@ -165,6 +166,39 @@ async fn session_endings_are_recorded_with_how(app: &TestApp) {
     app.assert_every_ending_recorded().await;
 }
 
+/// Services are handed the request's origin by their server function: each event names the
+/// browser and address of the request that made it, not of another session of the account.
+async fn each_event_names_the_browser_that_asked(app: &TestApp) {
+    let mut owner = signed_up(app, "origin@example.com").await;
+    let mut phone = signed_in(app, "origin@example.com", SAFARI_IPHONE).await;
+    let mut attacker = app.client();
+    attacker.user_agent = "curl/8.5.0".into();
+    attacker.log_in("origin@example.com", "not-the-password-1", false).await;
+    let user = app.user_id("origin@example.com").await;
+    let alert = open_alert_id(app, user).await.to_string();
+    owner.post_form("/api/history/alerts/ack", "/devices", &[("alert", &alert)]).await.assert_redirect_to("/history");
+    phone.post_form("/api/devices/sign-out-others", "/devices", &[]).await.assert_redirect_to("/devices");
+    let rows = sqlx::query(
+        "SELECT kind, user_agent, ip FROM history_events WHERE user_id = $1 AND kind <> 'session_ended' ORDER BY id",
+    )
+    .bind(user)
+    .fetch_all(&app.state.db.pool)
+    .await
+    .unwrap();
+    let events: Vec<(String, String, String)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    let firefox = crate::common::FIREFOX_LINUX;
+    let expected = [
+        ("signed_in", firefox),
+        ("signed_in", SAFARI_IPHONE),
+        ("sign_in_failed", "curl/8.5.0"),
+        ("alert_answered", firefox),
+        ("other_devices_signed_out", SAFARI_IPHONE),
+    ];
+    let expected: Vec<(String, String, String)> =
+        expected.iter().map(|(k, ua)| (k.to_string(), ua.to_string(), "203.0.113.7".to_owned())).collect();
+    assert_eq!(events, expected);
+}
+
 async fn failed_changes_write_no_event(app: &TestApp) {
     let mut client = signed_up(app, "nochange@example.com").await;
     let user = app.user_id("nochange@example.com").await;
@@ -173,11 +207,12 @@ async fn failed_changes_write_no_event(app: &TestApp) {
     client.post_form("/api/devices/sign-out-others", "/devices", &[]).await;
     client.post_form("/api/devices/sign-out", "/devices", &[("handle", "nope")]).await;
     // Two-step is off: turning it off changes nothing and records nothing.
-    keycard::two_step::store::disable(&app.state, user).await.unwrap();
-    assert!(!keycard::two_step::store::replace_recovery_codes(&app.state, user, &["x".into()], app.now())
+    let origin = keycard::core::request::RequestOrigin::default();
+    keycard::two_step::store::disable(&app.state, user, &origin).await.unwrap();
+    assert!(!keycard::two_step::store::replace_recovery_codes(&app.state, user, &["x".into()], &origin, app.now())
         .await
         .unwrap());
-    assert!(!keycard::two_step::store::use_recovery_code(&app.state, user, "x", app.now()).await.unwrap());
+    assert!(!keycard::two_step::store::use_recovery_code(&app.state, user, "x", &origin, app.now()).await.unwrap());
     // An event recorded in a transaction that is rolled back is gone with the change.
     let mut tx = app.state.db.pool.begin().await.unwrap();
     let event = store::Event {

@@ -9,10 +9,10 @@ use crate::errors::AppError;
 /// signed in here, goes home, where the banner is gone).
 #[server(prefix = "/api", endpoint = "verify-email")]
 pub async fn confirm_email(token: String) -> Result<(), AppError> {
-    use crate::core::{principal::signed_in, state::AppState};
+    use crate::core::{principal::signed_in, request::RequestContext};
     use crate::routes::{HOME, VERIFY_EMAIL};
-    let state = AppState::current()?;
-    let user_id = super::service::confirm(&state.db, &token, state.db.clock.now()).await?;
+    let RequestContext { state, origin, .. } = RequestContext::current()?;
+    let user_id = super::service::confirm(&state.db, &token, &origin, state.db.clock.now()).await?;
     match signed_in() {
         Ok(me) if me.user_id == user_id => leptos_axum::redirect(HOME),
         _ => leptos_axum::redirect(&format!("{VERIFY_EMAIL}?done=1")),

@@ -8,6 +8,7 @@ use crate::accounts::store;
 use crate::core::config::Config;
 use crate::core::db::Db;
 use crate::core::principal::SignedIn;
+use crate::core::request::RequestOrigin;
 use crate::core::state::AppState;
 use crate::core::throttle::{self, Limit};
 use crate::errors::AppError;
@@ -81,7 +82,7 @@ pub async fn send_again(state: &AppState, me: &SignedIn, now: i64) -> Result<(),
 /// `email_verified` event is recorded. Returns the account's id. An unknown, expired, used or
 /// other-purpose token changes nothing and is [`AppError::Invalid`] with [`LINK_UNUSABLE`]; of
 /// simultaneous uses of one link exactly one succeeds (`links::consume`).
-pub async fn confirm(db: &Db, token: &str, now: i64) -> Result<i64, AppError> {
+pub async fn confirm(db: &Db, token: &str, origin: &RequestOrigin, now: i64) -> Result<i64, AppError> {
     let mut tx = db.pool.begin().await?;
     let Some(links::UsedLink { user_id, email, .. }) =
         links::consume(&mut tx, Purpose::VerifyEmail, token, now).await?
@@ -92,7 +93,7 @@ pub async fn confirm(db: &Db, token: &str, now: i64) -> Result<i64, AppError> {
         // Dropping the transaction rolls the link's use back: nothing changes.
         return Err(AppError::Invalid(LINK_FOR_OLD_ADDRESS.into()));
     }
-    let event = history::Event::by_current_request(user_id, Kind::EmailVerified, now, &email);
+    let event = history::Event::from_origin(origin, user_id, Kind::EmailVerified, now, &email);
     history::record(&mut tx, &event).await?;
     tx.commit().await?;
     Ok(user_id)
