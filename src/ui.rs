@@ -101,3 +101,31 @@ pub fn PasskeyWayIn(step: &'static str, path: &'static str) -> impl IntoView {
         <script type="module" src=crate::routes::PASSKEYS_SCRIPT></script>
     }
 }
+
+/// A field for choosing a new password, with the rule beside it (sign-up, the password page, a
+/// reset link); its help paragraph is `{id}-help`.
+#[component]
+pub fn NewPasswordField(id: &'static str, name: &'static str, label: &'static str) -> impl IntoView {
+    let help = format!("{id}-help");
+    view! {
+        <label for=id>{label}</label>
+        <input id=id type="password" name=name autocomplete="new-password"
+            required minlength="8" maxlength="1024" aria-describedby=help.clone()/>
+        <p id=help class="help">
+            "At least 8 characters. A phrase of a few unrelated words is easy to remember and hard to guess."
+        </p>
+    }
+}
+
+/// The **Authentication code** field of a second step (a 6-digit code or a recovery code), named
+/// `code`, with `help` beside it in `{id}-help`.
+#[component]
+pub fn CodeField(id: &'static str, help: &'static str, #[prop(optional)] autofocus: bool) -> impl IntoView {
+    let help_id = format!("{id}-help");
+    view! {
+        <label for=id>"Authentication code"</label>
+        <input id=id type="text" name="code" inputmode="numeric" autocomplete="one-time-code"
+            required maxlength="64" autofocus=autofocus aria-describedby=help_id.clone()/>
+        <p id=help_id class="help">{help}</p>
+    }
+}

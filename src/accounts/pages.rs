@@ -10,7 +10,7 @@ use crate::errors::{
     ACCOUNT_DELETED, ACCOUNT_DISABLED, PASSWORD_RESET_DONE, SESSION_EXPIRED, SIGNED_OUT_ELSEWHERE, TOO_MANY_CODES,
     TOO_MANY_CONFIRMATIONS,
 };
-use crate::ui::{action_error, PasskeyWayIn, SignedOutNotice};
+use crate::ui::{action_error, NewPasswordField, PasskeyWayIn, SignedOutNotice};
 
 #[component]
 pub fn SignUpPage() -> impl IntoView {
@@ -23,12 +23,7 @@ pub fn SignUpPage() -> impl IntoView {
             <ActionForm action=action>
                 <label for="email">"Email"</label>
                 <input id="email" type="email" name="email" autocomplete="username" required maxlength="254"/>
-                <label for="password">"Password"</label>
-                <input id="password" type="password" name="password" autocomplete="new-password"
-                    required minlength="8" maxlength="1024" aria-describedby="password-help"/>
-                <p id="password-help" class="help">
-                    "At least 8 characters. A phrase of a few unrelated words is easy to remember and hard to guess."
-                </p>
+                <NewPasswordField id="password" name="password" label="Password"/>
                 {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                 <button type="submit">"Create account"</button>
             </ActionForm>

@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use super::metrics::MailMetrics;
 use crate::core::db::Db;
@@ -105,24 +105,23 @@ pub async fn claim(db: &Db, now: i64, lease: Duration, batch: i64) -> Result<Vec
            AND sent_at IS NULL AND gave_up_at IS NULL AND (lease_until IS NULL OR lease_until <= $5) \
          RETURNING id, to_address, subject, text_body, html_body, kind, created_at, attempts"
     );
-    let rows =
-        sqlx::query(&sql).bind(lease_until).bind(now).bind(now).bind(batch).bind(now).fetch_all(&db.pool).await?;
-    let mut claimed = rows
-        .iter()
-        .map(|row| {
-            Ok(Claimed {
-                id: row.try_get(0)?,
-                to: row.try_get(1)?,
-                subject: row.try_get(2)?,
-                text_body: row.try_get(3)?,
-                html_body: row.try_get(4)?,
-                kind: row.try_get(5)?,
-                created_at: row.try_get(6)?,
-                attempts: row.try_get(7)?,
-                lease_until,
-            })
+    type ClaimedRow = (i64, String, String, String, String, String, i64, i64);
+    let rows: Vec<ClaimedRow> =
+        sqlx::query_as(&sql).bind(lease_until).bind(now).bind(now).bind(batch).bind(now).fetch_all(&db.pool).await?;
+    let mut claimed: Vec<Claimed> = rows
+        .into_iter()
+        .map(|(id, to, subject, text_body, html_body, kind, created_at, attempts)| Claimed {
+            id,
+            to,
+            subject,
+            text_body,
+            html_body,
+            kind,
+            created_at,
+            attempts,
+            lease_until,
         })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        .collect();
     // RETURNING has no order; send in the order the rows fell due.
     claimed.sort_by_key(|c| c.id);
     Ok(claimed)
@@ -159,68 +158,33 @@ pub fn retry_delay(attempts: i64) -> i64 {
     (FIRST_RETRY_SECS << doublings).min(MAX_RETRY_SECS)
 }
 
-/// Records a failed attempt at `now`: the row is retried after [`retry_delay`], or given up when it
-/// was written [`GIVE_UP_AFTER_SECS`] ago or more (logged at error level and counted).
+/// Whether a mail that failed may be tried again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// A passing failure (the server refused for now, or could not be reached): tried again after
+    /// [`retry_delay`] until it was written [`GIVE_UP_AFTER_SECS`] ago.
+    WhileInTime,
+    /// It can never be sent (an invalid address, say): given up at once.
+    Never,
+}
+
+/// Records a failed attempt at `now`, while `claimed`'s lease still holds the row: it is retried
+/// or given up as `retry` says (a mail given up is logged at error level and counted in
+/// [`MailMetrics::given_up`]).
 pub async fn mark_failed(
     db: &Db,
     claimed: &Claimed,
     now: i64,
     error: &str,
-    metrics: &MailMetrics,
-) -> Result<Failure, sqlx::Error> {
-    if now - claimed.created_at >= GIVE_UP_AFTER_SECS {
-        return give_up(db, claimed, now, error, metrics).await;
-    }
-    let attempts = claimed.attempts + 1;
-    let next = now + retry_delay(attempts);
-    if !record_attempt(db, claimed, attempts, After::RetryAt(next), error).await? {
-        return Ok(Failure::NotHeld);
-    }
-    metrics.count_failed_attempt();
-    tracing::warn!(outbox_id = claimed.id, kind = %claimed.kind, attempts, retry_in_secs = next - now, error,
-        "mail not sent; will retry");
-    Ok(Failure::RetryAt(next))
-}
-
-/// Gives the row up at once (its time is up, or it can never be sent, e.g. an invalid address):
-/// logged at error level and counted in [`MailMetrics::given_up`].
-pub async fn give_up(
-    db: &Db,
-    claimed: &Claimed,
-    now: i64,
-    error: &str,
+    retry: Retry,
     metrics: &MailMetrics,
 ) -> Result<Failure, sqlx::Error> {
     let attempts = claimed.attempts + 1;
-    if !record_attempt(db, claimed, attempts, After::GiveUp(now), error).await? {
-        return Ok(Failure::NotHeld);
-    }
-    metrics.count_failed_attempt();
-    metrics.count_given_up();
-    // The recipient is left out: logs are kept longer and wider than the outbox.
-    tracing::error!(outbox_id = claimed.id, kind = %claimed.kind, attempts, written_secs_ago = now - claimed.created_at,
-        error, "mail given up: it will not be sent");
-    Ok(Failure::GaveUp)
-}
-
-/// What becomes of a row after a failed attempt.
-enum After {
-    RetryAt(i64),
-    GiveUp(i64),
-}
-
-/// Stores a failed attempt (its count, its error and what comes next) while `claimed`'s lease
-/// still holds the row. False when another worker holds it now: nothing changed.
-async fn record_attempt(
-    db: &Db,
-    claimed: &Claimed,
-    attempts: i64,
-    after: After,
-    error: &str,
-) -> Result<bool, sqlx::Error> {
-    let (column, at) = match after {
-        After::RetryAt(at) => ("next_attempt_at", at),
-        After::GiveUp(at) => ("gave_up_at", at),
+    let in_time = now - claimed.created_at < GIVE_UP_AFTER_SECS;
+    let retry_at = (retry == Retry::WhileInTime && in_time).then(|| now + retry_delay(attempts));
+    let (column, at) = match retry_at {
+        Some(next) => ("next_attempt_at", next),
+        None => ("gave_up_at", now),
     };
     let sql = format!(
         "UPDATE outbox SET attempts = $1, {column} = $2, lease_until = NULL, last_error = $3 \
@@ -234,7 +198,20 @@ async fn record_attempt(
         .bind(claimed.lease_until)
         .execute(&db.pool)
         .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() == 0 {
+        return Ok(Failure::NotHeld);
+    }
+    metrics.count_failed_attempt();
+    let Some(next) = retry_at else {
+        metrics.count_given_up();
+        // The recipient is left out: logs are kept longer and wider than the outbox.
+        tracing::error!(outbox_id = claimed.id, kind = %claimed.kind, attempts,
+            written_secs_ago = now - claimed.created_at, error, "mail given up: it will not be sent");
+        return Ok(Failure::GaveUp);
+    };
+    tracing::warn!(outbox_id = claimed.id, kind = %claimed.kind, attempts, retry_in_secs = next - now, error,
+        "mail not sent; will retry");
+    Ok(Failure::RetryAt(next))
 }
 
 /// Gives a claimed row back untried (the worker is stopping, or its lease is nearly over), so that

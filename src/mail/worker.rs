@@ -85,13 +85,17 @@ async fn pass_until(
                 }
             }
             Err(SendError::Unbuildable(error)) => {
-                if outbox::give_up(db, row, clock(), &error, metrics).await? == outbox::Failure::GaveUp {
+                if outbox::mark_failed(db, row, clock(), &error, outbox::Retry::Never, metrics).await?
+                    == outbox::Failure::GaveUp
+                {
                     report.given_up += 1;
                 }
             }
             Err(error) => {
                 let unreachable = matches!(error, SendError::Unreachable(_));
-                match outbox::mark_failed(db, row, clock(), &error.to_string(), metrics).await? {
+                match outbox::mark_failed(db, row, clock(), &error.to_string(), outbox::Retry::WhileInTime, metrics)
+                    .await?
+                {
                     outbox::Failure::RetryAt(_) => report.failed += 1,
                     outbox::Failure::GaveUp => report.given_up += 1,
                     outbox::Failure::NotHeld => {}

@@ -64,6 +64,76 @@ fn options_reply(started: super::service::Started) -> CeremonyReply {
     }
 }
 
+/// The browser's answer to a ceremony, its fields checked for size first.
+#[cfg(feature = "ssr")]
+fn assertion<'a>(
+    ceremony: &'a str,
+    credential: &'a str,
+    next: Option<&str>,
+) -> Result<super::service::Assertion<'a>, AppError> {
+    check_sizes(&[ceremony, credential, next.unwrap_or_default()])?;
+    Ok(super::service::Assertion { ceremony, credential_json: credential })
+}
+
+/// The two ceremonies with the account's own passkeys: instead of a code at the code step, and
+/// confirming it's you.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Copy)]
+enum AccountStep {
+    CodeStep,
+    Reauth,
+}
+
+#[cfg(feature = "ssr")]
+impl AccountStep {
+    /// The session this step is for: half signed in at the code step, signed in to confirm.
+    fn principal(self) -> Result<crate::core::principal::SignedIn, AppError> {
+        match self {
+            AccountStep::CodeStep => crate::core::principal::code_step(),
+            AccountStep::Reauth => crate::core::principal::signed_in(),
+        }
+    }
+
+    /// First step: options naming the account's passkeys.
+    async fn options(self) -> Result<CeremonyReply, AppError> {
+        use super::ceremony::Purpose;
+        use crate::core::state::AppState;
+        let purpose = match self {
+            AccountStep::CodeStep => Purpose::CodeStep,
+            AccountStep::Reauth => Purpose::Reauth,
+        };
+        let started =
+            async { super::service::start_for_account(&AppState::current()?, &self.principal()?, purpose).await };
+        reply(started.await.map(options_reply))
+    }
+
+    /// Second step: the browser's answer checked; where the browser goes next.
+    async fn finish(self, ceremony: &str, credential: &str, next: Option<&str>) -> Result<CeremonyReply, AppError> {
+        use super::service::{finish_code_step, reauthenticate, Reauthentication};
+        use crate::core::request::RequestContext;
+        use crate::two_step::service::CodeStep;
+        let finished = async {
+            let assertion = assertion(ceremony, credential, next)?;
+            let (me, ctx) = (self.principal()?, RequestContext::current()?);
+            Ok(match self {
+                AccountStep::CodeStep => {
+                    match finish_code_step(&ctx.state, &ctx.session, &me, assertion, ctx.origin).await? {
+                        CodeStep::SignedIn => crate::sessions::next::safe_next(next),
+                        CodeStep::LockedOut => "/login?ended=codes".to_owned(),
+                    }
+                }
+                AccountStep::Reauth => {
+                    match reauthenticate(&ctx.state, &ctx.session, &me, assertion, &ctx.origin).await? {
+                        Reauthentication::Confirmed => crate::reauth::return_path(next),
+                        Reauthentication::SignedOut => "/login?ended=locked".to_owned(),
+                    }
+                }
+            })
+        };
+        reply(finished.await.map(redirect_reply))
+    }
+}
+
 #[cfg(feature = "ssr")]
 fn redirect_reply(to: String) -> CeremonyReply {
     CeremonyReply { redirect: Some(to), ..CeremonyReply::default() }
@@ -141,14 +211,13 @@ pub async fn passkey_sign_in(
     remember: Option<String>,
     next: Option<String>,
 ) -> Result<CeremonyReply, AppError> {
-    use super::service::{finish_sign_in, Assertion};
+    use super::service::finish_sign_in;
     use crate::core::request::RequestContext;
     use crate::sessions::{keys::SignInMethod, next::safe_next, principal::start_session, principal::Start};
     reply(
         async {
-            check_sizes(&[&ceremony, &credential, next.as_deref().unwrap_or_default()])?;
+            let assertion = assertion(&ceremony, &credential, next.as_deref())?;
             let ctx = RequestContext::current()?;
-            let assertion = Assertion { ceremony: &ceremony, credential_json: &credential };
             let user_id = finish_sign_in(&ctx.state, assertion, &ctx.origin)
                 .await
                 .map_err(crate::core::metrics::sign_in_refused)?;
@@ -163,16 +232,7 @@ pub async fn passkey_sign_in(
 /// A passkey at the code step, first step: options naming the account's own passkeys.
 #[server(prefix = "/api", endpoint = "passkey_code_step_options")]
 pub async fn passkey_code_step_options() -> Result<CeremonyReply, AppError> {
-    use super::ceremony::Purpose;
-    use crate::core::{principal::code_step, state::AppState};
-    reply(
-        async {
-            let me = code_step()?;
-            let started = super::service::start_for_account(&AppState::current()?, &me, Purpose::CodeStep).await?;
-            Ok(options_reply(started))
-        }
-        .await,
-    )
+    AccountStep::CodeStep.options().await
 }
 
 /// A passkey at the code step, second step: the assertion, instead of a code.
@@ -182,37 +242,13 @@ pub async fn passkey_code_step(
     credential: String,
     next: Option<String>,
 ) -> Result<CeremonyReply, AppError> {
-    use super::service::{finish_code_step, Assertion};
-    use crate::core::{principal::code_step, request::RequestContext};
-    use crate::two_step::service::CodeStep;
-    reply(
-        async {
-            check_sizes(&[&ceremony, &credential, next.as_deref().unwrap_or_default()])?;
-            let me = code_step()?;
-            let ctx = RequestContext::current()?;
-            let assertion = Assertion { ceremony: &ceremony, credential_json: &credential };
-            Ok(redirect_reply(match finish_code_step(&ctx.state, &ctx.session, &me, assertion, ctx.origin).await? {
-                CodeStep::SignedIn => crate::sessions::next::safe_next(next.as_deref()),
-                CodeStep::LockedOut => "/login?ended=codes".to_owned(),
-            }))
-        }
-        .await,
-    )
+    AccountStep::CodeStep.finish(&ceremony, &credential, next.as_deref()).await
 }
 
 /// Confirming it's you with a passkey, first step: options naming the account's passkeys.
 #[server(prefix = "/api", endpoint = "passkey_reauth_options")]
 pub async fn passkey_reauth_options() -> Result<CeremonyReply, AppError> {
-    use super::ceremony::Purpose;
-    use crate::core::{principal::signed_in, state::AppState};
-    reply(
-        async {
-            let me = signed_in()?;
-            let started = super::service::start_for_account(&AppState::current()?, &me, Purpose::Reauth).await?;
-            Ok(options_reply(started))
-        }
-        .await,
-    )
+    AccountStep::Reauth.options().await
 }
 
 /// Confirming it's you with a passkey, second step: the assertion; on success back to `next` (the
@@ -223,21 +259,7 @@ pub async fn passkey_reauth(
     credential: String,
     next: Option<String>,
 ) -> Result<CeremonyReply, AppError> {
-    use super::service::{reauthenticate, Assertion, Reauthentication};
-    use crate::core::{principal::signed_in, request::RequestContext};
-    reply(
-        async {
-            check_sizes(&[&ceremony, &credential, next.as_deref().unwrap_or_default()])?;
-            let me = signed_in()?;
-            let ctx = RequestContext::current()?;
-            let assertion = Assertion { ceremony: &ceremony, credential_json: &credential };
-            Ok(redirect_reply(match reauthenticate(&ctx.state, &ctx.session, &me, assertion, &ctx.origin).await? {
-                Reauthentication::Confirmed => crate::reauth::return_path(next.as_deref()),
-                Reauthentication::SignedOut => "/login?ended=locked".to_owned(),
-            }))
-        }
-        .await,
-    )
+    AccountStep::Reauth.finish(&ceremony, &credential, next.as_deref()).await
 }
 
 /// Renames a passkey (a plain form; no re-authentication: a name grants nothing).

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use super::api::{reset_by_mail_available, reset_link, RequestPasswordReset, SetNewPassword};
 use super::{LINK_SENT, NO_MAIL};
-use crate::ui::action_error;
+use crate::ui::{action_error, CodeField, NewPasswordField};
 
 #[component]
 pub fn ForgotPasswordPage() -> impl IntoView {
@@ -73,21 +73,10 @@ pub fn ResetPasswordPage() -> impl IntoView {
                             <p>"Choosing a new password signs out every device signed in to your account."</p>
                             <ActionForm action=action>
                                 <input type="hidden" name="token" value=token/>
-                                <label for="reset-password">"New password"</label>
-                                <input id="reset-password" type="password" name="new_password"
-                                    autocomplete="new-password" required minlength="8" maxlength="1024"
-                                    aria-describedby="reset-password-help"/>
-                                <p id="reset-password-help" class="help">
-                                    "At least 8 characters. A phrase of a few unrelated words is easy to remember and hard to guess."
-                                </p>
+                                <NewPasswordField id="reset-password" name="new_password" label="New password"/>
                                 {link.needs_code.then(|| view! {
-                                    <label for="reset-code">"Authentication code"</label>
-                                    <input id="reset-code" type="text" name="code" inputmode="numeric"
-                                        autocomplete="one-time-code" required maxlength="64"
-                                        aria-describedby="reset-code-help"/>
-                                    <p id="reset-code-help" class="help">
-                                        "Two-step sign-in is on: the 6-digit code from your authenticator app, or a recovery code."
-                                    </p>
+                                    <CodeField id="reset-code" help="Two-step sign-in is on: the 6-digit code from your \
+                                        authenticator app, or a recovery code."/>
                                 })}
                                 {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                                 <button type="submit">"Set new password"</button>

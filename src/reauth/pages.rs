@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{reauth_needs_code, ConfirmIdentity};
-use crate::ui::{action_error, PasskeyWayIn, SignedOutNotice};
+use crate::ui::{action_error, CodeField, PasskeyWayIn, SignedOutNotice};
 
 /// `/security/confirm`: password (and code) before a sensitive change.
 #[component]
@@ -30,13 +30,8 @@ pub fn ReauthPage() -> impl IntoView {
                                 <input id="reauth-password" type="password" name="password"
                                     autocomplete="current-password" required maxlength="1024"/>
                                 {needs_code.then(|| view! {
-                                    <label for="reauth-code">"Authentication code"</label>
-                                    <input id="reauth-code" type="text" name="code" inputmode="numeric"
-                                        autocomplete="one-time-code" required maxlength="64"
-                                        aria-describedby="reauth-code-help"/>
-                                    <p id="reauth-code-help" class="help">
-                                        "The 6-digit code from your authenticator app, or a recovery code."
-                                    </p>
+                                    <CodeField id="reauth-code"
+                                        help="The 6-digit code from your authenticator app, or a recovery code."/>
                                 })}
                                 {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                                 <button type="submit">"Confirm"</button>

@@ -11,7 +11,7 @@ use super::api::{
 };
 use super::{NoticeChoice, NoticesByMail, SecurityView, SensitivePageView, LOW_RECOVERY_CODES};
 use crate::errors::AppError;
-use crate::ui::{action_error, SignedOutNotice};
+use crate::ui::{action_error, CodeField, NewPasswordField, SignedOutNotice};
 
 /// The checkup is read by the page's route layer before the render (`core::page_data::preload`):
 /// the page renders in one synchronous pass, with no resource or suspense boundary.
@@ -272,17 +272,9 @@ fn PasswordForm(code_needed: bool) -> impl IntoView {
                 <input id="current-password" type="password" name="current_password"
                     autocomplete="current-password" required maxlength="1024"/>
                 {code_needed.then(|| view! {
-                    <label for="password-code">"Authentication code"</label>
-                    <input id="password-code" type="text" name="code" inputmode="numeric"
-                        autocomplete="one-time-code" required maxlength="64" aria-describedby="password-code-help"/>
-                    <p id="password-code-help" class="help">"From your authenticator app, or one of your recovery codes."</p>
+                    <CodeField id="password-code" help="From your authenticator app, or one of your recovery codes."/>
                 })}
-                <label for="new-password">"New password"</label>
-                <input id="new-password" type="password" name="new_password" autocomplete="new-password"
-                    required minlength="8" maxlength="1024" aria-describedby="new-password-help"/>
-                <p id="new-password-help" class="help">
-                    "At least 8 characters. A phrase of a few unrelated words is easy to remember and hard to guess."
-                </p>
+                <NewPasswordField id="new-password" name="new_password" label="New password"/>
                 {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                 <button type="submit">"Change password"</button>
             </ActionForm>

@@ -9,7 +9,7 @@ use super::api::{
     two_step_status, ConfirmTwoStep, RegenerateRecoveryCodes, TurnOffTwoStep, TurnOnTwoStep, VerifySignInCode,
 };
 use super::{Enrolment, TwoStepView};
-use crate::ui::{action_error, PasskeyWayIn, SignedOutNotice};
+use crate::ui::{action_error, CodeField, PasskeyWayIn, SignedOutNotice};
 use keycard_browser::{ConfirmButton, CopyButton};
 
 #[component]
@@ -175,10 +175,7 @@ pub fn CodeStepPage() -> impl IntoView {
             <p>"Enter the 6-digit code from your authenticator app."</p>
             <ActionForm action=action>
                 <input type="hidden" name="next" value=next/>
-                <label for="code">"Authentication code"</label>
-                <input id="code" type="text" name="code" inputmode="numeric" autocomplete="one-time-code"
-                    required maxlength="64" autofocus aria-describedby="code-help"/>
-                <p id="code-help" class="help">"Lost your phone? Enter one of your recovery codes instead."</p>
+                <CodeField id="code" help="Lost your phone? Enter one of your recovery codes instead." autofocus=true/>
                 {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                 <button type="submit">"Verify"</button>
             </ActionForm>
