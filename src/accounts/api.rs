@@ -31,7 +31,7 @@ fn code_step_path(next: &str) -> String {
 #[server(prefix = "/api", endpoint = "signup")]
 pub async fn sign_up(email: String, password: String) -> Result<(), AppError> {
     use crate::core::request::RequestContext;
-    use crate::sessions::principal::{start_session, Start};
+    use crate::sessions::sign_in::{start_session, Start};
     check_field_lengths(&[&email, &password])?;
     let ctx = RequestContext::current()?;
     let user_id = super::service::sign_up(&ctx.state, &email, &password, &ctx.origin.ip).await?;
@@ -50,7 +50,7 @@ pub async fn log_in(
     next: Option<String>,
 ) -> Result<(), AppError> {
     use crate::core::request::RequestContext;
-    use crate::sessions::{keys::SignInMethod, next::safe_next, principal::start_session, principal::Start};
+    use crate::sessions::{keys::SignInMethod, next::safe_next, sign_in::start_session, sign_in::Start};
     check_field_lengths(&[&email, &password, next.as_deref().unwrap_or_default()])?;
     let ctx = RequestContext::current()?;
     let account = super::service::verify_credentials(&ctx.state, &email, &password, &ctx.origin).await?;

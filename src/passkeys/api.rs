@@ -213,7 +213,7 @@ pub async fn passkey_sign_in(
 ) -> Result<CeremonyReply, AppError> {
     use super::service::finish_sign_in;
     use crate::core::request::RequestContext;
-    use crate::sessions::{keys::SignInMethod, next::safe_next, principal::start_session, principal::Start};
+    use crate::sessions::{keys::SignInMethod, next::safe_next, sign_in::start_session, sign_in::Start};
     reply(
         async {
             let assertion = assertion(&ceremony, &credential, next.as_deref())?;

@@ -23,7 +23,8 @@ use crate::errors::AppError;
 use crate::history::{store as history, Kind};
 use crate::sessions::keys::SignInMethod;
 use crate::sessions::lifecycle::{self, Sessions};
-use crate::sessions::principal::{forget, record_reauthentication, sign_out, start_session, Start};
+use crate::sessions::sign_in::{record_reauthentication, start_session, Start};
+use crate::sessions::sign_out::{forget, sign_out};
 use crate::two_step::service::{record_failure, Attempt, CodeStep};
 
 /// Said when the browser's answer does not check out (wrong origin, bad signature, wrong passkey).

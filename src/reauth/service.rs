@@ -8,7 +8,7 @@ use crate::core::principal::SignedIn;
 use crate::core::request::RequestOrigin;
 use crate::core::state::AppState;
 use crate::errors::AppError;
-use crate::sessions::principal::{record_reauthentication, sign_out};
+use crate::sessions::{sign_in::record_reauthentication, sign_out::sign_out};
 use crate::two_step::service::{check_factor_within_budget, Attempt, StepOutcome};
 
 /// What the prompt's answer did.

@@ -146,7 +146,7 @@ pub async fn change_password(
     use crate::accounts::password::MAX_PASSWORD_CHARS;
     use crate::accounts::password_change::{Asker, PasswordChange, PasswordChangeForm, SecondFactor};
     use crate::core::{principal::signed_in, request::RequestContext};
-    use crate::sessions::principal::{record_reauthentication, sign_out};
+    use crate::sessions::{sign_in::record_reauthentication, sign_out::sign_out};
     if current_password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(AppError::Invalid(crate::accounts::password_change::WRONG_CURRENT_PASSWORD.into()));
     }
@@ -198,7 +198,7 @@ pub async fn delete_account(confirm_email: String) -> Result<(), AppError> {
     }
     crate::accounts::deletion::delete_account(&ctx.state.db, me.user_id).await?;
     // The row is gone: forgetting clears the cookie and the session data.
-    crate::sessions::principal::forget(&ctx.session).await?;
+    crate::sessions::sign_out::forget(&ctx.session).await?;
     leptos_axum::redirect("/login?deleted=1");
     Ok(())
 }

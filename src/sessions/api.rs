@@ -8,7 +8,7 @@ use crate::errors::AppError;
 #[server(prefix = "/api", endpoint = "logout")]
 pub async fn sign_out() -> Result<(), AppError> {
     let request = crate::core::request::RequestContext::current()?;
-    super::principal::sign_out(&request.session, &request.state).await?;
+    super::sign_out::sign_out(&request.session, &request.state).await?;
     leptos_axum::redirect(crate::routes::SIGN_IN);
     Ok(())
 }

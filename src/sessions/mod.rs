@@ -1,6 +1,6 @@
 //! Server-side sessions: the tower-sessions store over Keycard's own `sessions` table
-//! ([`store`]), typed session data ([`keys`]), loading the request's principal and signing in
-//! and out ([`principal`]), the page guard ([`guard`]), the one way sessions end and the one
+//! ([`store`]), typed session data ([`keys`]), loading the request's principal ([`principal`]),
+//! signing in ([`sign_in`]) and out ([`sign_out`]), the page guard ([`guard`]), the one way sessions end and the one
 //! definition of a live session ([`lifecycle`]), the expiry sweep ([`sweeper`]), the `next`
 //! path check ([`next`]) and the frame's server functions ([`api`]).
 
@@ -14,6 +14,10 @@ pub mod lifecycle;
 pub mod next;
 #[cfg(feature = "ssr")]
 pub mod principal;
+#[cfg(feature = "ssr")]
+pub mod sign_in;
+#[cfg(feature = "ssr")]
+pub mod sign_out;
 #[cfg(feature = "ssr")]
 pub mod store;
 #[cfg(feature = "ssr")]

@@ -171,7 +171,7 @@ impl KeycardStore {
     }
 
     /// A new row for a new sign-in, or, when the data already names a handle, the same session
-    /// under a new id ([`super::principal::rotate_id`]: `cycle_id` has just deleted the old row).
+    /// under a new id ([`super::sign_in::rotate_id`]: `cycle_id` has just deleted the old row).
     async fn insert_row(&self, record: &mut Record) -> Result<(), StoreFailure> {
         let mut auth = SessionAuth::from_record(record).ok_or_else(|| refused(NOT_SIGNED_IN))?;
         let rotated_handle = auth.public_id.clone();

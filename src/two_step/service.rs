@@ -12,7 +12,8 @@ use crate::core::throttle::{self, Limit, Permits};
 use crate::errors::AppError;
 use crate::sessions::keys::{SignInMethod, FRESH_RECOVERY_CODES};
 use crate::sessions::lifecycle::{self, Sessions};
-use crate::sessions::principal::{forget, start_session, Start};
+use crate::sessions::sign_in::{start_session, Start};
+use crate::sessions::sign_out::forget;
 
 fn secret_context(user_id: i64) -> String {
     format!("totp-secret:user:{user_id}")
