@@ -13,7 +13,8 @@
 //! 4. Domain services, plain functions tests call directly: [`accounts`] (sign-up, sign-in,
 //!    passwords, deletion), [`password_reset`] (forgot password), [`two_step`], [`reauth`]
 //!    (confirming it's you), [`devices`],
-//!    [`alerts`], [`apps`] (connected apps: the device flow, tokens, the JSON API), [`passkeys`] (WebAuthn),
+//!    [`alerts`], [`apps`] (connected apps: the device flow, tokens, the JSON API), [`oidc`] (the
+//!    apps that sign people in through Keycard), [`passkeys`] (WebAuthn),
 //!    [`security_page`] (the checkup), and [`sessions`] (the tower-sessions store,
 //!    the principal, the page guard, and the session lifecycle: the one way sessions end).
 //! 5. Stores: the SQL of each domain (`store.rs`, `lifecycle.rs`); [`history`]'s store is a leaf
@@ -50,6 +51,8 @@ pub mod mail;
 #[cfg(feature = "ssr")]
 pub mod metrics_page;
 pub mod moment;
+#[cfg(feature = "ssr")]
+pub mod oidc;
 pub mod passkeys;
 pub mod password_reset;
 pub mod reauth;

@@ -5,9 +5,11 @@
 //!
 //! Layout: this file parses the command line and dispatches; [`accounts`] creates, lists,
 //! disables and enables accounts and resets two-step sign-in; [`sessions`] lists and ends
-//! sessions; [`purge`] deletes expired data now.
+//! sessions; [`purge`] deletes expired data now; [`apps`] registers the apps that sign people in
+//! through Keycard.
 
 pub mod accounts;
+pub mod apps;
 pub mod purge;
 pub mod sessions;
 
@@ -16,7 +18,7 @@ use crate::core::state::AppState;
 pub use sessions::{live_sessions, sign_out_account, sign_out_everyone, LiveSession};
 
 /// The commands, each with its one-line summary and its `--help` text.
-const COMMANDS: [(&str, &str, &str); 9] = [
+const COMMANDS: [(&str, &str, &str); 10] = [
     (
         "create-user",
         "create-user <email>       create an account; the password is read from standard input",
@@ -73,6 +75,12 @@ const COMMANDS: [(&str, &str, &str); 9] = [
          mail links, app tokens and pairing requests. One transaction: on a large database it holds\n\
          the write lock until it is done.",
     ),
+    (
+        "apps",
+        "apps <command>            register the apps that sign people in through Keycard (OpenID Connect)",
+        "Registers, lists, shows and removes the apps that sign people in through Keycard, and rotates\n\
+         their secrets: `keycard admin apps --help` lists the commands.",
+    ),
 ];
 
 /// `keycard admin` without a valid command, or with `--help`.
@@ -104,6 +112,7 @@ pub enum AdminCommand {
     SignOut { email: String },
     SignOutEveryone,
     Purge,
+    Apps(apps::AppsCommand),
 }
 
 /// What the words after `admin` asked for, when not a command to run.
@@ -122,6 +131,7 @@ impl AdminCommand {
         let email = |w: &str| w.to_owned();
         match words.as_slice() {
             [] | ["--help" | "-h" | "help"] => Err(NotACommand::Help(usage())),
+            ["apps", rest @ ..] => apps::parse(rest),
             ["help", name] | [name, "--help" | "-h", ..] => match command_help(name) {
                 Some(help) => Err(NotACommand::Help(help)),
                 None => Err(NotACommand::Usage(format!("unknown command {name:?}\n\n{}", usage()))),
@@ -180,6 +190,7 @@ pub async fn run(
         AdminCommand::SignOut { email } => sessions::sign_out(state, email).await,
         AdminCommand::SignOutEveryone => sessions::sign_out_all(state).await,
         AdminCommand::Purge => purge::run(state).await,
+        AdminCommand::Apps(command) => apps::run(state, command).await,
     }
 }
 

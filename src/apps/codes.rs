@@ -4,7 +4,7 @@
 //!   alphabet (no vowels, so no words; no easily confused letters), about 34.6 bits, shown as
 //!   `WDJB-MJHT`. Typed case-insensitively, with or without the dash or spaces. Stored as a keyed
 //!   hash under the server's secret key, so the table alone does not give them away.
-//! - Device codes, access and refresh tokens: 256 random bits, base64url, with a prefix naming
+//! - Device codes, access and refresh tokens, client secrets: 256 random bits, base64url, with a prefix naming
 //!   what they are (so a leaked one is recognisable in code scanners). Stored as SHA-256: a
 //!   256-bit random value needs no salt or slow hash.
 
@@ -21,6 +21,8 @@ pub enum Secret {
     DeviceCode,
     AccessToken,
     RefreshToken,
+    /// A registered app's client secret (OpenID Connect).
+    ClientSecret,
 }
 
 impl Secret {
@@ -29,6 +31,7 @@ impl Secret {
             Secret::DeviceCode => "kcd_",
             Secret::AccessToken => "kca_",
             Secret::RefreshToken => "kcr_",
+            Secret::ClientSecret => "kcs_",
         }
     }
 

@@ -26,6 +26,7 @@ mod export;
 mod history;
 mod mail;
 mod notices;
+mod oidc_apps;
 mod operations;
 mod operator_binary;
 mod parsers_proptest;

@@ -104,6 +104,41 @@ async fn admin_commands_help_refuse_and_act_through_the_binary(app: &TestApp) {
     let purge = keycard(app, &["admin", "purge"], "").await;
     assert_exit(&purge, 0);
     assert!(text(&purge.stdout).starts_with("purged: "), "{}", text(&purge.stdout));
+
+    // The apps that sign people in through Keycard: a group of commands, each with its help.
+    assert!(text(&help.stdout).contains("  apps <command> "), "{}", text(&help.stdout));
+    let apps = keycard(app, &["admin", "apps", "--help"], "").await;
+    assert_exit(&apps, 0);
+    assert!(text(&apps.stdout).starts_with("usage: keycard admin apps <command>"), "{}", text(&apps.stdout));
+    for command in ["add", "list", "show", "rotate-secret", "remove"] {
+        assert!(text(&apps.stdout).contains(&format!("  keycard admin apps {command}")), "{command}");
+        let one = keycard(app, &["admin", "apps", command, "--help"], "").await;
+        assert_exit(&one, 0);
+        assert!(
+            text(&one.stdout).starts_with(&format!("usage: keycard admin apps {command}")),
+            "{}",
+            text(&one.stdout)
+        );
+    }
+    let unsafe_uri = ["admin", "apps", "add", "--name", "Grafana", "--redirect-uri", "http://grafana.example/cb"];
+    let refused = keycard(app, &unsafe_uri, "").await;
+    assert_exit(&refused, 2);
+    assert!(text(&refused.stderr).starts_with("--redirect-uri: \"http://grafana.example/cb\" is plain http"));
+    let added = keycard(
+        app,
+        &["admin", "apps", "add", "--name", "Grafana", "--redirect-uri", "https://grafana.example/cb"],
+        "",
+    )
+    .await;
+    assert_exit(&added, 0);
+    assert!(text(&added.stdout).starts_with("Registered Grafana.\n"), "{}", text(&added.stdout));
+    let listed = keycard(app, &["admin", "apps", "list"], "").await;
+    assert_exit(&listed, 0);
+    let listed = text(&listed.stdout);
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 2, "{listed}");
+    assert!(lines[0].contains("  Grafana  confidential, registered "), "{listed}");
+    assert_eq!(lines[1], "1 app(s)");
 }
 
 async fn backup_is_only_for_sqlite(app: &TestApp) {

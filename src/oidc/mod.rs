@@ -1,0 +1,4 @@
+//! Keycard as an OpenID Connect provider: other apps sign people in through it (issue 31). So far
+//! the registry of those apps ([`clients`]), which the operator keeps with `keycard admin apps …`.
+
+pub mod clients;
