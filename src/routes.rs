@@ -64,6 +64,8 @@ pub const PASSKEYS: &str = "/security/passkeys";
 pub const PASSKEYS_SCRIPT: &str = "/passkeys.js";
 pub const OAUTH_DEVICE: &str = "/oauth/device";
 pub const OAUTH_TOKEN: &str = "/oauth/token";
+/// The signing keys apps check ID tokens with (a JWK Set).
+pub const OAUTH_JWKS: &str = "/oauth/jwks";
 pub const API_ME: &str = "/api/v1/me";
 pub const API_SESSIONS: &str = "/api/v1/sessions";
 pub const API_SESSION: &str = "/api/v1/sessions/{handle}";
@@ -101,6 +103,7 @@ pub const ROUTES: &[Route] = &[
     // The OAuth endpoints and the app API authenticate by bearer token, never by cookie.
     route(OAUTH_DEVICE, Kind::AppApi, Access::Anyone),
     route(OAUTH_TOKEN, Kind::AppApi, Access::Anyone),
+    route(OAUTH_JWKS, Kind::AppApi, Access::Anyone),
     route(API_ME, Kind::AppApi, Access::Anyone),
     route(API_SESSIONS, Kind::AppApi, Access::Anyone),
     route(API_SESSION, Kind::AppApi, Access::Anyone),

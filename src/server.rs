@@ -198,7 +198,7 @@ fn preloaded_page<T: PageData>(
 /// configured origins only.
 fn app_api(state: &AppState) -> Router<AppState> {
     use crate::apps::{oauth, rest};
-    use crate::routes::{API_ME, API_OPENAPI, API_SESSION, API_SESSIONS, OAUTH_DEVICE, OAUTH_TOKEN};
+    use crate::routes::{API_ME, API_OPENAPI, API_SESSION, API_SESSIONS, OAUTH_DEVICE, OAUTH_JWKS, OAUTH_TOKEN};
     use axum::http::{header, HeaderValue, Method};
     use axum::routing::{delete, post};
     use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -212,6 +212,7 @@ fn app_api(state: &AppState) -> Router<AppState> {
     Router::new()
         .route(OAUTH_DEVICE, post(oauth::device_authorization))
         .route(OAUTH_TOKEN, post(oauth::token))
+        .route(OAUTH_JWKS, get(crate::oidc::endpoints::jwks))
         .route(API_ME, get(rest::me))
         .route(API_SESSIONS, get(rest::sessions))
         .route(API_SESSION, delete(rest::sign_out_session))

@@ -6,10 +6,11 @@
 //! Layout: this file parses the command line and dispatches; [`accounts`] creates, lists,
 //! disables and enables accounts and resets two-step sign-in; [`sessions`] lists and ends
 //! sessions; [`purge`] deletes expired data now; [`apps`] registers the apps that sign people in
-//! through Keycard.
+//! through Keycard; [`keys`] rotates the keys Keycard signs ID tokens with.
 
 pub mod accounts;
 pub mod apps;
+pub mod keys;
 pub mod purge;
 pub mod sessions;
 
@@ -18,7 +19,7 @@ use crate::core::state::AppState;
 pub use sessions::{live_sessions, sign_out_account, sign_out_everyone, LiveSession};
 
 /// The commands, each with its one-line summary and its `--help` text.
-const COMMANDS: [(&str, &str, &str); 10] = [
+const COMMANDS: [(&str, &str, &str); 11] = [
     (
         "create-user",
         "create-user <email>       create an account; the password is read from standard input",
@@ -81,6 +82,13 @@ const COMMANDS: [(&str, &str, &str); 10] = [
         "Registers, lists, shows and removes the apps that sign people in through Keycard, and rotates\n\
          their secrets: `keycard admin apps --help` lists the commands.",
     ),
+    (
+        "keys",
+        "keys <rotate|list>        the keys ID tokens are signed with: make a new one, or list them",
+        "keys rotate: makes a new signing key, which signs every token from now on; the keys it\n\
+         replaces stay published at /oauth/jwks for 24 hours, so tokens they signed can still be checked.\n\
+         keys list: every key kept, newest first, and whether it signs or is only published.",
+    ),
 ];
 
 /// `keycard admin` without a valid command, or with `--help`.
@@ -113,6 +121,8 @@ pub enum AdminCommand {
     SignOutEveryone,
     Purge,
     Apps(apps::AppsCommand),
+    RotateKeys,
+    Keys,
 }
 
 /// What the words after `admin` asked for, when not a command to run.
@@ -145,6 +155,8 @@ impl AdminCommand {
             ["sign-out", e] => Ok(AdminCommand::SignOut { email: email(e) }),
             ["sign-out-everyone"] => Ok(AdminCommand::SignOutEveryone),
             ["purge"] => Ok(AdminCommand::Purge),
+            ["keys", "rotate"] => Ok(AdminCommand::RotateKeys),
+            ["keys", "list"] => Ok(AdminCommand::Keys),
             [name, ..] => Err(NotACommand::Usage(match command_help(name) {
                 // A known command with the wrong arguments: say how it is used.
                 Some(help) => help,
@@ -191,6 +203,8 @@ pub async fn run(
         AdminCommand::SignOutEveryone => sessions::sign_out_all(state).await,
         AdminCommand::Purge => purge::run(state).await,
         AdminCommand::Apps(command) => apps::run(state, command).await,
+        AdminCommand::RotateKeys => keys::rotate(state).await,
+        AdminCommand::Keys => keys::list(state).await,
     }
 }
 

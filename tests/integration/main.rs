@@ -27,6 +27,7 @@ mod history;
 mod mail;
 mod notices;
 mod oidc_apps;
+mod oidc_keys;
 mod operations;
 mod operator_binary;
 mod parsers_proptest;
