@@ -5,8 +5,8 @@
 
 use super::service::parse_email;
 use crate::core::db::is_unique_violation;
+use crate::core::origin::RequestOrigin;
 use crate::core::principal::SignedIn;
-use crate::core::request::RequestOrigin;
 use crate::core::state::AppState;
 use crate::errors::AppError;
 use crate::history::{store as history, Kind};

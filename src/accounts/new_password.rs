@@ -5,8 +5,8 @@
 use sqlx::AnyConnection;
 
 use super::store;
+use crate::core::origin::RequestOrigin;
 use crate::core::principal::EndReason;
-use crate::core::request::RequestOrigin;
 use crate::core::state::AppState;
 use crate::history::{store as history, Kind};
 use crate::sessions::lifecycle::{end_sessions, Sessions};

@@ -12,7 +12,7 @@ use super::new_password::{commit_new_password, NewPassword};
 use super::password::{check_new_password_for, hash_password};
 use super::service::{check_credentials, PasswordCheck};
 use super::store;
-use crate::core::request::RequestOrigin;
+use crate::core::origin::RequestOrigin;
 use crate::core::state::AppState;
 use crate::errors::AppError;
 use crate::history::Kind;

@@ -5,7 +5,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::password::{check_new_password_for, hash_password, verify_password_in};
 use super::store::{self, InsertError};
-use crate::core::request::RequestOrigin;
+use crate::core::origin::RequestOrigin;
 use crate::core::state::AppState;
 use crate::core::throttle::{self, Limit};
 use crate::errors::AppError;

@@ -229,8 +229,8 @@ pub(crate) fn admin_event(
 }
 
 /// Where the operator's commands come from: no browser and no address to show.
-pub(crate) const OPERATOR: crate::core::request::RequestOrigin =
-    crate::core::request::RequestOrigin { ip: String::new(), user_agent: String::new() };
+pub(crate) const OPERATOR: crate::core::origin::RequestOrigin =
+    crate::core::origin::RequestOrigin { ip: String::new(), user_agent: String::new() };
 
 #[cfg(test)]
 mod tests {

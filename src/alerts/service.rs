@@ -2,8 +2,8 @@
 
 use super::store::{answer, Viewer};
 use crate::core::db::Db;
+use crate::core::origin::RequestOrigin;
 use crate::core::principal::EndReason;
-use crate::core::request::RequestOrigin;
 use crate::history::{store as history, Kind};
 use crate::sessions::lifecycle::{end_sessions, Sessions};
 

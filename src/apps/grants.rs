@@ -7,7 +7,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::codes::{new_user_code, user_code_hash, Secret};
 use super::{CODE_LIFETIME_SECS, POLL_INTERVAL_SECS};
-use crate::core::request::RequestOrigin;
+use crate::core::origin::RequestOrigin;
 use crate::core::secrets::SecretKey;
 use crate::sessions::lifecycle::live_sql_of;
 

@@ -15,7 +15,7 @@ use super::codes::client_name;
 use super::grants::{self, Poll};
 use super::tokens::{self, Lifetimes, Refreshed, TokenPair};
 use super::{CODE_LIFETIME_SECS, POLL_INTERVAL_SECS};
-use crate::core::request::RequestOrigin;
+use crate::core::origin::RequestOrigin;
 use crate::core::state::AppState;
 use crate::core::throttle::{reserve, Limit, Permits};
 use crate::errors::AppError;

@@ -3,7 +3,7 @@
 
 use super::codes::normalize_user_code;
 use super::grants::{self, Pending};
-use crate::core::request::RequestOrigin;
+use crate::core::origin::RequestOrigin;
 use crate::core::state::AppState;
 use crate::core::throttle::{reserve, Limit};
 use crate::errors::AppError;

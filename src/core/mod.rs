@@ -11,6 +11,7 @@ pub mod error_links;
 pub mod hashing;
 pub mod listener;
 pub mod metrics;
+pub mod origin;
 pub mod page_data;
 pub mod periodic;
 pub mod principal;

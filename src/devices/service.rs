@@ -6,8 +6,8 @@
 
 use super::{DeviceView, DevicesView};
 use crate::core::db::Db;
+use crate::core::origin::RequestOrigin;
 use crate::core::principal::EndReason;
-use crate::core::request::RequestOrigin;
 use crate::core::sqlite_reads::{Columns, Param};
 use crate::core::state::AppState;
 use crate::core::user_agent::describe;

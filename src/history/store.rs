@@ -10,7 +10,7 @@ use sqlx::{AnyConnection, Row};
 use super::rules;
 use super::Kind;
 use crate::core::db::Db;
-use crate::core::request::{RequestOrigin, MAX_USER_AGENT};
+use crate::core::origin::{RequestOrigin, MAX_USER_AGENT};
 
 /// One event to record. `ip`/`user_agent` name the browser the event is about.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -15,8 +15,8 @@ use webauthn_rs::prelude::{
 use super::ceremony::{self, Binding, Purpose};
 use super::store::{self, NewPasskey, StoredPasskey};
 use super::{AuthenticatorKind, PasskeyView, PasskeysPageView, MAX_NAME_CHARS, MAX_PASSKEYS};
+use crate::core::origin::RequestOrigin;
 use crate::core::principal::{EndReason, SignedIn};
-use crate::core::request::RequestOrigin;
 use crate::core::state::AppState;
 use crate::core::throttle::{self, Limit, Permits};
 use crate::errors::AppError;

@@ -13,7 +13,7 @@ use super::LINK_NOT_VALID;
 use crate::accounts::new_password::{commit_new_password, NewPassword};
 use crate::accounts::password::{check_new_password_for, hash_password};
 use crate::accounts::{service::parse_email, store};
-use crate::core::request::RequestOrigin;
+use crate::core::origin::RequestOrigin;
 use crate::core::state::AppState;
 use crate::core::throttle::{self, Limit};
 use crate::errors::AppError;

@@ -4,8 +4,8 @@
 use tower_sessions::Session;
 
 use crate::accounts::service::{verify_account_password, PasswordCheck};
+use crate::core::origin::RequestOrigin;
 use crate::core::principal::SignedIn;
-use crate::core::request::RequestOrigin;
 use crate::core::state::AppState;
 use crate::errors::AppError;
 use crate::sessions::{sign_in::record_reauthentication, sign_out::sign_out};

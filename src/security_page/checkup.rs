@@ -7,8 +7,8 @@ use sqlx::Row;
 
 use super::{Checkup, STALE_AFTER_SECS};
 use crate::core::db::Db;
+use crate::core::origin::RequestOrigin;
 use crate::core::principal::EndReason;
-use crate::core::request::RequestOrigin;
 use crate::history::store::raised_after_viewer;
 use crate::history::{store as history, Kind};
 use crate::sessions::lifecycle::{end_sessions, live_sql, Sessions};

@@ -5,8 +5,8 @@ use tower_sessions::{Expiry, Session};
 
 use super::keys::{SessionAuth, SignInMethod, AUTH, REAUTH_AT};
 use super::store::PASSWORD_STEP_LIFETIME;
+use crate::core::origin::RequestOrigin;
 use crate::core::principal::{SignedIn, Stage};
-use crate::core::request::RequestOrigin;
 use crate::core::state::AppState;
 use crate::errors::AppError;
 

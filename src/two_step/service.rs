@@ -5,8 +5,8 @@
 use tower_sessions::Session;
 
 use super::{recovery, store, totp, Enrolment, TwoStepView};
+use crate::core::origin::RequestOrigin;
 use crate::core::principal::{EndReason, SignedIn};
-use crate::core::request::RequestOrigin;
 use crate::core::state::AppState;
 use crate::core::throttle::{self, Limit, Permits};
 use crate::errors::AppError;

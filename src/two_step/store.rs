@@ -5,7 +5,7 @@
 use sqlx::Row;
 
 use crate::core::db::Db;
-use crate::core::request::RequestOrigin;
+use crate::core::origin::RequestOrigin;
 use crate::core::state::AppState;
 use crate::history::{store as history, Kind};
 

@@ -207,7 +207,7 @@ async fn failed_changes_write_no_event(app: &TestApp) {
     client.post_form("/api/devices/sign-out-others", "/devices", &[]).await;
     client.post_form("/api/devices/sign-out", "/devices", &[("handle", "nope")]).await;
     // Two-step is off: turning it off changes nothing and records nothing.
-    let origin = keycard::core::request::RequestOrigin::default();
+    let origin = keycard::core::origin::RequestOrigin::default();
     keycard::two_step::store::disable(&app.state, user, &origin).await.unwrap();
     assert!(!keycard::two_step::store::replace_recovery_codes(&app.state, user, &["x".into()], &origin, app.now())
         .await

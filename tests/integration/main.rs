@@ -33,6 +33,7 @@ mod operator_binary;
 mod parsers_proptest;
 mod passkeys;
 mod password_reset;
+mod schema;
 mod security_page;
 mod sessions;
 mod throttle;
