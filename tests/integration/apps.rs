@@ -640,8 +640,9 @@ async fn openapi_document_describes_every_route_and_real_answers(app: &TestApp) 
         }
     }
     samples.push(sample("POST", "/oauth/token", &limited.expect("the token endpoint limits bad refresh tokens")));
+    samples.push(sample("GET", "/oauth/jwks", &client.app_request("GET", "/oauth/jwks", None, None).await));
     let statuses: Vec<u64> = samples.iter().map(|s| s["status"].as_u64().unwrap()).collect();
-    assert_eq!(statuses, [200, 400, 413, 200, 400, 200, 200, 200, 200, 204, 404, 401, 401, 401, 429]);
+    assert_eq!(statuses, [200, 400, 413, 200, 400, 200, 200, 200, 200, 204, 404, 401, 401, 401, 429, 200]);
 
     let document = concat!(env!("CARGO_MANIFEST_DIR"), "/src/apps/openapi.json");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/integration/common/openapi_check.py");
@@ -668,7 +669,7 @@ async fn openapi_document_describes_every_route_and_real_answers(app: &TestApp) 
         "{printed}{}\n(the validator comes with scripts/setup --tests)",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_eq!(printed.lines().filter(|line| line.ends_with("ok") || line.ends_with("ok (no body)")).count(), 15);
+    assert_eq!(printed.lines().filter(|line| line.ends_with("ok") || line.ends_with("ok (no body)")).count(), 16);
 }
 
 async fn connecting_needs_a_recent_re_authentication(app: &TestApp) {

@@ -30,7 +30,11 @@ def main() -> int:
             return 1
         if "$ref" in answer:  # a shared answer: "#/components/responses/Name"
             answer = doc["components"]["responses"][answer["$ref"].rsplit("/", 1)[1]]
-        content = answer.get("content", {}).get("application/json")
+        # JSON under its own media type too (`application/jwk-set+json`).
+        content = next(
+            (c for kind, c in answer.get("content", {}).items() if kind == "application/json" or kind.endswith("+json")),
+            None,
+        )
         if content is None:
             if sample["body"] is not None:
                 print(f"{where}: a body where the document says none")
