@@ -1,7 +1,10 @@
 //! Keycard as an OpenID Connect provider: other apps sign people in through it (issue 31). So far
 //! the registry of those apps ([`clients`]), which the operator keeps with `keycard admin apps …`,
-//! and the keys Keycard signs with ([`keys`]), published at `/oauth/jwks` ([`endpoints`]).
+//! the keys Keycard signs with ([`keys`]), published at `/oauth/jwks` ([`endpoints`]), and the
+//! check of an authorization request ([`authorize`]), to be served with the sign-in and consent
+//! steps it leads to.
 
+pub mod authorize;
 pub mod clients;
 pub mod endpoints;
 pub mod keys;
