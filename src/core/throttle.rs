@@ -135,6 +135,21 @@ impl Limit {
         Limit::doubling(format!("token-ip:{}", network_key(ip)), 30, HOUR, 1, OnSuccess::GiveBack)
     }
 
+    /// Wrong client secrets for one registered app (OpenID Connect) from one address (an IPv6
+    /// client's whole /64): 10 free, then waits doubling from a second up to an hour; the right
+    /// secret clears the count. The guesser waits, not the app's own server at another address.
+    pub fn client_secret_ip(client_id: &str, ip: &str) -> Limit {
+        Limit::doubling(format!("client-secret-ip:{client_id}:{}", network_key(ip)), 10, DAY, 1, OnSuccess::Clear)
+    }
+
+    /// Wrong client secrets for one registered app from anywhere: 1000 a day free (guessing 256
+    /// random bits that way is hopeless; the bound is on work), then the same doubling. A right
+    /// secret gives its reservation back. Only registered apps are counted, so made-up client ids
+    /// add no rows.
+    pub fn client_secret(client_id: &str) -> Limit {
+        Limit::doubling(format!("client-secret:{client_id}"), 1000, DAY, 1, OnSuccess::GiveBack)
+    }
+
     /// `free` requests an hour, each counted whatever happens, then refused until the hour is up.
     fn quota(key: String, free: i64) -> Limit {
         Limit { key, free, lapse_secs: HOUR, curve: Curve::UntilLapse, on_success: OnSuccess::Keep }

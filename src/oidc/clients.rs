@@ -181,6 +181,15 @@ pub async fn find(db: &Db, client_id: &str) -> Result<Option<RegisteredApp>, sql
     row.as_ref().map(app_from).transpose()
 }
 
+/// The stored form of the app's client secret: `None` for a public app or an unknown one.
+pub(super) async fn secret_hash_of(db: &Db, client_id: &str) -> Result<Option<String>, sqlx::Error> {
+    let hash: Option<Option<String>> = sqlx::query_scalar("SELECT secret_hash FROM oidc_clients WHERE client_id = $1")
+        .bind(client_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(hash.flatten())
+}
+
 /// Every registered app, oldest first.
 pub async fn list(db: &Db) -> Result<Vec<RegisteredApp>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM oidc_clients ORDER BY id");

@@ -27,6 +27,7 @@ mod history;
 mod mail;
 mod notices;
 mod oidc_apps;
+mod oidc_client_auth;
 mod oidc_keys;
 mod operations;
 mod operator_binary;
