@@ -329,7 +329,8 @@ async fn serve_metrics(
     }))
 }
 
-/// Expired app tokens and pairing requests go at the pace of the session sweep.
+/// Expired app tokens and pairing requests, and signing keys no longer published, go at the pace
+/// of the session sweep.
 fn spawn_app_token_purge(
     db: Db,
     interval: std::time::Duration,
@@ -339,7 +340,13 @@ fn spawn_app_token_purge(
         let mut ticks = crate::core::periodic::every(interval);
         while crate::core::periodic::next_turn(&mut ticks, &mut stop).await {
             let purged = match db.pool.acquire().await {
-                Ok(mut conn) => crate::apps::service::purge_expired(&mut conn, db.clock.now()).await,
+                Ok(mut conn) => {
+                    let now = db.clock.now();
+                    match crate::apps::service::purge_expired(&mut conn, now).await {
+                        Ok(_) => crate::oidc::keys::purge_unpublished(&mut conn, now).await,
+                        Err(err) => Err(err),
+                    }
+                }
                 Err(err) => Err(err),
             };
             if let Err(err) = purged {

@@ -73,8 +73,8 @@ const COMMANDS: [(&str, &str, &str); 11] = [
         "purge                     delete expired data now, instead of waiting for the periodic task",
         "Ends sessions past their lifetime and deletes what the periodic task would: sessions ended\n\
          over 30 days ago, history past KEYCARD_HISTORY_RETENTION_DAYS, lapsed sign-in limits, expired\n\
-         mail links, app tokens and pairing requests. One transaction: on a large database it holds\n\
-         the write lock until it is done.",
+         mail links, app tokens and pairing requests, and signing keys no longer published. One\n\
+         transaction: on a large database it holds the write lock until it is done.",
     ),
     (
         "apps",

@@ -15,6 +15,7 @@ pub struct PurgeReport {
     pub throttle_rows: u64,
     pub mail_links: u64,
     pub app_tokens_and_requests: u64,
+    pub signing_keys: u64,
 }
 
 /// Everything due at `now`, in one transaction: all of it goes, or (on an error) none of it.
@@ -29,6 +30,7 @@ pub async fn purge_now(state: &AppState, now: i64) -> Result<PurgeReport, sqlx::
         throttle_rows: crate::core::throttle::purge_lapsed(&mut tx, now).await?,
         mail_links: crate::mail::links::purge_expired(&mut tx, now - MAIL_LINK_GRACE_SECS).await?,
         app_tokens_and_requests: crate::apps::service::purge_expired(&mut tx, now).await?,
+        signing_keys: crate::oidc::keys::purge_unpublished(&mut tx, now).await?,
     };
     tx.commit().await?;
     Ok(report)
@@ -38,12 +40,13 @@ pub(super) async fn run(state: &AppState) -> Result<String, AdminError> {
     let r = purge_now(state, state.db.clock.now()).await?;
     Ok(format!(
         "purged: {} session(s) expired, {} old ended session(s) deleted, {} history event(s) past retention, \
-         {} lapsed sign-in limit(s), {} expired mail link(s), {} expired app token(s) and pairing request(s)\n",
+         {} lapsed sign-in limit(s), {} expired mail link(s), {} expired app token(s) and pairing request(s), {} signing key(s) no longer published\n",
         r.sessions_expired,
         r.sessions_deleted,
         r.history_events,
         r.throttle_rows,
         r.mail_links,
-        r.app_tokens_and_requests
+        r.app_tokens_and_requests,
+        r.signing_keys
     ))
 }

@@ -4,7 +4,8 @@
 //! The private key is made with ring and stored sealed under Keycard's secret key (the table alone
 //! gives nothing away); the public half is stored as the JWK apps read. `keycard admin keys rotate`
 //! makes a new key that signs from then on; the keys it replaces stay published for
-//! [`PUBLISHED_AFTER_RETIREMENT_SECS`], longer than anything they signed lives, then go.
+//! [`PUBLISHED_AFTER_RETIREMENT_SECS`], longer than anything they signed lives, then go (with the
+//! periodic purge of expired app tokens, and `keycard admin purge`).
 
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
@@ -157,4 +158,13 @@ pub async fn all(db: &Db) -> Result<Vec<KeyInfo>, sqlx::Error> {
     rows.iter()
         .map(|row| Ok(KeyInfo { kid: row.try_get(0)?, created_at: row.try_get(1)?, retired_at: row.try_get(2)? }))
         .collect()
+}
+
+/// Deletes the keys no longer published (with the other expired data). Returns how many.
+pub async fn purge_unpublished(conn: &mut sqlx::AnyConnection, now: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM oidc_signing_keys WHERE retired_at IS NOT NULL AND retired_at <= $1")
+        .bind(now - PUBLISHED_AFTER_RETIREMENT_SECS)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
 }

@@ -100,6 +100,10 @@ async fn the_published_keys_check_what_keycard_signs_and_a_replaced_key_stays_a_
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0]["kid"], new_kid.as_str());
     assert!(admin(app, &["keys", "list"]).await.contains("replaced 2026-12-01 10:01 UTC, no longer published\n"));
+    // The purge then deletes it (the periodic one does the same work).
+    let report = keycard::admin::purge::purge_now(&app.state, app.now()).await.unwrap();
+    assert_eq!(report.signing_keys, 1);
+    assert_eq!(admin(app, &["keys", "list"]).await, format!("{new_kid}  made 2026-12-01 10:01 UTC  signs\n1 key(s)\n"));
 }
 
 /// Anyone may fetch the key set, so the first key must not be made once per racing request.
