@@ -75,26 +75,22 @@ pub fn presented(headers: &HeaderMap, form: &[(String, String)]) -> Result<Prese
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 section 2.3.1).
 fn basic_credentials(value: &[u8]) -> Result<(String, String), Refused> {
-    let malformed = Refused::Malformed("the Authorization header is not Basic credentials");
-    let text = std::str::from_utf8(value).map_err(|_| malformed.clone())?;
-    let (scheme, encoded) = text.split_once(' ').ok_or(malformed.clone())?;
+    parse_basic(value).ok_or(Refused::Malformed("the Authorization header is not Basic credentials"))
+}
+
+fn parse_basic(value: &[u8]) -> Option<(String, String)> {
+    let (scheme, encoded) = std::str::from_utf8(value).ok()?.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") || encoded.len() > 4096 {
-        return Err(malformed);
+        return None;
     }
-    let decoded = data_encoding::BASE64.decode(encoded.trim().as_bytes()).map_err(|_| malformed.clone())?;
-    let decoded = String::from_utf8(decoded).map_err(|_| malformed.clone())?;
-    let (id, secret) = decoded.split_once(':').ok_or(malformed.clone())?;
-    let decode = |part: &str| {
-        form_urlencoded::parse(format!("v={part}").as_bytes())
-            .next()
-            .map(|(_, value)| value.into_owned())
-            .unwrap_or_default()
-    };
+    let decoded = String::from_utf8(data_encoding::BASE64.decode(encoded.trim().as_bytes()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    // Form-urlencoded: `+` is a space, `%XX` a byte. Keycard's ids and secrets need neither, so a
+    // client that sends them as they are is read the same.
+    let decode =
+        |part: &str| percent_encoding::percent_decode_str(&part.replace('+', " ")).decode_utf8_lossy().into_owned();
     let (id, secret) = (decode(id), decode(secret));
-    if id.is_empty() {
-        return Err(malformed);
-    }
-    Ok((id, secret))
+    (!id.is_empty()).then_some((id, secret))
 }
 
 /// The registered app `presented` names, when its credentials hold: a confidential app's secret
@@ -168,6 +164,8 @@ mod tests {
         // Each part of Basic is form-urlencoded (RFC 6749 section 2.3.1).
         let got = presented(&basic("my%20app:s%3Acr%2Bt"), &[]).unwrap();
         assert_eq!((got.client_id.as_str(), got.secret.as_deref(), got.basic), ("my app", Some("s:cr+t"), true));
+        let got = presented(&basic("my+app:a&b=c"), &[]).unwrap();
+        assert_eq!((got.client_id.as_str(), got.secret.as_deref()), ("my app", Some("a&b=c")), "sent as it is");
         let got = presented(&HeaderMap::new(), &form(&[("client_id", "app"), ("client_secret", "kcs_x")])).unwrap();
         assert_eq!((got.client_id.as_str(), got.secret.as_deref(), got.basic), ("app", Some("kcs_x"), false));
         let public = presented(&HeaderMap::new(), &form(&[("client_id", "phone")])).unwrap();
