@@ -7,7 +7,13 @@ use crate::oidc::keys::{self, PUBLISHED_AFTER_RETIREMENT_SECS};
 
 /// `keys rotate`: a new key signs from now on; the others stay published a day longer.
 pub(super) async fn rotate(state: &AppState) -> Result<String, AdminError> {
-    let kid = keys::rotate(&state.db, &state.secrets, state.db.clock.now()).await?;
+    let Some(kid) = keys::rotate(&state.db, &state.secrets, state.db.clock.now()).await? else {
+        return Err(AdminError::Refused(
+            "another rotation stored its key at the same moment; nothing changed here (`keycard admin keys list` \
+             shows the key that signs)"
+                .into(),
+        ));
+    };
     Ok(format!(
         "new signing key {kid}: it signs from now on; the keys it replaces stay published for {} hours, so \
          that the tokens they signed can still be checked\n",

@@ -150,7 +150,9 @@ pub fn check(params: &Parameters<'_>, app: Option<&RegisteredApp>) -> Result<Aut
     };
     // From here on the app and the address are trusted with the answer. `state` goes back with
     // every answer that can carry it (a `state` given twice is refused, and none is echoed).
-    let state = params.one("state").ok().flatten().filter(|s| s.chars().count() <= MAX_ECHOED_CHARS).map(str::to_owned);
+    let state_param = params.one("state");
+    let state_fits = |s: &&str| s.chars().count() <= MAX_ECHOED_CHARS;
+    let state = state_param.ok().flatten().filter(state_fits).map(str::to_owned);
     let refuse = |error: &'static str, description: &str| Refusal::ToApp {
         redirect_uri: redirect_uri.clone(),
         error,
@@ -161,9 +163,12 @@ pub fn check(params: &Parameters<'_>, app: Option<&RegisteredApp>) -> Result<Aut
         params.one(name).map_err(|()| refuse("invalid_request", &format!("{name} is given more than once.")))
     };
 
-    let raw_state = one("state")?;
-    if raw_state.is_some_and(|s| s.chars().count() > MAX_ECHOED_CHARS) {
-        return Err(refuse("invalid_request", &format!("state is longer than {MAX_ECHOED_CHARS} characters.")));
+    match state_param {
+        Err(()) => return Err(refuse("invalid_request", "state is given more than once.")),
+        Ok(Some(s)) if !state_fits(&s) => {
+            return Err(refuse("invalid_request", &format!("state is longer than {MAX_ECHOED_CHARS} characters.")))
+        }
+        Ok(_) => {}
     }
     if one("request")?.is_some() {
         return Err(refuse(
@@ -240,7 +245,7 @@ pub fn check(params: &Parameters<'_>, app: Option<&RegisteredApp>) -> Result<Aut
         client_id: client_id.to_owned(),
         redirect_uri,
         scopes,
-        state: raw_state.map(str::to_owned),
+        state,
         nonce: nonce.map(str::to_owned),
         prompt,
         max_age,

@@ -96,10 +96,9 @@ fn parse_basic(value: &[u8]) -> Option<(String, String)> {
 /// The registered app `presented` names, when its credentials hold: a confidential app's secret
 /// (checked within its budget), a public app's id alone.
 pub async fn authenticate(db: &Db, presented: &Presented, ip: &str) -> Result<RegisteredApp, AuthError> {
-    let Some(app) = clients::find(db, &presented.client_id).await? else {
+    let Some((app, stored)) = clients::find_with_secret_hash(db, &presented.client_id).await? else {
         return Err(AuthError::Refused(Refused::InvalidClient));
     };
-    let stored = clients::secret_hash_of(db, &app.client_id).await?;
     match (stored, &presented.secret) {
         (None, None) => Ok(app),
         // A public app has no secret to present, and a confidential one must present its own.

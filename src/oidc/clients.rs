@@ -181,13 +181,15 @@ pub async fn find(db: &Db, client_id: &str) -> Result<Option<RegisteredApp>, sql
     row.as_ref().map(app_from).transpose()
 }
 
-/// The stored form of the app's client secret: `None` for a public app or an unknown one.
-pub(super) async fn secret_hash_of(db: &Db, client_id: &str) -> Result<Option<String>, sqlx::Error> {
-    let hash: Option<Option<String>> = sqlx::query_scalar("SELECT secret_hash FROM oidc_clients WHERE client_id = $1")
-        .bind(client_id)
-        .fetch_optional(&db.pool)
-        .await?;
-    Ok(hash.flatten())
+/// The app with this client id and the stored form of its client secret (`None` for a public
+/// app), in one read.
+pub(super) async fn find_with_secret_hash(
+    db: &Db,
+    client_id: &str,
+) -> Result<Option<(RegisteredApp, Option<String>)>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS}, secret_hash FROM oidc_clients WHERE client_id = $1");
+    let row = sqlx::query(&sql).bind(client_id).fetch_optional(&db.pool).await?;
+    row.map(|row| Ok((app_from(&row)?, row.try_get(8)?))).transpose()
 }
 
 /// Every registered app, oldest first.
@@ -197,13 +199,24 @@ pub async fn list(db: &Db) -> Result<Vec<RegisteredApp>, sqlx::Error> {
 }
 
 /// What rotating a secret found.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub enum Rotation {
     /// The new secret (the old one no longer works), shown once.
     Rotated(String),
     /// A public app has no secret to rotate.
     Public,
     UnknownApp,
+}
+
+/// `Debug` without the secret.
+impl std::fmt::Debug for Rotation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Rotation::Rotated(_) => "Rotated([redacted])",
+            Rotation::Public => "Public",
+            Rotation::UnknownApp => "UnknownApp",
+        })
+    }
 }
 
 /// Gives a confidential app a new secret at once; the old one stops working.

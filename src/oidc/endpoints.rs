@@ -21,7 +21,13 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
     }
 }
 
+/// One read once a key exists; the first request makes one (without opening any key).
 async fn key_set(state: &AppState) -> Result<String, AppError> {
-    keys::current(&state.db, &state.secrets).await?;
-    Ok(keys::published(&state.db, state.db.clock.now()).await?.to_string())
+    let now = state.db.clock.now();
+    let mut set = keys::published(&state.db, now).await?;
+    if set["keys"].as_array().is_none_or(|keys| keys.is_empty()) {
+        keys::ensure_signing_key(&state.db, &state.secrets).await?;
+        set = keys::published(&state.db, now).await?;
+    }
+    Ok(set.to_string())
 }

@@ -71,11 +71,16 @@ fn generate(secrets: &SecretKey) -> (String, String, Value) {
     (kid, sealed, jwk)
 }
 
-/// Stores a new key as the one that signs. `ON CONFLICT DO NOTHING`: when another instance or
-/// request stored one first (the unique `signing` flag), that one stays and this one is dropped.
-async fn insert_signing(conn: &mut sqlx::AnyConnection, secrets: &SecretKey, at: i64) -> Result<String, sqlx::Error> {
+/// Stores a new key as the one that signs; returns its id. `ON CONFLICT DO NOTHING`: when another
+/// instance or request stored one first (the unique `signing` flag), that one stays, this one is
+/// dropped, and the answer is `None`.
+async fn insert_signing(
+    conn: &mut sqlx::AnyConnection,
+    secrets: &SecretKey,
+    at: i64,
+) -> Result<Option<String>, sqlx::Error> {
     let (kid, sealed, jwk) = generate(secrets);
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO oidc_signing_keys (kid, algorithm, private_key, public_jwk, created_at, retired_at, signing) \
          VALUES ($1, $2, $3, $4, $5, NULL, 1) ON CONFLICT DO NOTHING",
     )
@@ -86,7 +91,12 @@ async fn insert_signing(conn: &mut sqlx::AnyConnection, secrets: &SecretKey, at:
     .bind(at)
     .execute(conn)
     .await?;
-    Ok(kid)
+    Ok((inserted.rows_affected() == 1).then_some(kid))
+}
+
+/// Makes the first key, unless one signs already (the key set's first request).
+pub async fn ensure_signing_key(db: &Db, secrets: &SecretKey) -> Result<(), sqlx::Error> {
+    insert_signing(&mut *db.pool.acquire().await?, secrets, db.clock.now()).await.map(|_| ())
 }
 
 /// The key that signs now, made on first use.
@@ -99,7 +109,7 @@ pub async fn current(db: &Db, secrets: &SecretKey) -> Result<SigningKey, crate::
         None => {
             // The connection goes back before the read below takes one: racing requests must not
             // each hold one while waiting for another.
-            insert_signing(&mut *db.pool.acquire().await?, secrets, db.clock.now()).await?;
+            ensure_signing_key(db, secrets).await?;
             newest().await?.ok_or_else(|| crate::errors::AppError::internal("no signing key after making one"))?
         }
     };
@@ -112,16 +122,21 @@ pub async fn current(db: &Db, secrets: &SecretKey) -> Result<SigningKey, crate::
 }
 
 /// Makes a new signing key and retires the others at `at` (still published for
-/// [`PUBLISHED_AFTER_RETIREMENT_SECS`]), in one transaction. Returns the new key's id.
-pub async fn rotate(db: &Db, secrets: &SecretKey, at: i64) -> Result<String, sqlx::Error> {
+/// [`PUBLISHED_AFTER_RETIREMENT_SECS`]), in one transaction. Returns the new key's id, or `None`
+/// when a rotation running at the same moment (on PostgreSQL) stored its key first: then nothing
+/// changed here.
+pub async fn rotate(db: &Db, secrets: &SecretKey, at: i64) -> Result<Option<String>, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
     sqlx::query("UPDATE oidc_signing_keys SET retired_at = $1, signing = NULL WHERE signing = 1")
         .bind(at)
         .execute(&mut *tx)
         .await?;
-    let kid = insert_signing(&mut tx, secrets, at).await?;
+    let Some(kid) = insert_signing(&mut tx, secrets, at).await? else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
     tx.commit().await?;
-    Ok(kid)
+    Ok(Some(kid))
 }
 
 /// The published key set at `now` (`{"keys": […]}`): the signing key and the retired ones still
@@ -136,7 +151,7 @@ pub async fn published(db: &Db, now: i64) -> Result<Value, sqlx::Error> {
     .await?;
     let keys: Vec<Value> = rows
         .iter()
-        .map(|row| row.try_get::<String, _>(0).map(|text| serde_json::from_str(&text).unwrap_or(Value::Null)))
+        .map(|row| serde_json::from_str(&row.try_get::<String, _>(0)?).map_err(|e| sqlx::Error::Decode(Box::new(e))))
         .collect::<Result<_, _>>()?;
     Ok(json!({ "keys": keys }))
 }
